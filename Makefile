@@ -1,0 +1,52 @@
+# Filrouge: `make demo` to try it, `make test` to check it. `make help` lists every target.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+KEYWORDS = $(shell $(BIN)/python -c "from filrouge.i18n import EXTRACT_KEYWORDS as k; print(' '.join('-k ' + x for x in k))")
+LOCALE := src/filrouge/locale
+
+.PHONY: help install demo serve test lint typecheck pytest bench messages clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP) ## Create .venv with the package and the dev tools
+
+demo: install ## Install, migrate ./var/filrouge.db, load the demo data, serve on :8000
+	$(BIN)/filrouge migrate
+	$(BIN)/filrouge demo
+	$(BIN)/filrouge serve --host 127.0.0.1 --port 8000
+
+serve: install ## Serve on :8000 without loading anything
+	$(BIN)/filrouge migrate
+	$(BIN)/filrouge serve --host 127.0.0.1 --port 8000
+
+test: install lint typecheck pytest ## Every check: ruff, mypy, the whole suite
+
+lint: install ## ruff (lint and format check)
+	$(BIN)/ruff check src tests benchmarks
+
+typecheck: install ## mypy on the package
+	$(BIN)/mypy
+
+pytest: install ## The suite (on PostgreSQL too when FILROUGE_TEST_DATABASE_URL is set)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install ## Ingestion benchmark, figures in docs/PERFORMANCE.md
+	$(BIN)/python benchmarks/ingest.py
+
+messages: install ## Re-extract translatable messages and update the fr/en catalogues
+	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords $(KEYWORDS) --no-location \
+		--omit-header --sort-output -o $(LOCALE)/messages.pot src/filrouge
+	$(BIN)/pybabel update -i $(LOCALE)/messages.pot -d $(LOCALE) -D messages \
+		--no-fuzzy-matching --omit-header
+
+clean: ## Remove the venv, the demo database and caches
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

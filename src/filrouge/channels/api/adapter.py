@@ -1,0 +1,70 @@
+"""Generic API channel.
+
+Inbound: ``POST /api/v1/inbound`` (the web layer parses it into ``NormalisedInbound``).
+Outbound: each reply is POSTed as JSON to the channel's ``settings.outbound_url``, signed with
+``X-Filrouge-Signature: sha256=<hex HMAC-SHA256(settings.outbound_secret, raw body)>``; the
+receiver answers 2xx, optionally with ``{"id": "<its message id>"}``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from typing import ClassVar
+
+import httpx
+
+from filrouge.channels.base import DeliveryError, OutboundMessage
+from filrouge.core.models.enums import ChannelKind, IdentityKind
+from filrouge.lib.http import BlockedAddress, json_bytes, post_json
+
+
+class ApiAdapter:
+    kind: ClassVar[str] = ChannelKind.API
+    identity_kinds: ClassVar[frozenset[str]] = frozenset(IdentityKind)
+    logs_only: ClassVar[bool] = False
+
+    def send(self, message: OutboundMessage) -> str | None:
+        url = message.channel_settings.get("outbound_url")
+        if not url:
+            raise DeliveryError("this API channel has no outbound_url", permanent=True)
+        body = json_bytes(outbound_payload(message))
+        headers = signature_headers(body, message.channel_settings.get("outbound_secret"))
+        try:
+            response = post_json(str(url), body, headers)
+        except BlockedAddress as exc:
+            raise DeliveryError(str(exc), permanent=True) from exc
+        except httpx.HTTPError as exc:
+            raise DeliveryError(f"outbound_url unreachable: {exc.__class__.__name__}") from exc
+        return _provider_id(response)
+
+
+def outbound_payload(message: OutboundMessage) -> dict[str, object]:
+    return {
+        "message_id": message.message_id,
+        "conversation_id": message.conversation_id,
+        "recipient": {"kind": message.recipient.kind, "value": message.recipient.value},
+        "text": message.text,
+        "visibility": str(message.visibility),
+        "in_reply_to": message.in_reply_to,
+    }
+
+
+def signature_headers(body: bytes, secret: object) -> dict[str, str]:
+    if not secret:
+        return {}
+    digest = hmac.new(str(secret).encode(), body, hashlib.sha256).hexdigest()
+    return {"X-Filrouge-Signature": f"sha256={digest}"}
+
+
+def _provider_id(response: httpx.Response) -> str | None:
+    if response.status_code >= 500 or response.status_code == 429:
+        raise DeliveryError(f"outbound_url answered {response.status_code}")
+    if response.status_code >= 400:
+        raise DeliveryError(f"outbound_url answered {response.status_code}", permanent=True)
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    value = data.get("id") if isinstance(data, dict) else None
+    return None if value is None else str(value)

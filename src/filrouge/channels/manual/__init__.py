@@ -1,0 +1,1 @@
+"""Contacts logged by hand: phone calls, visits in store, letters."""

@@ -1,0 +1,191 @@
+"""The ``filrouge`` command line. Errors are one clear line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.orm import Session
+
+from filrouge.core.errors import DomainError
+from filrouge.db import create_db_engine, make_session_factory, transaction
+from filrouge.schema import DatabaseNotMigrated, check_migrated, migrate
+from filrouge.settings import get_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    engine = create_db_engine(get_settings().database_url)
+    try:
+        check_migrated(engine)
+        with transaction(make_session_factory(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DomainError as exc:
+            _fail(str(exc))
+        except DatabaseNotMigrated as exc:
+            _fail(str(exc))
+        return None
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="filrouge")
+def main() -> None:
+    """Filrouge: one inbox, one thread per customer, every channel."""
+
+
+@main.command(name="migrate")
+def migrate_command() -> None:
+    """Create or upgrade the database schema."""
+    settings = get_settings()
+    engine = create_db_engine(settings.database_url)
+    migrate(engine)
+    engine.dispose()
+    click.echo(f"database migrated: {engine.url.render_as_string(hide_password=True)}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--worker/--no-worker", default=True, show_default=True,
+              help="Also run the background worker in this process.")
+def serve(host: str, port: int, worker: bool) -> None:
+    """Serve the web app and the API."""
+    import uvicorn
+
+    from filrouge.jobs.queue import huey
+    from filrouge.web.app import create_app
+
+    app = create_app()
+    consumer = huey.create_consumer(workers=2, worker_type="thread") if worker else None
+    if consumer is not None:
+        consumer.start()
+    click.echo(f"Filrouge on http://{host}:{port}  (API docs: /api/v1/docs)")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=get_settings().log_level.lower())
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
+
+
+@main.command()
+@click.option("--workers", default=2, show_default=True, type=int)
+def worker(workers: int) -> None:
+    """Run the background worker alone (deliveries, sweeps)."""
+    from filrouge.jobs import deliveries
+    from filrouge.jobs.queue import huey
+
+    with _session():
+        pass  # refuse to start on an unmigrated database
+    deliveries.install()
+    huey.create_consumer(workers=workers, worker_type="thread").run()
+
+
+@main.command()
+@click.option("--seed", default=20261123, show_default=True, type=int)
+@click.option("--customers", "customer_count", default=2000, show_default=True, type=int)
+@click.option("--conversations", "conversation_count", default=10000, show_default=True, type=int)
+def demo(seed: int, customer_count: int, conversation_count: int) -> None:
+    """Load the demo data (a French retailer); prints the admin login and an API token."""
+    from filrouge.demo.loader import load_demo
+
+    with _session() as session:
+        summary = load_demo(session, seed, customer_count, conversation_count)
+    for line in summary:
+        click.echo(line)
+
+
+@main.group()
+def user() -> None:
+    """Manage users."""
+
+
+@user.command(name="create")
+@click.option("--email", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", required=True,
+              type=click.Choice(["admin", "supervisor", "agent", "contributor"]))
+@click.option("--name", default=None)
+def user_create(email: str, password: str, role: str, name: str | None) -> None:
+    """Create a user with an argon2id-hashed password."""
+    from filrouge.core.actions.users import create_user, ensure_workspace
+
+    with _session() as session:
+        workspace = ensure_workspace(session, get_settings().workspace_name)
+        created = create_user(session, workspace.id, email, password, role, name)
+        click.echo(f"user {created.email} created with role {created.role}")
+
+
+@main.group()
+def token() -> None:
+    """Manage API tokens."""
+
+
+@token.command(name="create")
+@click.option("--email", required=True)
+@click.option("--name", default="cli", show_default=True)
+def token_create(email: str, name: str) -> None:
+    """Create an API token for a user; the token is the last line printed."""
+    from filrouge.core.actions.users import create_token, find_user_by_email
+
+    with _session() as session:
+        value = create_token(session, find_user_by_email(session, email), name)
+    click.echo("Keep this token secret; it is shown only once:")
+    click.echo(value)
+
+
+@main.group()
+def customers() -> None:
+    """Import and export customers."""
+
+
+@customers.command(name="import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def customers_import(path: Path) -> None:
+    """Import customers from CSV (name, email, phone, and any attribute columns)."""
+    from filrouge.core.customer_csv import CsvError, import_customers
+
+    with _session() as session:
+        try:
+            report = import_customers(session, path, get_settings().default_region)
+        except CsvError as exc:
+            _fail(str(exc))
+            return
+    click.echo(f"{report.created} created, {report.updated} updated from {path}")
+
+
+@customers.command(name="export")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None)
+def customers_export(output: Path | None) -> None:
+    """Export customers as CSV (stdout by default)."""
+    from filrouge.core.customer_csv import export_customers
+
+    with _session() as session:
+        if output is None:
+            export_customers(session, sys.stdout)
+            return
+        with output.open("w", newline="", encoding="utf-8") as handle:
+            count = export_customers(session, handle)
+    click.echo(f"{count} customers written to {output}", err=True)
+
+
+if __name__ == "__main__":
+    main()

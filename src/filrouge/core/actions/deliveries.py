@@ -1,0 +1,108 @@
+"""Sending queued replies through their channel's adapter, and recording what happened.
+
+The message row is the source of truth: it stays ``queued`` until an adapter call succeeds
+(``sent``) or fails for good (``failed`` with the reason). The provider is called outside any
+database transaction so that a slow provider never holds a lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from filrouge.channels.base import DeliveryError, OutboundMessage, Recipient
+from filrouge.channels.registry import adapter_for
+from filrouge.core.audit import Actor, record_event
+from filrouge.core.events import publish_after_commit
+from filrouge.core.models import ChannelAccount, Identity, Message
+from filrouge.core.models.enums import DeliveryStatus, Visibility
+from filrouge.lib.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def deliver_message(factory: sessionmaker[Session], message_id: int) -> str:
+    """Try to send one queued message; return its status afterwards.
+
+    Raises ``DeliveryError`` (not permanent) when the caller should retry later.
+    """
+    with factory() as session, session.begin():
+        outbound = _prepare(session, message_id)
+    if outbound is None:
+        return "skipped"
+    adapter = adapter_for(outbound[1])
+    if adapter is None:
+        return DeliveryStatus.QUEUED
+    try:
+        provider_id = adapter.send(outbound[0])
+    except DeliveryError as exc:
+        if not exc.permanent:
+            log.warning("delivery of message %s failed, will retry: %s", message_id, exc)
+            raise
+        return _record_outcome(factory, message_id, DeliveryStatus.FAILED, None, str(exc))
+    return _record_outcome(factory, message_id, DeliveryStatus.SENT, provider_id, None)
+
+
+def stale_queued_ids(session: Session, older_than: timedelta) -> list[int]:
+    """Messages still queued after ``older_than``: their job was lost and must be re-enqueued."""
+    cutoff = utcnow() - older_than
+    return list(session.scalars(
+        select(Message.id)
+        .where(Message.status == DeliveryStatus.QUEUED, Message.occurred_at < cutoff)
+        .order_by(Message.id)
+        .limit(1000)
+    ))
+
+
+def give_up(factory: sessionmaker[Session], message_id: int, reason: str) -> str:
+    """Retries are exhausted: the reply visibly failed."""
+    return _record_outcome(factory, message_id, DeliveryStatus.FAILED, None, reason)
+
+
+def _prepare(session: Session, message_id: int) -> tuple[OutboundMessage, str] | None:
+    message = session.get(Message, message_id)
+    if message is None or message.status != DeliveryStatus.QUEUED:
+        return None
+    channel = session.get_one(ChannelAccount, message.channel_id)
+    identity = None if message.identity_id is None else session.get(Identity, message.identity_id)
+    replied_to = None if message.in_reply_to_id is None else session.get(
+        Message, message.in_reply_to_id)
+    outbound = OutboundMessage(
+        message_id=message.id,
+        conversation_id=message.conversation_id,
+        channel_settings=dict(channel.settings or {}),
+        recipient=Recipient("none", "") if identity is None else Recipient(
+            identity.kind, identity.value, identity.display_name),
+        text=message.text,
+        html=message.html,
+        visibility=Visibility(message.visibility),
+        in_reply_to=None if replied_to is None else replied_to.provider_message_id,
+    )
+    return outbound, channel.kind
+
+
+def _record_outcome(
+    factory: sessionmaker[Session],
+    message_id: int,
+    status: DeliveryStatus,
+    provider_id: str | None,
+    error: str | None,
+) -> str:
+    with factory() as session, session.begin():
+        message = session.get_one(Message, message_id)
+        if message.status != DeliveryStatus.QUEUED:
+            return message.status
+        channel = session.get_one(ChannelAccount, message.channel_id)
+        message.status = status
+        message.provider_message_id = provider_id or message.provider_message_id
+        message.error = error
+        record_event(session, channel.workspace_id, Actor.system(),
+                     ("conversation", message.conversation_id), f"message.{status}",
+                     before={"status": "queued"},
+                     after={"message_id": message.id, "status": status, "error": error})
+        publish_after_commit(session, f"message.{status}", message_id=message.id,
+                             conversation_id=message.conversation_id)
+    return status

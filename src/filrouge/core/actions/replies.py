@@ -1,0 +1,168 @@
+"""Answering: replies that go out on a channel, and internal notes that never do."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from filrouge.channels.base import ChannelAdapter
+from filrouge.channels.registry import adapter_for
+from filrouge.core.audit import Actor, record_event
+from filrouge.core.errors import Invalid
+from filrouge.core.events import publish_after_commit
+from filrouge.core.models import ChannelAccount, Conversation, Identity, Message, User
+from filrouge.core.models.enums import ConversationStatus, DeliveryStatus, Direction, Visibility
+from filrouge.core.signatures import sign_reply
+from filrouge.lib.timeutil import utcnow
+
+
+def add_reply(
+    session: Session,
+    conversation: Conversation,
+    author: User,
+    text: str,
+    channel_id: int | None = None,
+) -> Message:
+    """Queue a reply on ``channel_id`` (default: where the customer wrote last)."""
+    channel = _reply_channel(session, conversation, channel_id)
+    adapter = adapter_for(channel.kind)
+    if adapter is None:
+        raise Invalid("channel_cannot_send", "Replies cannot be sent on {kind} channels yet.",
+                      field="channel_id", kind=channel.kind)
+    identity = reply_identity(session, conversation, channel, adapter)
+    last_inbound = _last_inbound_on(session, conversation.id, channel.id)
+    body, signed = sign_reply(_require_text(text), author, channel.kind)
+    message = Message(
+        conversation_id=conversation.id,
+        channel_id=channel.id,
+        direction=Direction.OUTBOUND,
+        identity_id=None if identity is None else identity.id,
+        author_id=author.id,
+        signed_by_id=author.id if signed else None,
+        text=body,
+        in_reply_to_id=None if last_inbound is None else last_inbound.id,
+        status=DeliveryStatus.SENT if adapter.logs_only else DeliveryStatus.QUEUED,
+        visibility=Visibility.PRIVATE if last_inbound is None else last_inbound.visibility,
+        occurred_at=utcnow(),
+    )
+    session.add(message)
+    session.flush()
+    _mark_answered(session, conversation, message, author)
+    if message.status == DeliveryStatus.QUEUED:
+        publish_after_commit(session, "message.queued", message_id=message.id)
+    return message
+
+
+def add_note(session: Session, conversation: Conversation, author: User, text: str) -> Message:
+    """An internal note: visible to the team only, never sent, never a response."""
+    message = Message(
+        conversation_id=conversation.id,
+        channel_id=conversation.channel_id,
+        direction=Direction.NOTE,
+        author_id=author.id,
+        text=_require_text(text),
+        status=DeliveryStatus.SENT,
+        visibility=Visibility.PRIVATE,
+        occurred_at=utcnow(),
+    )
+    session.add(message)
+    session.flush()
+    record_event(session, conversation.workspace_id, Actor.user(author.id),
+                 ("conversation", conversation.id), "note.added", after={"message_id": message.id})
+    publish_after_commit(session, "note.added", message_id=message.id,
+                         conversation_id=conversation.id)
+    return message
+
+
+def reachable_channels(session: Session, conversation: Conversation) -> list[ChannelAccount]:
+    """Every active channel on which a reply to this conversation's customer can go out."""
+    channels = session.scalars(
+        select(ChannelAccount)
+        .where(ChannelAccount.workspace_id == conversation.workspace_id, ChannelAccount.active)
+        .order_by(ChannelAccount.id)
+    )
+    reachable = []
+    for channel in channels:
+        adapter = adapter_for(channel.kind)
+        if adapter is not None and _can_reach(session, conversation, channel, adapter):
+            reachable.append(channel)
+    return reachable
+
+
+def reply_identity(
+    session: Session, conversation: Conversation, channel: ChannelAccount, adapter: ChannelAdapter
+) -> Identity | None:
+    """Whom to write to: who last wrote on this channel, else an identity the channel reaches."""
+    last_inbound = _last_inbound_on(session, conversation.id, channel.id)
+    if last_inbound is not None and last_inbound.identity_id is not None:
+        return session.get(Identity, last_inbound.identity_id)
+    identity = _identity_of_kinds(session, conversation.customer_id, adapter.identity_kinds)
+    if identity is None and not adapter.logs_only:
+        raise Invalid("customer_not_reachable",
+                      "The customer has no identity that channel {channel} can reach.",
+                      field="channel_id", channel=channel.name)
+    return identity
+
+
+def _can_reach(
+    session: Session, conversation: Conversation, channel: ChannelAccount, adapter: ChannelAdapter
+) -> bool:
+    if adapter.logs_only or _last_inbound_on(session, conversation.id, channel.id) is not None:
+        return True
+    return _identity_of_kinds(session, conversation.customer_id, adapter.identity_kinds) is not None
+
+
+def _reply_channel(
+    session: Session, conversation: Conversation, channel_id: int | None
+) -> ChannelAccount:
+    channel = session.get(ChannelAccount, channel_id or conversation.channel_id)
+    if channel is None or not channel.active or channel.workspace_id != conversation.workspace_id:
+        raise Invalid("unknown_channel", "There is no active channel {channel_id}.",
+                      field="channel_id", channel_id=channel_id)
+    return channel
+
+
+def _last_inbound_on(session: Session, conversation_id: int, channel_id: int) -> Message | None:
+    return session.scalar(
+        select(Message)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.channel_id == channel_id,
+            Message.direction == Direction.INBOUND,
+        )
+        .order_by(Message.occurred_at.desc(), Message.id.desc())
+        .limit(1)
+    )
+
+
+def _identity_of_kinds(
+    session: Session, customer_id: int, kinds: frozenset[str]
+) -> Identity | None:
+    if not kinds:
+        return None
+    return session.scalar(
+        select(Identity)
+        .where(Identity.customer_id == customer_id, Identity.kind.in_(kinds))
+        .order_by(Identity.verified.desc(), Identity.id.desc())
+        .limit(1)
+    )
+
+
+def _require_text(text: str) -> str:
+    if not text.strip():
+        raise Invalid("empty_text", "The text is empty.", field="text")
+    return text
+
+
+def _mark_answered(
+    session: Session, conversation: Conversation, message: Message, author: User
+) -> None:
+    if conversation.first_response_at is None:
+        conversation.first_response_at = message.occurred_at
+    if conversation.status == ConversationStatus.NEW:
+        conversation.status = ConversationStatus.OPEN
+    conversation.last_activity_at = max(conversation.last_activity_at, message.occurred_at)
+    record_event(session, conversation.workspace_id, Actor.user(author.id),
+                 ("conversation", conversation.id), "reply.added",
+                 after={"message_id": message.id, "channel_id": message.channel_id,
+                        "status": message.status})

@@ -1,0 +1,33 @@
+"""Attachment bytes, stored once per content (SHA-256) on the local disk."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+
+class BlobStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def put(self, content: bytes) -> str:
+        """Store ``content`` and return its SHA-256; writing the same bytes twice is a no-op."""
+        digest = hashlib.sha256(content).hexdigest()
+        path = self.path_for(digest)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(content)
+            os.replace(tmp, path)
+        return digest
+
+    def get(self, digest: str) -> bytes:
+        return self.path_for(digest).read_bytes()
+
+    def path_for(self, digest: str) -> Path:
+        if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
+            raise ValueError("not a SHA-256 digest")
+        return self.root / digest[:2] / digest[2:4] / digest

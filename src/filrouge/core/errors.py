@@ -1,0 +1,40 @@
+"""Domain errors. Each carries a stable code, a translatable message and an HTTP-like kind."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """A refusal the caller can act on. ``code`` is stable; ``message_id`` is in the catalogue."""
+
+    status = 422
+
+    def __init__(
+        self, code: str, message_id: str, *, field: str | None = None, **params: Any
+    ) -> None:
+        self.code = code
+        self.message_id = message_id
+        self.field = field
+        self.params = {"field": field, **params}
+        super().__init__(message_id.format(**self.params))
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+class Invalid(DomainError):
+    status = 422
+
+
+class TooLarge(DomainError):
+    status = 413
+
+
+class Forbidden(DomainError):
+    status = 403

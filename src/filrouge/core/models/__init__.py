@@ -1,0 +1,27 @@
+"""Every model, importable from one place (Alembic reads ``Base.metadata`` from here)."""
+
+from filrouge.core.models.agent import ApiToken, Team, User, team_members
+from filrouge.core.models.base import Base
+from filrouge.core.models.conversation import Conversation, ConversationTag, ThreadKey
+from filrouge.core.models.customer import Customer, Identity
+from filrouge.core.models.event import Event
+from filrouge.core.models.message import Attachment, Message
+from filrouge.core.models.workspace import ChannelAccount, Workspace
+
+__all__ = [
+    "ApiToken",
+    "Attachment",
+    "Base",
+    "ChannelAccount",
+    "Conversation",
+    "ConversationTag",
+    "Customer",
+    "Event",
+    "Identity",
+    "Message",
+    "Team",
+    "ThreadKey",
+    "User",
+    "Workspace",
+    "team_members",
+]

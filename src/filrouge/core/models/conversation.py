@@ -1,0 +1,69 @@
+"""Conversations: one thread with a customer, whatever channels it went through."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from filrouge.core.models.base import Base, CreatedMixin, IdMixin, IdType, UTCDateTime
+from filrouge.core.models.enums import ConversationStatus, Priority, Visibility
+from filrouge.lib.timeutil import utcnow
+
+
+class Conversation(IdMixin, CreatedMixin, Base):
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_activity", "last_activity_at", "id"),
+        Index("ix_conversations_customer_activity", "customer_id", "last_activity_at"),
+        Index("ix_conversations_status_activity", "status", "last_activity_at"),
+    )
+
+    workspace_id: Mapped[int] = mapped_column(IdType, ForeignKey("workspaces.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(IdType, ForeignKey("customers.id"))
+    origin_channel_id: Mapped[int] = mapped_column(IdType, ForeignKey("channel_accounts.id"))
+    channel_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("channel_accounts.id"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(16), default=ConversationStatus.NEW)
+    priority: Mapped[str] = mapped_column(String(16), default=Priority.NORMAL)
+    visibility: Mapped[str] = mapped_column(String(16), default=Visibility.PRIVATE)
+    assignee_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("users.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("teams.id"), index=True)
+    subject: Mapped[str | None] = mapped_column(String(500))
+    first_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    tag_rows: Mapped[list[ConversationTag]] = relationship(
+        cascade="all, delete-orphan", order_by="ConversationTag.tag", lazy="selectin"
+    )
+
+    @property
+    def tags(self) -> list[str]:
+        return [row.tag for row in self.tag_rows]
+
+
+class ConversationTag(Base):
+    __tablename__ = "conversation_tags"
+
+    conversation_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+
+class ThreadKey(IdMixin, Base):
+    """A provider's own thread id (a comment thread, a chat session) pointing at a conversation."""
+
+    __tablename__ = "thread_keys"
+    __table_args__ = (UniqueConstraint("channel_id", "key"),)
+
+    channel_id: Mapped[int] = mapped_column(IdType, ForeignKey("channel_accounts.id"))
+    key: Mapped[str] = mapped_column(String(500))
+    conversation_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("conversations.id"), index=True
+    )

@@ -1,0 +1,86 @@
+"""The closed vocabularies of the domain, as string enums stored by value."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ChannelKind(StrEnum):
+    EMAIL = "email"
+    WEB_FORM = "web_form"
+    CHAT = "chat"
+    MESSENGER = "messenger"
+    FACEBOOK_COMMENTS = "facebook_comments"
+    INSTAGRAM = "instagram"
+    WHATSAPP = "whatsapp"
+    X = "x"
+    TELEGRAM = "telegram"
+    SMS = "sms"
+    CALLBACK = "callback"
+    PHONE = "phone"
+    IN_PERSON = "in_person"
+    POSTAL = "postal"
+    API = "api"
+
+
+class IdentityKind(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    WHATSAPP = "whatsapp"
+    MESSENGER = "messenger"
+    FACEBOOK = "facebook"
+    INSTAGRAM = "instagram"
+    X = "x"
+    TELEGRAM = "telegram"
+    CHAT_VISITOR = "chat_visitor"
+    POSTAL_ADDRESS = "postal_address"
+    EXTERNAL = "external"
+
+
+class ConversationStatus(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+
+class Visibility(StrEnum):
+    PRIVATE = "private"
+    PUBLIC = "public"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+    NOTE = "note"
+
+
+class DeliveryStatus(StrEnum):
+    RECEIVED = "received"
+    QUEUED = "queued"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+    CONTRIBUTOR = "contributor"
+
+
+class ActorKind(StrEnum):
+    USER = "user"
+    CUSTOMER = "customer"
+    CHANNEL = "channel"
+    SYSTEM = "system"

@@ -1,0 +1,192 @@
+"""Reads: conversation lists with keyset pagination, threads, customer timelines."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, or_, select, tuple_
+from sqlalchemy.orm import Session
+
+from filrouge.core.access import conversation_scope, customer_scope
+from filrouge.core.errors import Invalid
+from filrouge.core.models import (
+    Conversation,
+    ConversationTag,
+    Customer,
+    Event,
+    Identity,
+    Message,
+    User,
+)
+from filrouge.lib.timeutil import as_utc
+
+CHANNEL_SWITCH = "conversation.channel_switched"
+
+
+@dataclass
+class ConversationFilters:
+    status: str | None = None
+    channel_id: int | None = None
+    assignee_id: int | None = None
+    team_id: int | None = None
+    tag: str | None = None
+    customer_id: int | None = None
+    q: str | None = None
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    next_cursor: str | None
+
+
+@dataclass
+class Thread:
+    conversation: Conversation
+    messages: list[Message]
+    switches: list[Event] = field(default_factory=list)
+
+
+def encode_cursor(moment: datetime, row_id: int) -> str:
+    raw = json.dumps([as_utc(moment).isoformat(), row_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        moment, row_id = json.loads(base64.urlsafe_b64decode(padded))
+        return as_utc(datetime.fromisoformat(moment)), int(row_id)
+    except (ValueError, TypeError) as exc:
+        raise Invalid("invalid_cursor", "The cursor is not valid.", field="cursor") from exc
+
+
+def list_conversations(
+    session: Session, user: User, filters: ConversationFilters, limit: int,
+    cursor: str | None = None,
+) -> Page:
+    """Most recent activity first; ``cursor`` continues after the last item of a page."""
+    query = _filtered_conversations(user, filters)
+    if cursor:
+        moment, row_id = decode_cursor(cursor)
+        query = query.where(
+            tuple_(Conversation.last_activity_at, Conversation.id) < tuple_(moment, row_id)
+        )
+    order = (Conversation.last_activity_at.desc(), Conversation.id.desc())
+    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
+    more = len(rows) > limit
+    items = rows[:limit]
+    next_cursor = encode_cursor(items[-1].last_activity_at, items[-1].id) if more else None
+    return Page(items, next_cursor)
+
+
+def _filtered_conversations(user: User, filters: ConversationFilters) -> Select[tuple[Conversation]]:
+    query = select(Conversation).where(conversation_scope(user))
+    simple = {
+        Conversation.status: filters.status,
+        Conversation.channel_id: filters.channel_id,
+        Conversation.assignee_id: filters.assignee_id,
+        Conversation.team_id: filters.team_id,
+        Conversation.customer_id: filters.customer_id,
+    }
+    for column, value in simple.items():
+        if value is not None:
+            query = query.where(column == value)
+    if filters.tag:
+        query = query.where(exists().where(
+            ConversationTag.conversation_id == Conversation.id,
+            ConversationTag.tag == filters.tag.strip().lower(),
+        ))
+    if filters.q and filters.q.strip():
+        query = query.where(_matches_text(filters.q.strip().lower()))
+    return query
+
+
+def _matches_text(needle: str) -> Any:
+    in_messages = exists().where(
+        Message.conversation_id == Conversation.id, func.lower(Message.text).contains(needle)
+    )
+    in_customer = exists().where(
+        Customer.id == Conversation.customer_id, func.lower(Customer.name).contains(needle)
+    )
+    in_identity = exists().where(
+        Identity.customer_id == Conversation.customer_id, Identity.value.contains(needle)
+    )
+    return or_(in_messages, in_customer, in_identity)
+
+
+def conversation_thread(session: Session, conversation: Conversation) -> Thread:
+    messages = list(session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation.id)
+        .order_by(Message.occurred_at, Message.id)
+    ))
+    switches = list(session.scalars(
+        select(Event)
+        .where(Event.subject_type == "conversation", Event.subject_id == conversation.id,
+               Event.action == CHANNEL_SWITCH)
+        .order_by(Event.id)
+    ))
+    return Thread(conversation, messages, switches)
+
+
+def list_customers(
+    session: Session, user: User, limit: int, cursor: str | None = None, q: str | None = None
+) -> Page:
+    query = select(Customer).where(customer_scope(user), Customer.merged_into_id.is_(None))
+    if q and q.strip():
+        needle = q.strip().lower()
+        query = query.where(or_(
+            func.lower(Customer.name).contains(needle),
+            exists().where(Identity.customer_id == Customer.id, Identity.value.contains(needle)),
+        ))
+    if cursor:
+        moment, row_id = decode_cursor(cursor)
+        query = query.where(
+            or_(Customer.created_at < moment,
+                and_(Customer.created_at == moment, Customer.id < row_id))
+        )
+    order = (Customer.created_at.desc(), Customer.id.desc())
+    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
+    more = len(rows) > limit
+    items = rows[:limit]
+    next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
+    return Page(items, next_cursor)
+
+
+def customer_conversations(session: Session, user: User, customer_id: int) -> list[Conversation]:
+    return list(session.scalars(
+        select(Conversation)
+        .where(Conversation.customer_id == customer_id, conversation_scope(user))
+        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+    ))
+
+
+def customer_timeline(
+    session: Session, user: User, customer_id: int, limit: int = 500
+) -> list[tuple[str, Any]]:
+    """The customer's journey, newest last: every message on every channel, channel switches
+    and merges, across the conversations ``user`` may see."""
+    visible = select(Conversation.id).where(
+        Conversation.customer_id == customer_id, conversation_scope(user)
+    ).scalar_subquery()
+    messages = list(session.scalars(
+        select(Message).where(Message.conversation_id.in_(visible))
+        .order_by(Message.occurred_at.desc(), Message.id.desc()).limit(limit)
+    ))
+    events = list(session.scalars(
+        select(Event).where(or_(
+            and_(Event.subject_type == "conversation", Event.subject_id.in_(visible),
+                 Event.action == CHANNEL_SWITCH),
+            and_(Event.subject_type == "customer", Event.subject_id == customer_id,
+                 Event.action.in_(("customer.merged", "customer.created"))),
+        )).order_by(Event.id.desc()).limit(limit)
+    ))
+    entries: list[tuple[datetime, str, Any]] = [(m.occurred_at, "message", m) for m in messages]
+    entries += [(e.occurred_at, "event", e) for e in events]
+    entries.sort(key=lambda entry: (entry[0], entry[1] == "message"))
+    return [(kind, item) for _, kind, item in entries[-limit:]]

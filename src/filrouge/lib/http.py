@@ -1,0 +1,54 @@
+"""The one outbound HTTP client: timeouts always, private addresses refused unless allowed.
+
+Provider calls go through ``post_json`` so that a channel configured with an internal URL cannot
+be turned into a probe of the local network. Tests allow loopback with
+``FILROUGE_HTTP_ALLOW_PRIVATE=1`` to reach their fake provider servers on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import socket
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+class BlockedAddress(Exception):
+    """The URL resolves to an address Filrouge must not call."""
+
+
+def allow_private() -> bool:
+    return os.environ.get("FILROUGE_HTTP_ALLOW_PRIVATE", "").lower() in {"1", "true", "yes"}
+
+
+def check_public_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise BlockedAddress(f"not an http(s) URL: {url}")
+    if allow_private():
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as exc:
+        raise BlockedAddress(f"cannot resolve {parts.hostname}") from exc
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            raise BlockedAddress(f"{parts.hostname} resolves to a private address")
+
+
+def post_json(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    check_public_url(url)
+    all_headers = {"Content-Type": "application/json", "User-Agent": "Filrouge", **headers}
+    with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
+        return client.post(url, content=body, headers=all_headers)
+
+
+def json_bytes(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()

@@ -1,0 +1,1 @@
+"""Alembic migrations. Apply with ``filrouge migrate``; see ``filrouge.schema``."""

@@ -1,0 +1,69 @@
+"""Settings, read once from the environment (prefix ``FILROUGE_``), typed, failing loudly."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw]?)\s*$")
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: object) -> timedelta:
+    """Read ``7d``, ``12h``, ``90m``, ``3600`` (seconds) or a timedelta."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float):
+        return timedelta(seconds=float(value))
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError(f"not a duration: {value!r} (use e.g. 7d, 12h, 90m or seconds)")
+    amount, unit = match.groups()
+    return timedelta(seconds=int(amount) * _UNIT_SECONDS[unit])
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FILROUGE_", extra="ignore")
+
+    database_url: str = "sqlite:///./var/filrouge.db"
+    data_dir: Path = Path("./var")
+    thread_window: timedelta = timedelta(days=7)
+    default_region: str = "FR"
+    default_locale: str = "fr"
+    max_text_bytes: int = 64 * 1024
+    max_attachment_bytes: int = 25 * 1024 * 1024
+    max_request_bytes: int = 40 * 1024 * 1024
+    log_level: str = "INFO"
+    workspace_name: str = "Filrouge"
+    # Task queue: "" (SQLite file in data_dir, embedded), "redis://host:port/db" at scale,
+    # or "memory://" (tasks run at once, in process: tests and one-off scripts).
+    queue_url: str = ""
+    languages: list[str] = Field(default_factory=lambda: ["fr", "en"])
+
+    @field_validator("thread_window", mode="before")
+    @classmethod
+    def _read_window(cls, value: object) -> timedelta:
+        return parse_duration(value)
+
+    @field_validator("default_region")
+    @classmethod
+    def _upper_region(cls, value: str) -> str:
+        return value.upper()
+
+    @property
+    def queue_path(self) -> Path:
+        return self.data_dir / "queue.db"
+
+    @property
+    def attachments_dir(self) -> Path:
+        return self.data_dir / "attachments"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""The HTTP layer: parse with Pydantic, call an action, serialise. The only web-framework user."""

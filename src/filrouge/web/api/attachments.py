@@ -1,0 +1,39 @@
+"""``GET /api/v1/attachments/{id}``: a file, for those who may see its conversation."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter
+from fastapi.responses import RedirectResponse, Response
+
+from filrouge.core.access import access_attachment_by_id
+from filrouge.core.blobs import BlobStore
+from filrouge.core.models import User
+from filrouge.db import transaction
+from filrouge.web.deps import Allowed, FactoryDep, SettingsDep
+
+router = APIRouter(prefix="/attachments", tags=["attachments"])
+
+
+@router.get("/{attachment_id}", response_class=Response,
+            responses={200: {"content": {"application/octet-stream": {}}}})
+def get_attachment(
+    attachment_id: int,
+    factory: FactoryDep,
+    settings: SettingsDep,
+    user: Annotated[User, Allowed("attachments:read")],
+) -> Response:
+    with transaction(factory) as session:
+        attachment = access_attachment_by_id(session, user, attachment_id)
+    if attachment.sha256 is None:
+        return RedirectResponse(attachment.url or "", status_code=307)
+    content = BlobStore(settings.attachments_dir).get(attachment.sha256)
+    disposition = "inline" if attachment.content_type.startswith(("image/", "video/")) else (
+        "attachment")
+    return Response(content, media_type=attachment.content_type, headers={
+        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(attachment.filename, safe='')}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+    })

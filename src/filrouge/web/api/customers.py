@@ -1,0 +1,145 @@
+"""``/api/v1/customers``: one customer, every identity, the whole cross-channel timeline."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
+
+from filrouge.channels.base import Sender
+from filrouge.core.access import access_customer_by_id
+from filrouge.core.actions.customers import (
+    create_customer_with_identities,
+    merge_customers,
+    update_customer,
+)
+from filrouge.core.audit import Actor
+from filrouge.core.errors import Invalid
+from filrouge.core.models import Customer, Message, User
+from filrouge.core.queries import customer_conversations, customer_timeline, list_customers
+from filrouge.db import transaction
+from filrouge.web.api.present import (
+    authors_of,
+    conversation_public,
+    customer_public,
+    timeline_entry,
+)
+from filrouge.web.deps import Allowed, FactoryDep, SettingsDep
+from filrouge.web.schemas import (
+    CustomerCreate,
+    CustomerDetail,
+    CustomerPublic,
+    CustomerUpdate,
+    MergeRequest,
+    PagePublic,
+)
+
+router = APIRouter(prefix="/customers", tags=["customers"])
+
+
+@router.get("", response_model=PagePublic[CustomerPublic])
+def get_customers(
+    factory: FactoryDep,
+    user: Annotated[User, Allowed("customers:list")],
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> PagePublic[CustomerPublic]:
+    with transaction(factory) as session:
+        page = list_customers(session, user, limit, cursor, q)
+        return PagePublic(items=[customer_public(c) for c in page.items],
+                          next_cursor=page.next_cursor)
+
+
+@router.post("", status_code=201, response_model=CustomerPublic)
+def post_customer(
+    body: CustomerCreate,
+    factory: FactoryDep,
+    settings: SettingsDep,
+    user: Annotated[User, Allowed("customers:create")],
+) -> CustomerPublic:
+    senders = [Sender(i.kind, i.value, i.name, i.verified) for i in body.identities]
+    with transaction(factory) as session:
+        customer = create_customer_with_identities(
+            session, user.workspace_id, body.name, senders, body.attributes,
+            settings.default_region, Actor.user(user.id))
+        session.flush()
+        session.refresh(customer, ["identities"])
+        return customer_public(customer)
+
+
+@router.get(
+    "/{customer_id}",
+    response_model=CustomerDetail,
+    responses={301: {"description": "Merged: the Location header names the live customer."}},
+)
+def get_customer(
+    customer_id: int, factory: FactoryDep, user: Annotated[User, Allowed("customers:read")]
+) -> CustomerDetail | JSONResponse:
+    with transaction(factory) as session:
+        customer = access_customer_by_id(session, user, customer_id)
+        if customer.merged_into_id is not None:
+            return _redirect_to_live(customer)
+        return customer_detail(session, user, customer)
+
+
+@router.patch("/{customer_id}", response_model=CustomerPublic)
+def patch_customer(
+    customer_id: int,
+    body: CustomerUpdate,
+    factory: FactoryDep,
+    user: Annotated[User, Allowed("customers:update")],
+) -> CustomerPublic:
+    with transaction(factory) as session:
+        customer = _live(access_customer_by_id(session, user, customer_id))
+        update_customer(session, customer, body.name, body.attributes, Actor.user(user.id))
+        return customer_public(customer)
+
+
+@router.post("/{customer_id}/merge", response_model=CustomerPublic)
+def post_merge(
+    customer_id: int,
+    body: MergeRequest,
+    factory: FactoryDep,
+    user: Annotated[User, Allowed("customers:merge")],
+) -> CustomerPublic:
+    with transaction(factory) as session:
+        target = access_customer_by_id(session, user, customer_id)
+        if body.other_id == customer_id:
+            other = target
+        else:
+            other = access_customer_by_id(session, user, body.other_id)
+        merged = merge_customers(session, target, other, Actor.user(user.id))
+        session.flush()
+        session.refresh(merged, ["identities"])
+        return customer_public(merged)
+
+
+def customer_detail(session: Session, user: User, customer: Customer) -> CustomerDetail:
+    entries = customer_timeline(session, user, customer.id)
+    messages = [item for kind, item in entries if isinstance(item, Message)]
+    authors = authors_of(session, messages)
+    return CustomerDetail(
+        **customer_public(customer).model_dump(),
+        conversations=[conversation_public(c)
+                       for c in customer_conversations(session, user, customer.id)],
+        timeline=[timeline_entry(kind, item, authors) for kind, item in entries],
+    )
+
+
+def _live(customer: Customer) -> Customer:
+    if customer.merged_into_id is not None:
+        raise Invalid("customer_merged", "Customer {id} was merged into customer {target}.",
+                      id=customer.id, target=customer.merged_into_id)
+    return customer
+
+
+def _redirect_to_live(customer: Customer) -> JSONResponse:
+    target = customer.merged_into_id
+    return JSONResponse(
+        {"merged_into_id": target, "location": f"/api/v1/customers/{target}"},
+        status_code=301,
+        headers={"Location": f"/api/v1/customers/{target}"},
+    )

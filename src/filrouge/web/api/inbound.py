@@ -1,0 +1,74 @@
+"""``POST /api/v1/inbound``: the generic channel, and the pipeline's front door over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from filrouge.channels.base import IncomingAttachment, NormalisedInbound, Sender
+from filrouge.core.actions.inbound import receive_message
+from filrouge.core.errors import Invalid
+from filrouge.core.models import User
+from filrouge.web.deps import Allowed, FactoryDep, SettingsDep
+from filrouge.web.schemas import AttachmentIn, InboundAccepted, InboundCreate
+
+router = APIRouter(tags=["inbound"])
+
+
+@router.post(
+    "/inbound",
+    status_code=201,
+    response_model=InboundAccepted,
+    responses={200: {"model": InboundAccepted, "description": "Already received (duplicate)."}},
+)
+def post_inbound(
+    body: InboundCreate,
+    factory: FactoryDep,
+    settings: SettingsDep,
+    _user: Annotated[User, Allowed("inbound:create")],
+) -> JSONResponse:
+    result = receive_message(factory, normalised(body), settings)
+    accepted = InboundAccepted(message_id=result.message_id,
+                               conversation_id=result.conversation_id,
+                               customer_id=result.customer_id, duplicate=result.duplicate)
+    return JSONResponse(accepted.model_dump(), status_code=200 if result.duplicate else 201)
+
+
+def normalised(body: InboundCreate) -> NormalisedInbound:
+    replies = body.in_reply_to if isinstance(body.in_reply_to, list) else [body.in_reply_to]
+    return NormalisedInbound(
+        channel_id=body.channel_id,
+        provider_message_id=body.provider_message_id,
+        sender=Sender(kind=body.sender.kind, value=body.sender.value, name=body.sender.name,
+                      verified=body.sender.verified),
+        text=body.text,
+        html=body.html,
+        attachments=tuple(_attachment(i, a) for i, a in enumerate(body.attachments)),
+        thread_key=body.thread_key,
+        in_reply_to=tuple(r for r in replies if r),
+        visibility=body.visibility,
+        occurred_at=body.occurred_at,
+        subject=body.subject,
+    )
+
+
+def _attachment(index: int, item: AttachmentIn) -> IncomingAttachment:
+    if item.content_base64 is None and not item.url:
+        raise Invalid("attachment_empty", "An attachment has neither content nor url.",
+                      field=f"attachments.{index}")
+    if item.url and not item.url.lower().startswith(("https://", "http://")):
+        raise Invalid("invalid_url", "{field} must be an http(s) URL.",
+                      field=f"attachments.{index}.url")
+    content = None
+    if item.content_base64 is not None:
+        try:
+            content = base64.b64decode(item.content_base64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise Invalid("invalid_base64", "{field} is not valid base64.",
+                          field=f"attachments.{index}.content_base64") from exc
+    return IncomingAttachment(filename=item.filename, content_type=item.content_type,
+                              content=content, url=item.url)

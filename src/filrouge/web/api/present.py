@@ -1,0 +1,106 @@
+"""ORM objects to API shapes. No queries here beyond what callers already loaded."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from filrouge.core.actions.channels import redact_settings
+from filrouge.core.models import ChannelAccount, Conversation, Customer, Event, Message, User
+from filrouge.core.queries import Thread
+from filrouge.web.schemas import (
+    AttachmentPublic,
+    ChannelPublic,
+    ChannelSwitchPublic,
+    ConversationPublic,
+    CustomerPublic,
+    IdentityPublic,
+    MessagePublic,
+    TimelineEntry,
+)
+
+
+def channel_public(channel: ChannelAccount) -> ChannelPublic:
+    return ChannelPublic(id=channel.id, kind=channel.kind, name=channel.name,
+                         settings=redact_settings(channel.settings or {}), active=channel.active,
+                         created_at=channel.created_at)
+
+
+def message_public(message: Message, authors: dict[int, User]) -> MessagePublic:
+    author = authors.get(message.author_id) if message.author_id else None
+    return MessagePublic(
+        id=message.id,
+        conversation_id=message.conversation_id,
+        direction=message.direction,  # type: ignore[arg-type]
+        channel_id=message.channel_id,
+        text=message.text,
+        html=message.html,
+        attachments=[AttachmentPublic(id=a.id, filename=a.filename, content_type=a.content_type,
+                                      size=a.size, url=a.url) for a in message.attachments],
+        status=message.status,
+        visibility=message.visibility,
+        author=None if author is None else {"id": author.id, "name": author.name},
+        signed_by_id=message.signed_by_id,
+        provider_message_id=message.provider_message_id,
+        in_reply_to_id=message.in_reply_to_id,
+        error=message.error,
+        created_at=message.occurred_at,
+    )
+
+
+def authors_of(session: Session, messages: list[Message]) -> dict[int, User]:
+    ids = {m.author_id for m in messages if m.author_id is not None}
+    return {user.id: user for user in (session.get(User, i) for i in ids) if user is not None}
+
+
+def conversation_public(conversation: Conversation) -> ConversationPublic:
+    return ConversationPublic(
+        id=conversation.id,
+        customer_id=conversation.customer_id,
+        status=conversation.status,
+        channel_id=conversation.channel_id,
+        origin_channel_id=conversation.origin_channel_id,
+        assignee_id=conversation.assignee_id,
+        team_id=conversation.team_id,
+        priority=conversation.priority,
+        tags=conversation.tags,
+        visibility=conversation.visibility,
+        subject=conversation.subject,
+        first_inbound_at=conversation.first_inbound_at,
+        first_response_at=conversation.first_response_at,
+        last_activity_at=conversation.last_activity_at,
+        resolved_at=conversation.resolved_at,
+        created_at=conversation.created_at,
+    )
+
+
+def switches_public(thread: Thread) -> list[ChannelSwitchPublic]:
+    return [
+        ChannelSwitchPublic(
+            at=event.occurred_at,
+            from_channel_id=(event.before or {}).get("channel_id"),
+            to_channel_id=(event.after or {}).get("channel_id"),
+            message_id=(event.after or {}).get("message_id"),
+        )
+        for event in thread.switches
+    ]
+
+
+def customer_public(customer: Customer) -> CustomerPublic:
+    return CustomerPublic(
+        id=customer.id,
+        name=customer.name,
+        identities=[IdentityPublic(kind=i.kind, value=i.value, display_name=i.display_name,
+                                   verified=i.verified) for i in customer.identities],
+        attributes=customer.attributes or {},
+        created_at=customer.created_at,
+    )
+
+
+def timeline_entry(kind: str, item: Message | Event, authors: dict[int, User]) -> TimelineEntry:
+    if isinstance(item, Message):
+        return TimelineEntry(type="message", at=item.occurred_at,
+                             conversation_id=item.conversation_id,
+                             message=message_public(item, authors))
+    conversation_id = item.subject_id if item.subject_type == "conversation" else None
+    return TimelineEntry(type="event", at=item.occurred_at, conversation_id=conversation_id,
+                         action=item.action, details={"before": item.before, "after": item.after})

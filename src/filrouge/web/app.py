@@ -1,0 +1,73 @@
+"""The ASGI application: wiring only. Routes live in ``web/api``; rules in the core."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from sqlalchemy import Engine
+
+from filrouge import __version__
+from filrouge.db import create_db_engine, make_session_factory
+from filrouge.jobs import deliveries
+from filrouge.jobs.queue import bind_factory
+from filrouge.schema import check_migrated
+from filrouge.settings import Settings, get_settings
+from filrouge.web.api import attachments, channels, conversations, customers, inbound
+from filrouge.web.errors import error_response, install_error_handlers
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Build the app. Refuses to start on a database that is not migrated to this version."""
+    settings = settings or get_settings()
+    engine = engine or create_db_engine(settings.database_url)
+    check_migrated(engine)
+    logging.basicConfig(level=settings.log_level)
+    app = FastAPI(
+        title="Filrouge",
+        version=__version__,
+        description="One inbox, one thread per customer, every channel.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url=f"{API_PREFIX}/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    bind_factory(app.state.session_factory)
+    deliveries.install()
+    install_error_handlers(app)
+    app.middleware("http")(_limit_body(settings.max_request_bytes))
+    for module in (channels, inbound, conversations, customers, attachments):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.add_api_route("/healthz", _health, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/", _home, methods=["GET"], include_in_schema=False)
+    return app
+
+
+def _limit_body(
+    limit: int,
+) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
+    async def middleware(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            return error_response(request, 413, "request_too_large",
+                                  "The request is larger than {limit} bytes.", limit=limit)
+        return await call_next(request)
+
+    return middleware
+
+
+def _health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def _home() -> dict[str, Any]:
+    return {"name": "Filrouge", "version": __version__, "api": API_PREFIX,
+            "openapi": f"{API_PREFIX}/openapi.json", "docs": f"{API_PREFIX}/docs"}

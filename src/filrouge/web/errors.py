@@ -1,0 +1,86 @@
+"""Every error the HTTP layer returns has one shape: ``{"error": {"code", "message", "field"?}}``.
+
+Messages are translated from the catalogue by ``Accept-Language`` (French by default), and
+every rejection is logged with its reason.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from filrouge.core.errors import DomainError
+from filrouge.i18n import N_, negotiate_locale, translate
+
+log = logging.getLogger("filrouge.rejections")
+
+_HTTP_CODES = {
+    400: ("bad_request", N_("The request could not be read.")),
+    401: ("unauthorized", N_("A valid API token is required (Authorization: Bearer …).")),
+    403: ("forbidden", N_("Your role does not allow this action.")),
+    404: ("not_found", N_("There is nothing at this address.")),
+    405: ("method_not_allowed", N_("This method is not allowed here.")),
+    413: ("request_too_large", N_("The request is too large.")),
+    415: ("unsupported_media_type", N_("This content type is not accepted here.")),
+}
+
+
+def error_response(
+    request: Request, status: int, code: str, message_id: str, field: str | None = None,
+    **params: Any,
+) -> JSONResponse:
+    locale = negotiate_locale(request.headers.get("accept-language"))
+    message = translate(message_id, locale, field=field, **params)
+    body: dict[str, Any] = {"code": code, "message": message}
+    if field:
+        body["field"] = field
+    log.info("rejected %s %s -> %s %s: %s", request.method, request.url.path, status, code,
+             translate(message_id, "en", field=field, **params))
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse({"error": body}, status_code=status, headers=headers)
+
+
+async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    params = {k: v for k, v in exc.params.items() if k != "field"}
+    return error_response(request, exc.status, exc.code, exc.message_id, exc.field, **params)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {}
+    if first.get("type") == "json_invalid":
+        return error_response(request, 400, "malformed_json", "The body is not valid JSON.")
+    location = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path")]
+    field = ".".join(location) or None
+    if first.get("type") == "missing":
+        return error_response(request, 422, "missing_field", "{field} is required.", field)
+    return error_response(request, 422, "invalid_field", "{field} is invalid: {reason}.", field,
+                          reason=first.get("msg", ""))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.detail, dict) and "code" in exc.detail:
+        code, message_id, field = (exc.detail.get(k) for k in ("code", "message_id", "field"))
+        return error_response(request, exc.status_code, str(code), str(message_id), field,
+                              **exc.detail.get("params", {}))
+    code, message_id = _HTTP_CODES.get(exc.status_code, ("http_error", N_("The request failed.")))
+    return error_response(request, exc.status_code, code, message_id)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+
+
+def http_error(status: int, code: str, message_id: str, field: str | None = None,
+               **params: Any) -> StarletteHTTPException:
+    detail = {"code": code, "message_id": message_id, "field": field, "params": params}
+    return StarletteHTTPException(status_code=status, detail=detail)

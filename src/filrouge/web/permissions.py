@@ -1,0 +1,34 @@
+"""Who may do what: one table, enforced on every route by the ``Allowed`` dependency.
+
+A route without a rule here cannot be written (``Allowed`` refuses unknown permissions) and
+the role-by-route matrix test fails for a route that does not declare one.
+"""
+
+from __future__ import annotations
+
+from filrouge.core.models.enums import Role
+
+STAFF = frozenset({Role.ADMIN, Role.SUPERVISOR, Role.AGENT})
+EVERYONE = frozenset(Role)
+MANAGERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
+
+RULES: dict[str, frozenset[Role]] = {
+    "channels:list": EVERYONE,
+    "channels:create": frozenset({Role.ADMIN}),
+    "inbound:create": STAFF,
+    "conversations:list": EVERYONE,
+    "conversations:read": EVERYONE,
+    "conversations:update": STAFF,
+    "conversations:reply": EVERYONE,
+    "conversations:note": EVERYONE,
+    "customers:list": EVERYONE,
+    "customers:read": EVERYONE,
+    "customers:create": STAFF,
+    "customers:update": STAFF,
+    "customers:merge": MANAGERS,
+    "attachments:read": EVERYONE,
+}
+
+
+def is_allowed(role: str, permission: str) -> bool:
+    return role in RULES[permission]

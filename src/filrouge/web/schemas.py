@@ -1,0 +1,205 @@
+"""API shapes, apart from the ORM models: ``XCreate`` in, ``XPublic`` out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from filrouge.core.models.enums import ChannelKind, ConversationStatus, Priority, Visibility
+
+T = TypeVar("T")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PagePublic(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+
+
+class ChannelCreate(Strict):
+    kind: ChannelKind
+    name: str = Field(min_length=1, max_length=200)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class ChannelPublic(BaseModel):
+    id: int
+    kind: str
+    name: str
+    settings: dict[str, Any]
+    active: bool
+    created_at: datetime
+
+
+class ChannelCreated(ChannelPublic):
+    inbound_token: str = Field(description="Shown once: authenticates this channel's hooks.")
+
+
+class SenderIn(Strict):
+    kind: str = Field(min_length=1, max_length=32, examples=["email"])
+    value: str = Field(min_length=1, max_length=320, examples=["jeanne.martin@example.fr"])
+    name: str | None = Field(default=None, max_length=300)
+    verified: bool = False
+
+
+class AttachmentIn(Strict):
+    filename: str = Field(min_length=1, max_length=500)
+    content_type: str = Field(default="application/octet-stream", max_length=200)
+    content_base64: str | None = None
+    url: str | None = Field(default=None, max_length=4000)
+
+
+class InboundCreate(Strict):
+    channel_id: int
+    provider_message_id: str | None = Field(default=None, max_length=500)
+    sender: SenderIn
+    text: str = ""
+    html: str | None = None
+    attachments: list[AttachmentIn] = Field(default_factory=list, max_length=50)
+    thread_key: str | None = Field(default=None, max_length=500)
+    in_reply_to: str | list[str] | None = None
+    visibility: Visibility = Visibility.PRIVATE
+    occurred_at: AwareDatetime | None = None
+    subject: str | None = Field(default=None, max_length=500)
+
+
+class InboundAccepted(BaseModel):
+    message_id: int
+    conversation_id: int
+    customer_id: int
+    duplicate: bool
+
+
+class AttachmentPublic(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int | None
+    url: str | None
+
+
+class MessagePublic(BaseModel):
+    id: int
+    conversation_id: int
+    direction: Literal["inbound", "outbound", "note"]
+    channel_id: int
+    text: str
+    html: str | None
+    attachments: list[AttachmentPublic]
+    status: str
+    visibility: str
+    author: dict[str, Any] | None
+    signed_by_id: int | None
+    provider_message_id: str | None
+    in_reply_to_id: int | None
+    error: str | None
+    created_at: datetime
+
+
+class ChannelSwitchPublic(BaseModel):
+    at: datetime
+    from_channel_id: int | None
+    to_channel_id: int | None
+    message_id: int | None
+
+
+class ConversationPublic(BaseModel):
+    id: int
+    customer_id: int
+    status: str
+    channel_id: int
+    origin_channel_id: int
+    assignee_id: int | None
+    team_id: int | None
+    priority: str
+    tags: list[str]
+    visibility: str
+    subject: str | None
+    first_inbound_at: datetime | None
+    first_response_at: datetime | None
+    last_activity_at: datetime
+    resolved_at: datetime | None
+    created_at: datetime
+
+
+class ConversationDetail(ConversationPublic):
+    messages: list[MessagePublic]
+    channel_switches: list[ChannelSwitchPublic]
+    customer: CustomerPublic
+    reply_channel_ids: list[int]
+
+
+class ConversationUpdate(Strict):
+    status: ConversationStatus | None = None
+    priority: Priority | None = None
+    assignee_id: int | None = None
+    team_id: int | None = None
+    tags: list[str] | None = Field(default=None, max_length=50)
+
+
+class ReplyCreate(Strict):
+    text: str = Field(min_length=1, max_length=64 * 1024)
+    channel_id: int | None = None
+
+
+class NoteCreate(Strict):
+    text: str = Field(min_length=1, max_length=64 * 1024)
+
+
+class IdentityPublic(BaseModel):
+    kind: str
+    value: str
+    display_name: str | None
+    verified: bool
+
+
+class CustomerPublic(BaseModel):
+    id: int
+    name: str | None
+    identities: list[IdentityPublic]
+    attributes: dict[str, Any]
+    created_at: datetime
+
+
+class TimelineEntry(BaseModel):
+    type: Literal["message", "event"]
+    at: datetime
+    conversation_id: int | None = None
+    message: MessagePublic | None = None
+    action: str | None = None
+    details: dict[str, Any] | None = None
+
+
+class CustomerDetail(CustomerPublic):
+    conversations: list[ConversationPublic]
+    timeline: list[TimelineEntry]
+
+
+class IdentityIn(Strict):
+    kind: str = Field(min_length=1, max_length=32)
+    value: str = Field(min_length=1, max_length=320)
+    name: str | None = None
+    verified: bool = False
+
+
+class CustomerCreate(Strict):
+    name: str | None = Field(default=None, max_length=300)
+    identities: list[IdentityIn] = Field(default_factory=list, max_length=50)
+    attributes: dict[str, Any] = Field(default_factory=dict)
+
+
+class CustomerUpdate(Strict):
+    name: str | None = Field(default=None, max_length=300)
+    attributes: dict[str, Any] | None = None
+
+
+class MergeRequest(Strict):
+    other_id: int
+
+
+ConversationDetail.model_rebuild()

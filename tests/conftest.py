@@ -1,0 +1,154 @@
+"""Fixtures: every database test runs on SQLite, and again on PostgreSQL when
+``FILROUGE_TEST_DATABASE_URL`` is set. Each test gets an empty, migrated database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from filrouge.core.actions.users import create_token, create_user, ensure_workspace
+from filrouge.core.models import Base, User
+from filrouge.db import create_db_engine, make_session_factory, transaction
+from filrouge.jobs.queue import huey
+from filrouge.schema import migrate
+from filrouge.settings import Settings
+from filrouge.web.app import create_app
+
+PG_URL = os.environ.get("FILROUGE_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+os.environ.setdefault("FILROUGE_HTTP_ALLOW_PRIVATE", "1")  # fake providers on 127.0.0.1
+huey.immediate = True  # in-process tests run their jobs at once, in memory
+
+
+def pytest_report_header() -> list[str]:
+    return [f"filrouge database backends: {', '.join(BACKENDS)}"]
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    engine = create_db_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()  # closing the last connection checkpoints the WAL into the file
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_engine() -> Iterator[Engine]:
+    assert PG_URL, "FILROUGE_TEST_DATABASE_URL is not set"
+    engine = create_db_engine(PG_URL)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    except Exception as exc:  # in CI a missing service fails the run, it never skips
+        pytest.fail(f"PostgreSQL at {PG_URL} is not reachable: {exc}", pytrace=False)
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "filrouge.db"
+        shutil.copyfile(template, path)
+        sqlite = create_db_engine(f"sqlite:///{path}")
+        yield sqlite
+        sqlite.dispose()
+        return
+    postgres: Engine = request.getfixturevalue("postgres_engine")
+    _truncate_all(postgres)
+    yield postgres
+
+
+def _truncate_all(engine: Engine) -> None:
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def settings(engine: Engine, tmp_path: Path) -> Settings:
+    return Settings(database_url=engine.url.render_as_string(hide_password=False),
+                    data_dir=tmp_path / "var")
+
+
+@pytest.fixture
+def factory(engine: Engine) -> sessionmaker[Session]:
+    return make_session_factory(engine)
+
+
+@pytest.fixture
+def app(settings: Settings, engine: Engine) -> Any:
+    return create_app(settings, engine)
+
+
+@dataclass
+class Caller:
+    """A test client acting as one user, with that user's bearer token."""
+
+    client: TestClient
+    user: User
+    token: str
+
+    def request(self, method: str, url: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {self.token}", **kwargs.pop("headers", {})}
+        return self.client.request(method, url, headers=headers, **kwargs)
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.request("GET", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Any:
+        return self.request("POST", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> Any:
+        return self.request("PATCH", url, **kwargs)
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def make_caller(client: TestClient, factory: sessionmaker[Session]) -> Callable[..., Caller]:
+    def make(role: str = "admin", email: str | None = None, name: str | None = None) -> Caller:
+        with transaction(factory) as session:
+            workspace = ensure_workspace(session, "Test")
+            user = create_user(session, workspace.id, email or f"{role}@example.test",
+                               "correct horse battery", role, name or f"{role.title()} Tester")
+            token = create_token(session, user)
+        return Caller(client, user, token)
+
+    return make
+
+
+@pytest.fixture
+def admin(make_caller: Callable[..., Caller]) -> Caller:
+    return make_caller("admin", name="Camille Admin")
+
+
+@pytest.fixture
+def channel(admin: Caller) -> Callable[..., dict[str, Any]]:
+    def create(kind: str = "api", name: str | None = None, **settings: Any) -> dict[str, Any]:
+        response = admin.post("/api/v1/channels",
+                              json={"kind": kind, "name": name or kind, "settings": settings})
+        assert response.status_code == 201, response.text
+        created: dict[str, Any] = response.json()
+        return created
+
+    return create
+

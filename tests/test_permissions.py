@@ -1,0 +1,90 @@
+"""Every route has a rule, and every role gets exactly what the rule says (role × route)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+
+from filrouge.core.models.enums import Role
+from filrouge.web.deps import permission_of
+from filrouge.web.permissions import RULES
+
+PUBLIC_PATHS = {"/", "/healthz", "/api/v1/openapi.json", "/api/v1/docs",
+                "/api/v1/docs/oauth2-redirect"}
+
+
+def permissions_of(route: APIRoute) -> list[str]:
+    found: list[str] = []
+    stack = [route.dependant]
+    while stack:
+        dependant = stack.pop()
+        if dependant.call is not None and permission_of(dependant.call):
+            found.append(str(permission_of(dependant.call)))
+        stack.extend(dependant.dependencies)
+    return found
+
+
+def api_routes(app: Any) -> list[tuple[str, APIRoute]]:
+    """(full path, route) for every API route, inside included routers too."""
+    return [(path, r) for path, r in _walk(app.routes, "") if path not in PUBLIC_PATHS]
+
+
+def _walk(routes: list[Any], prefix: str) -> list[tuple[str, APIRoute]]:
+    found: list[tuple[str, APIRoute]] = []
+    for route in routes:
+        if isinstance(route, APIRoute):
+            found.append((prefix + route.path, route))
+        elif hasattr(route, "original_router"):  # FastAPI keeps included routers lazily
+            found += _walk(route.original_router.routes, prefix + route.include_context.prefix)
+    return found
+
+
+def test_it_has_exactly_one_rule_on_every_route(app):
+    routes = api_routes(app)
+    assert len(routes) >= 12
+    missing = [f"{sorted(r.methods)} {p}" for p, r in routes if len(permissions_of(r)) != 1]
+    assert missing == []
+
+
+def test_it_uses_every_rule_it_declares(app):
+    used = {p for _, r in api_routes(app) for p in permissions_of(r)}
+    assert used == set(RULES)
+
+
+@pytest.mark.parametrize("role", [role.value for role in Role])
+def test_it_enforces_the_rule_for_each_role_on_each_route(app, make_caller, role):
+    caller = make_caller(role)
+    for full_path, route in api_routes(app):
+        permission = permissions_of(route)[0]
+        method = sorted(route.methods)[0]
+        path = re.sub(r"\{\w+\}", "1", full_path)
+        response = caller.request(method, path, json={})
+        allowed = role in RULES[permission]
+        assert (response.status_code == 403) is (not allowed), (
+            f"{role} {method} {path}: {response.status_code} {response.text}")
+        if not allowed:
+            assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_it_shows_contributors_only_public_and_assigned_conversations(
+        admin, make_caller, channel):
+    contributor = make_caller("contributor")
+    x, whatsapp = channel("x"), channel("whatsapp")
+    public = admin.post("/api/v1/inbound", json={
+        "channel_id": x["id"], "sender": {"kind": "x", "value": "@client"}, "text": "Public",
+        "visibility": "public"}).json()
+    private = admin.post("/api/v1/inbound", json={
+        "channel_id": whatsapp["id"], "sender": {"kind": "whatsapp", "value": "+33612345678"},
+        "text": "Privé"}).json()
+    listed = [c["id"] for c in contributor.get("/api/v1/conversations").json()["items"]]
+    assert listed == [public["conversation_id"]]
+    assert contributor.get(f"/api/v1/conversations/{private['conversation_id']}"
+                           ).status_code == 404
+    assert contributor.get(f"/api/v1/customers/{private['customer_id']}").status_code == 404
+    admin.patch(f"/api/v1/conversations/{private['conversation_id']}",
+                json={"assignee_id": contributor.user.id})
+    assert contributor.get(f"/api/v1/conversations/{private['conversation_id']}"
+                           ).status_code == 200
