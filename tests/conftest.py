@@ -81,8 +81,9 @@ def _truncate_all(engine: Engine) -> None:
 
 @pytest.fixture
 def settings(engine: Engine, tmp_path: Path) -> Settings:
-    return Settings(database_url=engine.url.render_as_string(hide_password=False),
-                    data_dir=tmp_path / "var")
+    return Settings(
+        database_url=engine.url.render_as_string(hide_password=False), data_dir=tmp_path / "var"
+    )
 
 
 @pytest.fixture
@@ -128,8 +129,14 @@ def make_caller(client: TestClient, factory: sessionmaker[Session]) -> Callable[
     def make(role: str = "admin", email: str | None = None, name: str | None = None) -> Caller:
         with transaction(factory) as session:
             workspace = ensure_workspace(session, "Test")
-            user = create_user(session, workspace.id, email or f"{role}@example.test",
-                               "correct horse battery", role, name or f"{role.title()} Tester")
+            user = create_user(
+                session,
+                workspace.id,
+                email or f"{role}@example.test",
+                "correct horse battery",
+                role,
+                name or f"{role.title()} Tester",
+            )
             token = create_token(session, user)
         return Caller(client, user, token)
 
@@ -144,11 +151,11 @@ def admin(make_caller: Callable[..., Caller]) -> Caller:
 @pytest.fixture
 def channel(admin: Caller) -> Callable[..., dict[str, Any]]:
     def create(kind: str = "api", name: str | None = None, **settings: Any) -> dict[str, Any]:
-        response = admin.post("/api/v1/channels",
-                              json={"kind": kind, "name": name or kind, "settings": settings})
+        response = admin.post(
+            "/api/v1/channels", json={"kind": kind, "name": name or kind, "settings": settings}
+        )
         assert response.status_code == 201, response.text
         created: dict[str, Any] = response.json()
         return created
 
     return create
-

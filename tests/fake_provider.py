@@ -34,7 +34,7 @@ def fake_provider() -> Iterator[FakeProvider]:
     state = FakeProvider(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the http.server API
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             state.received.append(Recorded(self.path, dict(self.headers), self.rfile.read(length)))
             status, body = state.answers.pop(0) if len(state.answers) > 1 else state.answers[0]

@@ -7,16 +7,18 @@ import logging
 from typing import Any
 
 import pytest
-from helpers import inbound
 from sqlalchemy import func, select
 
 from filrouge.core.models import Attachment, Conversation, Customer, Event, Identity, Message
+from helpers import inbound
 
 
 def counts(factory: Any) -> dict[str, int]:
     with factory() as session:
-        return {model.__name__: session.scalar(select(func.count()).select_from(model)) or 0
-                for model in (Customer, Identity, Conversation, Message, Attachment, Event)}
+        return {
+            model.__name__: session.scalar(select(func.count()).select_from(model)) or 0
+            for model in (Customer, Identity, Conversation, Message, Attachment, Event)
+        }
 
 
 def assert_error(response: Any, status: int, code: str, field: str | None = None) -> None:
@@ -31,8 +33,11 @@ def assert_error(response: Any, status: int, code: str, field: str | None = None
 def test_it_rejects_malformed_json(admin, channel, factory):
     channel("api")
     before = counts(factory)
-    response = admin.post("/api/v1/inbound", content=b'{"channel_id": 1, "sender": ',
-                          headers={"Content-Type": "application/json"})
+    response = admin.post(
+        "/api/v1/inbound",
+        content=b'{"channel_id": 1, "sender": ',
+        headers={"Content-Type": "application/json"},
+    )
     assert_error(response, 400, "malformed_json")
     assert counts(factory) == before
 
@@ -41,8 +46,9 @@ def test_it_rejects_invalid_utf8(admin, channel, factory):
     ch = channel("api")
     before = counts(factory)
     body = b'{"channel_id": %d, "sender": {"kind": "email", "value": "a@b.fr"}, "text": "\xff\xfe"}'
-    response = admin.post("/api/v1/inbound", content=body % ch["id"],
-                          headers={"Content-Type": "application/json"})
+    response = admin.post(
+        "/api/v1/inbound", content=body % ch["id"], headers={"Content-Type": "application/json"}
+    )
     assert response.status_code == 400, response.text
     assert response.json()["error"]["code"] in {"malformed_json", "bad_request"}
     assert counts(factory) == before
@@ -50,8 +56,12 @@ def test_it_rejects_invalid_utf8(admin, channel, factory):
 
 def test_it_rejects_an_unknown_channel(admin, factory):
     before = counts(factory)
-    assert_error(admin.post("/api/v1/inbound", json=inbound(999, "a@b.fr")), 404,
-                 "unknown_channel", "channel_id")
+    assert_error(
+        admin.post("/api/v1/inbound", json=inbound(999, "a@b.fr")),
+        404,
+        "unknown_channel",
+        "channel_id",
+    )
     assert counts(factory) == before
 
 
@@ -71,24 +81,36 @@ def test_it_rejects_text_over_64_kib_with_413(admin, channel, factory):
     assert counts(factory) == before
 
 
-def test_it_rejects_an_attachment_over_the_limit_and_writes_nothing(
-        admin, channel, factory, app):
+def test_it_rejects_an_attachment_over_the_limit_and_writes_nothing(admin, channel, factory, app):
     app.state.settings.max_attachment_bytes = 1000
     ch = channel("api")
     before = counts(factory)
     big = base64.b64encode(b"x" * 1001).decode()
-    response = admin.post("/api/v1/inbound", json=inbound(ch["id"], "a@b.fr", attachments=[
-        {"filename": "ok.txt", "content_base64": base64.b64encode(b"ok").decode()},
-        {"filename": "big.bin", "content_base64": big},
-    ]))
+    response = admin.post(
+        "/api/v1/inbound",
+        json=inbound(
+            ch["id"],
+            "a@b.fr",
+            attachments=[
+                {"filename": "ok.txt", "content_base64": base64.b64encode(b"ok").decode()},
+                {"filename": "big.bin", "content_base64": big},
+            ],
+        ),
+    )
     assert_error(response, 413, "attachment_too_large", "attachments.1")
     assert counts(factory) == before
 
 
 def test_it_rejects_invalid_base64(admin, channel):
     ch = channel("api")
-    response = admin.post("/api/v1/inbound", json=inbound(ch["id"], "a@b.fr", attachments=[
-        {"filename": "x.png", "content_base64": "not base64!!"}]))
+    response = admin.post(
+        "/api/v1/inbound",
+        json=inbound(
+            ch["id"],
+            "a@b.fr",
+            attachments=[{"filename": "x.png", "content_base64": "not base64!!"}],
+        ),
+    )
     assert_error(response, 422, "invalid_base64", "attachments.0.content_base64")
 
 
@@ -103,9 +125,11 @@ def test_it_rejects_an_invalid_phone_number(admin, channel, factory):
 def test_it_rejects_a_body_larger_than_the_request_limit(admin, channel, app):
     app.state.settings.max_request_bytes = 100  # read at app creation: check the real limit
     ch = channel("api")
-    response = admin.post("/api/v1/inbound",
-                          content=b"{" + b" " * (50 * 1024 * 1024) + b"}",
-                          headers={"Content-Type": "application/json"})
+    response = admin.post(
+        "/api/v1/inbound",
+        content=b"{" + b" " * (50 * 1024 * 1024) + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     assert_error(response, 413, "request_too_large")
     assert ch
 
@@ -114,8 +138,10 @@ def test_it_rejects_a_merge_of_a_customer_into_itself(admin, channel, factory):
     ch = channel("api")
     created = admin.post("/api/v1/inbound", json=inbound(ch["id"], "a@b.fr")).json()
     before = counts(factory)
-    response = admin.post(f"/api/v1/customers/{created['customer_id']}/merge",
-                          json={"other_id": created["customer_id"]})
+    response = admin.post(
+        f"/api/v1/customers/{created['customer_id']}/merge",
+        json={"other_id": created["customer_id"]},
+    )
     assert_error(response, 422, "merge_into_self", "other_id")
     assert counts(factory) == before
 
@@ -132,8 +158,7 @@ def test_it_rejects_a_bad_page_size(admin, limit):
 
 
 def test_it_rejects_a_forged_cursor(admin):
-    assert_error(admin.get("/api/v1/conversations?cursor=garbage"), 422, "invalid_cursor",
-                 "cursor")
+    assert_error(admin.get("/api/v1/conversations?cursor=garbage"), 422, "invalid_cursor", "cursor")
 
 
 def test_it_answers_401_without_a_valid_token(client):
@@ -144,8 +169,9 @@ def test_it_answers_401_without_a_valid_token(client):
 
 def test_it_answers_in_french_by_default_and_in_english_on_request(admin):
     french = admin.get("/api/v1/conversations/12345").json()["error"]["message"]
-    english = admin.get("/api/v1/conversations/12345",
-                        headers={"Accept-Language": "en-GB,en;q=0.9"}).json()["error"]["message"]
+    english = admin.get(
+        "/api/v1/conversations/12345", headers={"Accept-Language": "en-GB,en;q=0.9"}
+    ).json()["error"]["message"]
     assert french == "Il n'y a pas de conversation 12345."
     assert english == "There is no conversation 12345."
 
@@ -153,5 +179,6 @@ def test_it_answers_in_french_by_default_and_in_english_on_request(admin):
 def test_it_logs_each_rejection_with_its_reason(admin, caplog):
     with caplog.at_level(logging.INFO, logger="filrouge.rejections"):
         admin.post("/api/v1/inbound", json=inbound(999, "a@b.fr"))
-    assert any("unknown_channel" in r.getMessage() and "999" in r.getMessage()
-               for r in caplog.records)
+    assert any(
+        "unknown_channel" in r.getMessage() and "999" in r.getMessage() for r in caplog.records
+    )

@@ -7,18 +7,19 @@ import hmac
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fake_provider import fake_provider
-from helpers import inbound
 from sqlalchemy import select
 
+from fake_provider import fake_provider
 from filrouge.core.models import Event
+from helpers import inbound
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def receive(admin: Any, channel_id: int, sender: str, hours: float = 0, **extra: Any) -> Any:
-    body = inbound(channel_id, sender, occurred_at=(T0 + timedelta(hours=hours)).isoformat(),
-                   **extra)
+    body = inbound(
+        channel_id, sender, occurred_at=(T0 + timedelta(hours=hours)).isoformat(), **extra
+    )
     response = admin.post("/api/v1/inbound", json=body)
     assert response.status_code == 201, response.text
     return response.json()
@@ -31,8 +32,9 @@ def ids(response: Any) -> list[int]:
 
 def test_it_lists_the_most_recent_activity_first_and_pages_with_a_cursor(admin, channel):
     ch = channel("api")
-    made = [receive(admin, ch["id"], f"c{i}@example.fr", hours=i)["conversation_id"]
-            for i in range(5)]
+    made = [
+        receive(admin, ch["id"], f"c{i}@example.fr", hours=i)["conversation_id"] for i in range(5)
+    ]
     first = admin.get("/api/v1/conversations?limit=2").json()
     second = admin.get(f"/api/v1/conversations?limit=2&cursor={first['next_cursor']}").json()
     third = admin.get(f"/api/v1/conversations?limit=2&cursor={second['next_cursor']}").json()
@@ -45,44 +47,59 @@ def test_it_filters_by_status_channel_tag_customer_and_text(admin, channel):
     email, sms = channel("email"), channel("sms")
     a = receive(admin, email["id"], "a@example.fr", text="Ma commande ML-2026-1 est en retard")
     b = receive(admin, sms["id"], "+33612345678", kind="phone", text="Merci !")
-    admin.patch(f"/api/v1/conversations/{b['conversation_id']}",
-                json={"status": "resolved", "tags": ["Compliment"]})
+    admin.patch(
+        f"/api/v1/conversations/{b['conversation_id']}",
+        json={"status": "resolved", "tags": ["Compliment"]},
+    )
     assert ids(admin.get("/api/v1/conversations?status=resolved")) == [b["conversation_id"]]
     assert ids(admin.get(f"/api/v1/conversations?channel_id={email['id']}")) == [
-        a["conversation_id"]]
+        a["conversation_id"]
+    ]
     assert ids(admin.get("/api/v1/conversations?tag=compliment")) == [b["conversation_id"]]
     assert ids(admin.get(f"/api/v1/conversations?customer_id={a['customer_id']}")) == [
-        a["conversation_id"]]
+        a["conversation_id"]
+    ]
     assert ids(admin.get("/api/v1/conversations?q=ml-2026-1")) == [a["conversation_id"]]
 
 
 def test_it_changes_status_priority_assignee_team_and_tags_with_events(
-        admin, channel, make_caller, factory):
+    admin, channel, make_caller, factory
+):
     agent = make_caller("agent")
     ch = channel("api")
     c = receive(admin, ch["id"], "a@example.fr")["conversation_id"]
-    response = admin.patch(f"/api/v1/conversations/{c}", json={
-        "status": "pending", "priority": "urgent", "assignee_id": agent.user.id,
-        "tags": ["Livraison", "livraison ", "remboursement"]})
+    response = admin.patch(
+        f"/api/v1/conversations/{c}",
+        json={
+            "status": "pending",
+            "priority": "urgent",
+            "assignee_id": agent.user.id,
+            "tags": ["Livraison", "livraison ", "remboursement"],
+        },
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert (body["status"], body["priority"], body["assignee_id"]) == (
-        "pending", "urgent", agent.user.id)
+        "pending",
+        "urgent",
+        agent.user.id,
+    )
     assert body["tags"] == ["livraison", "remboursement"]
     unassigned = admin.patch(f"/api/v1/conversations/{c}", json={"assignee_id": None}).json()
-    assert unassigned["assignee_id"] is None and unassigned["priority"] == "urgent"
+    assert unassigned["assignee_id"] is None
+    assert unassigned["priority"] == "urgent"
     with factory() as session:
-        events = session.scalars(select(Event).where(Event.subject_id == c,
-                                                     Event.action.like("%_changed"))
-                                 .order_by(Event.id)).all()
+        events = session.scalars(
+            select(Event)
+            .where(Event.subject_id == c, Event.action.like("%_changed"))
+            .order_by(Event.id)
+        ).all()
     assert [(e.action, e.before, e.after) for e in events] == [
         ("conversation.status_changed", {"status": "new"}, {"status": "pending"}),
         ("conversation.priority_changed", {"priority": "normal"}, {"priority": "urgent"}),
-        ("conversation.assignee_id_changed", {"assignee_id": None},
-         {"assignee_id": agent.user.id}),
+        ("conversation.assignee_id_changed", {"assignee_id": None}, {"assignee_id": agent.user.id}),
         ("conversation.tags_changed", {"tags": []}, {"tags": ["livraison", "remboursement"]}),
-        ("conversation.assignee_id_changed", {"assignee_id": agent.user.id},
-         {"assignee_id": None}),
+        ("conversation.assignee_id_changed", {"assignee_id": agent.user.id}, {"assignee_id": None}),
     ]
     assert all(e.actor_id == admin.user.id for e in events)
 
@@ -91,17 +108,21 @@ def test_it_refuses_an_unknown_assignee_or_status(admin, channel):
     ch = channel("api")
     c = receive(admin, ch["id"], "a@example.fr")["conversation_id"]
     bad_user = admin.patch(f"/api/v1/conversations/{c}", json={"assignee_id": 999})
-    assert bad_user.status_code == 422 and bad_user.json()["error"]["field"] == "assignee_id"
+    assert bad_user.status_code == 422
+    assert bad_user.json()["error"]["field"] == "assignee_id"
     bad_status = admin.patch(f"/api/v1/conversations/{c}", json={"status": "done"})
-    assert bad_status.status_code == 422 and bad_status.json()["error"]["field"] == "status"
+    assert bad_status.status_code == 422
+    assert bad_status.json()["error"]["field"] == "status"
 
 
 def test_it_sends_a_reply_on_the_channel_the_customer_used_last(admin, channel):
     with fake_provider() as provider:
         ch = channel("api", outbound_url=provider.url, outbound_secret="s3cret")
         c = receive(admin, ch["id"], "a@example.fr", provider_message_id="in-1")
-        reply = admin.post(f"/api/v1/conversations/{c['conversation_id']}/replies",
-                           json={"text": "Bonjour, nous regardons."})
+        reply = admin.post(
+            f"/api/v1/conversations/{c['conversation_id']}/replies",
+            json={"text": "Bonjour, nous regardons."},
+        )
         assert reply.status_code == 201, reply.text
         assert reply.json()["channel_id"] == ch["id"]
         sent = provider.received[0]
@@ -115,7 +136,8 @@ def test_it_sends_a_reply_on_the_channel_the_customer_used_last(admin, channel):
     outbound = detail["messages"][-1]
     assert (outbound["status"], outbound["provider_message_id"]) == ("sent", "prov-1")
     assert outbound["signed_by_id"] == admin.user.id
-    assert detail["first_response_at"] is not None and detail["status"] == "open"
+    assert detail["first_response_at"] is not None
+    assert detail["status"] == "open"
 
 
 def test_it_marks_a_reply_failed_when_the_provider_refuses_it(admin, channel):
@@ -123,11 +145,13 @@ def test_it_marks_a_reply_failed_when_the_provider_refuses_it(admin, channel):
         provider.answers = [(400, {"error": "bad recipient"})]
         ch = channel("api", outbound_url=provider.url)
         c = receive(admin, ch["id"], "a@example.fr")
-        reply = admin.post(f"/api/v1/conversations/{c['conversation_id']}/replies",
-                           json={"text": "Bonjour"}).json()
+        reply = admin.post(
+            f"/api/v1/conversations/{c['conversation_id']}/replies", json={"text": "Bonjour"}
+        ).json()
     message = admin.get(f"/api/v1/conversations/{c['conversation_id']}").json()["messages"][-1]
     assert message["id"] == reply["id"]
-    assert message["status"] == "failed" and "400" in message["error"]
+    assert message["status"] == "failed"
+    assert "400" in message["error"]
 
 
 def test_it_keeps_a_reply_queued_while_the_provider_is_down(admin, channel):
@@ -135,7 +159,9 @@ def test_it_keeps_a_reply_queued_while_the_provider_is_down(admin, channel):
         provider.answers = [(503, {})]
         ch = channel("api", outbound_url=provider.url)
         c = receive(admin, ch["id"], "a@example.fr")
-        admin.post(f"/api/v1/conversations/{c['conversation_id']}/replies", json={"text": "Bonjour"})
+        admin.post(
+            f"/api/v1/conversations/{c['conversation_id']}/replies", json={"text": "Bonjour"}
+        )
     message = admin.get(f"/api/v1/conversations/{c['conversation_id']}").json()["messages"][-1]
     assert message["status"] == "queued"
 
@@ -146,8 +172,10 @@ def test_it_replies_on_another_channel_where_the_customer_has_an_identity(admin,
     detail = admin.get(f"/api/v1/conversations/{c['conversation_id']}").json()
     assert phone["id"] in detail["reply_channel_ids"]
     assert email["id"] not in detail["reply_channel_ids"]
-    logged = admin.post(f"/api/v1/conversations/{c['conversation_id']}/replies",
-                        json={"text": "Appel : remboursement confirmé", "channel_id": phone["id"]})
+    logged = admin.post(
+        f"/api/v1/conversations/{c['conversation_id']}/replies",
+        json={"text": "Appel : remboursement confirmé", "channel_id": phone["id"]},
+    )
     assert logged.status_code == 201, logged.text
     assert (logged.json()["channel_id"], logged.json()["status"]) == (phone["id"], "sent")
 
@@ -155,8 +183,9 @@ def test_it_replies_on_another_channel_where_the_customer_has_an_identity(admin,
 def test_it_refuses_a_reply_on_a_channel_that_cannot_send_yet(admin, channel):
     email = channel("email")
     c = receive(admin, email["id"], "a@example.fr")
-    response = admin.post(f"/api/v1/conversations/{c['conversation_id']}/replies",
-                          json={"text": "Bonjour"})
+    response = admin.post(
+        f"/api/v1/conversations/{c['conversation_id']}/replies", json={"text": "Bonjour"}
+    )
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "channel_cannot_send"
 
@@ -165,8 +194,9 @@ def test_it_signs_replies_with_the_agents_first_name_on_chat_channels(admin, cha
     with fake_provider() as provider:
         ch = channel("api", outbound_url=provider.url)
         c = receive(admin, ch["id"], "a@example.fr")
-        reply = admin.post(f"/api/v1/conversations/{c['conversation_id']}/replies",
-                           json={"text": "C'est noté."}).json()
+        reply = admin.post(
+            f"/api/v1/conversations/{c['conversation_id']}/replies", json={"text": "C'est noté."}
+        ).json()
     assert reply["text"] == "C'est noté.\nCamille"
 
 
@@ -174,8 +204,10 @@ def test_it_keeps_notes_internal(admin, channel):
     with fake_provider() as provider:
         ch = channel("api", outbound_url=provider.url)
         c = receive(admin, ch["id"], "a@example.fr")
-        note = admin.post(f"/api/v1/conversations/{c['conversation_id']}/notes",
-                          json={"text": "Client fidèle, geste commercial possible"})
+        note = admin.post(
+            f"/api/v1/conversations/{c['conversation_id']}/notes",
+            json={"text": "Client fidèle, geste commercial possible"},
+        )
         assert provider.received == []
     assert note.status_code == 201
     assert note.json()["direction"] == "note"
@@ -186,7 +218,11 @@ def test_it_keeps_notes_internal(admin, channel):
 
 def test_it_publishes_its_openapi_description(client):
     spec = client.get("/api/v1/openapi.json").json()
-    for path in ("/api/v1/inbound", "/api/v1/conversations/{conversation_id}/replies",
-                 "/api/v1/customers/{customer_id}/merge", "/api/v1/channels"):
+    for path in (
+        "/api/v1/inbound",
+        "/api/v1/conversations/{conversation_id}/replies",
+        "/api/v1/customers/{customer_id}/merge",
+        "/api/v1/channels",
+    ):
         assert path in spec["paths"]
     assert "bearer" in str(spec["components"]["securitySchemes"]).lower()

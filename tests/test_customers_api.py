@@ -5,55 +5,88 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from helpers import inbound
 from sqlalchemy import func, select
 
 from filrouge.core.models import Conversation, Event, Identity, Message
+from helpers import inbound
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def receive(admin: Any, channel_id: int, sender: str, hours: float = 0, **extra: Any) -> Any:
-    body = inbound(channel_id, sender, occurred_at=(T0 + timedelta(hours=hours)).isoformat(),
-                   **extra)
+    body = inbound(
+        channel_id, sender, occurred_at=(T0 + timedelta(hours=hours)).isoformat(), **extra
+    )
     response = admin.post("/api/v1/inbound", json=body)
     assert response.status_code == 201, response.text
     return response.json()
 
 
 def test_it_creates_a_customer_with_normalised_identities(admin):
-    response = admin.post("/api/v1/customers", json={
-        "name": "Jeanne Martin",
-        "identities": [{"kind": "email", "value": "Jeanne@Example.fr", "verified": True},
-                       {"kind": "phone", "value": "06 12 34 56 78"}],
-        "attributes": {"city": "Lyon", "vip": True}})
+    response = admin.post(
+        "/api/v1/customers",
+        json={
+            "name": "Jeanne Martin",
+            "identities": [
+                {"kind": "email", "value": "Jeanne@Example.fr", "verified": True},
+                {"kind": "phone", "value": "06 12 34 56 78"},
+            ],
+            "attributes": {"city": "Lyon", "vip": True},
+        },
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert [(i["kind"], i["value"]) for i in body["identities"]] == [
-        ("email", "jeanne@example.fr"), ("phone", "+33612345678")]
+        ("email", "jeanne@example.fr"),
+        ("phone", "+33612345678"),
+    ]
     assert body["attributes"] == {"city": "Lyon", "vip": True}
 
 
 def test_it_refuses_an_identity_that_already_belongs_to_someone(admin):
     admin.post("/api/v1/customers", json={"identities": [{"kind": "email", "value": "a@b.fr"}]})
-    again = admin.post("/api/v1/customers", json={"identities": [{"kind": "email",
-                                                                   "value": "A@B.fr"}]})
+    again = admin.post(
+        "/api/v1/customers", json={"identities": [{"kind": "email", "value": "A@B.fr"}]}
+    )
     assert again.status_code == 409
     assert again.json()["error"]["code"] == "identity_taken"
 
 
 def test_it_shows_the_whole_journey_across_channels(admin, channel):
     x, whatsapp, sms = channel("x"), channel("whatsapp"), channel("sms")
-    first = receive(admin, x["id"], "+33612345678", kind="whatsapp", verified=True,
-                    text="Colis jamais arrivé", visibility="public")
-    receive(admin, whatsapp["id"], "+33612345678", kind="whatsapp", verified=True, hours=1,
-            text="Voici mon numéro de commande")
-    later = receive(admin, sms["id"], "+33612345678", kind="phone", verified=True,
-                    hours=24 * 20, text="Nouvelle question")
+    first = receive(
+        admin,
+        x["id"],
+        "+33612345678",
+        kind="whatsapp",
+        verified=True,
+        text="Colis jamais arrivé",
+        visibility="public",
+    )
+    receive(
+        admin,
+        whatsapp["id"],
+        "+33612345678",
+        kind="whatsapp",
+        verified=True,
+        hours=1,
+        text="Voici mon numéro de commande",
+    )
+    later = receive(
+        admin,
+        sms["id"],
+        "+33612345678",
+        kind="phone",
+        verified=True,
+        hours=24 * 20,
+        text="Nouvelle question",
+    )
     customer = admin.get(f"/api/v1/customers/{first['customer_id']}").json()
     assert {i["kind"] for i in customer["identities"]} == {"whatsapp", "phone"}
     assert [c["id"] for c in customer["conversations"]] == [
-        later["conversation_id"], first["conversation_id"]]
+        later["conversation_id"],
+        first["conversation_id"],
+    ]
     texts = [e["message"]["text"] for e in customer["timeline"] if e["type"] == "message"]
     assert texts == ["Colis jamais arrivé", "Voici mon numéro de commande", "Nouvelle question"]
     actions = [e["action"] for e in customer["timeline"] if e["type"] == "event"]
@@ -61,10 +94,13 @@ def test_it_shows_the_whole_journey_across_channels(admin, channel):
 
 
 def test_it_updates_attributes_and_removes_those_set_to_null(admin):
-    created = admin.post("/api/v1/customers", json={"name": "J", "attributes": {
-        "city": "Lyon", "vip": False}}).json()
-    updated = admin.patch(f"/api/v1/customers/{created['id']}",
-                          json={"name": "Jeanne", "attributes": {"vip": True, "city": None}})
+    created = admin.post(
+        "/api/v1/customers", json={"name": "J", "attributes": {"city": "Lyon", "vip": False}}
+    ).json()
+    updated = admin.patch(
+        f"/api/v1/customers/{created['id']}",
+        json={"name": "Jeanne", "attributes": {"vip": True, "city": None}},
+    )
     assert updated.status_code == 200, updated.text
     assert updated.json()["name"] == "Jeanne"
     assert updated.json()["attributes"] == {"vip": True}
@@ -77,22 +113,26 @@ def test_it_merges_two_customers_without_losing_anything(admin, channel, factory
     admin.patch(f"/api/v1/customers/{b['customer_id']}", json={"attributes": {"followers": 5400}})
     with factory() as session:
         before_messages = session.scalar(select(func.count()).select_from(Message))
-    merged = admin.post(f"/api/v1/customers/{a['customer_id']}/merge",
-                        json={"other_id": b["customer_id"]})
+    merged = admin.post(
+        f"/api/v1/customers/{a['customer_id']}/merge", json={"other_id": b["customer_id"]}
+    )
     assert merged.status_code == 200, merged.text
     assert {(i["kind"], i["value"]) for i in merged.json()["identities"]} == {
-        ("email", "jeanne@example.fr"), ("x", "jmartin")}
+        ("email", "jeanne@example.fr"),
+        ("x", "jmartin"),
+    }
     assert merged.json()["attributes"] == {"followers": 5400}
     with factory() as session:
         owners = set(session.scalars(select(Conversation.customer_id)))
         assert owners == {a["customer_id"]}
         assert session.scalar(select(func.count()).select_from(Message)) == before_messages
         event = session.scalars(select(Event).where(Event.action == "customer.merged")).one()
-        assert event.after == {"other_id": b["customer_id"],
-                               "identity_ids": [i for i in session.scalars(
-                                   select(Identity.id).where(Identity.kind == "x"))],
-                               "conversation_ids": [b["conversation_id"]],
-                               "attributes_filled": ["followers"]}
+        assert event.after == {
+            "other_id": b["customer_id"],
+            "identity_ids": list(session.scalars(select(Identity.id).where(Identity.kind == "x"))),
+            "conversation_ids": [b["conversation_id"]],
+            "attributes_filled": ["followers"],
+        }
 
 
 def test_it_redirects_a_merged_customer_to_the_one_that_holds_the_history(admin, channel):
@@ -105,8 +145,9 @@ def test_it_redirects_a_merged_customer_to_the_one_that_holds_the_history(admin,
     assert response.headers["location"] == f"/api/v1/customers/{a['customer_id']}"
     followed = admin.get(f"/api/v1/customers/{b['customer_id']}")
     assert followed.json()["id"] == a["customer_id"]
-    again = admin.post(f"/api/v1/customers/{a['customer_id']}/merge",
-                       json={"other_id": b["customer_id"]})
+    again = admin.post(
+        f"/api/v1/customers/{a['customer_id']}/merge", json={"other_id": b["customer_id"]}
+    )
     assert again.status_code == 409
 
 
@@ -132,5 +173,4 @@ def test_it_lists_and_searches_customers_without_tombstones(admin, channel):
     assert found == [a["customer_id"]]
     page = admin.get("/api/v1/customers?limit=1").json()
     rest = admin.get(f"/api/v1/customers?limit=1&cursor={page['next_cursor']}").json()
-    assert [page["items"][0]["id"], rest["items"][0]["id"]] == [b["customer_id"],
-                                                                 a["customer_id"]]
+    assert [page["items"][0]["id"], rest["items"][0]["id"]] == [b["customer_id"], a["customer_id"]]

@@ -6,11 +6,11 @@ import base64
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from helpers import inbound
 from sqlalchemy import func, select
 
 from filrouge.core.blobs import BlobStore
 from filrouge.core.models import Attachment, Event, Message
+from helpers import inbound
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -66,8 +66,9 @@ def test_it_links_a_verified_whatsapp_number_to_the_verified_phone_owner(admin, 
     a = post(admin, inbound(sms["id"], "0612345678", kind="phone", verified=True, name="Jeanne"))
     b = post(admin, inbound(whatsapp["id"], "+33612345678", kind="whatsapp", verified=True))
     assert b["customer_id"] == a["customer_id"]
-    kinds = {i["kind"] for i in admin.get(f"/api/v1/customers/{a['customer_id']}").json()
-             ["identities"]}
+    kinds = {
+        i["kind"] for i in admin.get(f"/api/v1/customers/{a['customer_id']}").json()["identities"]
+    }
     assert kinds == {"phone", "whatsapp"}
 
 
@@ -90,10 +91,19 @@ def test_it_keeps_an_unverified_phone_apart_from_the_verified_owner(admin, chann
 
 def test_it_threads_a_reply_by_in_reply_to_even_after_the_window(admin, channel):
     ch = channel("email")
-    first = post(admin, inbound(ch["id"], "a@example.fr", provider_message_id="<m1@x>",
-                                occurred_at=at(0)))
-    later = post(admin, inbound(ch["id"], "a@example.fr", provider_message_id="<m2@x>",
-                                in_reply_to=["<m1@x>"], occurred_at=at(24 * 30)))
+    first = post(
+        admin, inbound(ch["id"], "a@example.fr", provider_message_id="<m1@x>", occurred_at=at(0))
+    )
+    later = post(
+        admin,
+        inbound(
+            ch["id"],
+            "a@example.fr",
+            provider_message_id="<m2@x>",
+            in_reply_to=["<m1@x>"],
+            occurred_at=at(24 * 30),
+        ),
+    )
     assert later["conversation_id"] == first["conversation_id"]
 
 
@@ -108,10 +118,18 @@ def test_it_threads_by_the_providers_thread_key(admin, channel):
 
 def test_it_continues_the_open_conversation_when_the_customer_switches_channel(admin, channel):
     x, whatsapp = channel("x", "X @marque"), channel("whatsapp")
-    post(admin, inbound(x["id"], "+33612345678", kind="whatsapp", verified=True,
-                        occurred_at=at(0)))
-    moved = post(admin, inbound(whatsapp["id"], "+33612345678", kind="whatsapp", verified=True,
-                                occurred_at=at(2), text="Je vous écris ici"))
+    post(admin, inbound(x["id"], "+33612345678", kind="whatsapp", verified=True, occurred_at=at(0)))
+    moved = post(
+        admin,
+        inbound(
+            whatsapp["id"],
+            "+33612345678",
+            kind="whatsapp",
+            verified=True,
+            occurred_at=at(2),
+            text="Je vous écris ici",
+        ),
+    )
     detail = admin.get(f"/api/v1/conversations/{moved['conversation_id']}").json()
     assert detail["channel_id"] == whatsapp["id"]
     assert detail["origin_channel_id"] == x["id"]
@@ -157,22 +175,47 @@ def test_it_starts_a_follow_up_instead_of_reopening_a_closed_conversation(admin,
 
 def test_it_keeps_a_public_post_out_of_a_private_conversation(admin, channel):
     whatsapp, x = channel("whatsapp"), channel("x")
-    private = post(admin, inbound(whatsapp["id"], "+33612345678", kind="whatsapp",
-                                  verified=True, occurred_at=at(0)))
-    public = post(admin, inbound(x["id"], "+33612345678", kind="whatsapp", verified=True,
-                                 visibility="public", occurred_at=at(1)))
+    private = post(
+        admin,
+        inbound(whatsapp["id"], "+33612345678", kind="whatsapp", verified=True, occurred_at=at(0)),
+    )
+    public = post(
+        admin,
+        inbound(
+            x["id"],
+            "+33612345678",
+            kind="whatsapp",
+            verified=True,
+            visibility="public",
+            occurred_at=at(1),
+        ),
+    )
     assert public["conversation_id"] != private["conversation_id"]
-    assert admin.get(f"/api/v1/conversations/{public['conversation_id']}").json()[
-        "visibility"] == "public"
+    assert (
+        admin.get(f"/api/v1/conversations/{public['conversation_id']}").json()["visibility"]
+        == "public"
+    )
 
 
 def test_it_moves_a_public_conversation_to_private_when_the_customer_writes_privately(
-        admin, channel):
+    admin, channel
+):
     x, whatsapp = channel("x"), channel("whatsapp")
-    public = post(admin, inbound(x["id"], "+33612345678", kind="whatsapp", verified=True,
-                                 visibility="public", occurred_at=at(0)))
-    private = post(admin, inbound(whatsapp["id"], "+33612345678", kind="whatsapp",
-                                  verified=True, occurred_at=at(1)))
+    public = post(
+        admin,
+        inbound(
+            x["id"],
+            "+33612345678",
+            kind="whatsapp",
+            verified=True,
+            visibility="public",
+            occurred_at=at(0),
+        ),
+    )
+    private = post(
+        admin,
+        inbound(whatsapp["id"], "+33612345678", kind="whatsapp", verified=True, occurred_at=at(1)),
+    )
     assert private["conversation_id"] == public["conversation_id"]
     detail = admin.get(f"/api/v1/conversations/{public['conversation_id']}").json()
     assert detail["visibility"] == "private"
@@ -181,10 +224,13 @@ def test_it_moves_a_public_conversation_to_private_when_the_customer_writes_priv
 
 def test_it_sanitises_html_from_outside(admin, channel):
     ch = channel("api")
-    html = '<p onclick="steal()">Bonjour <script>alert(1)</script><a href="javascript:x">lien</a></p>'
+    html = (
+        '<p onclick="steal()">Bonjour <script>alert(1)</script><a href="javascript:x">lien</a></p>'
+    )
     a = post(admin, inbound(ch["id"], "a@example.fr", html=html))
     message = admin.get(f"/api/v1/conversations/{a['conversation_id']}").json()["messages"][0]
-    assert "script" not in message["html"] and "onclick" not in message["html"]
+    assert "script" not in message["html"]
+    assert "onclick" not in message["html"]
     assert "javascript" not in message["html"]
     assert "Bonjour" in message["html"]
 
@@ -192,46 +238,79 @@ def test_it_sanitises_html_from_outside(admin, channel):
 def test_it_stores_attachment_bytes_by_content(admin, channel, factory, settings):
     ch = channel("chat")
     photo = b"\x89PNG\r\n\x1a\n fake photo bytes"
-    a = post(admin, inbound(ch["id"], "visitor-1", kind="chat_visitor", attachments=[
-        {"filename": "colis.png", "content_type": "image/png",
-         "content_base64": base64.b64encode(photo).decode()},
-        {"filename": "video.mp4", "content_type": "video/mp4", "url": "https://cdn.test/v.mp4"},
-    ]))
+    a = post(
+        admin,
+        inbound(
+            ch["id"],
+            "visitor-1",
+            kind="chat_visitor",
+            attachments=[
+                {
+                    "filename": "colis.png",
+                    "content_type": "image/png",
+                    "content_base64": base64.b64encode(photo).decode(),
+                },
+                {
+                    "filename": "video.mp4",
+                    "content_type": "video/mp4",
+                    "url": "https://cdn.test/v.mp4",
+                },
+            ],
+        ),
+    )
     message = admin.get(f"/api/v1/conversations/{a['conversation_id']}").json()["messages"][0]
     assert [(x["filename"], x["size"]) for x in message["attachments"]] == [
-        ("colis.png", len(photo)), ("video.mp4", None)]
+        ("colis.png", len(photo)),
+        ("video.mp4", None),
+    ]
     with factory() as session:
         stored = session.scalars(select(Attachment).order_by(Attachment.id)).first()
-        assert stored is not None and stored.sha256 is not None
+        assert stored is not None
+        assert stored.sha256 is not None
         assert BlobStore(settings.attachments_dir).get(stored.sha256) == photo
     download = admin.get(f"/api/v1/attachments/{message['attachments'][0]['id']}")
     assert download.status_code == 200
     assert download.content == photo
     assert download.headers["content-type"] == "image/png"
     assert download.headers["x-content-type-options"] == "nosniff"
-    link = admin.get(f"/api/v1/attachments/{message['attachments'][1]['id']}",
-                     follow_redirects=False)
+    link = admin.get(
+        f"/api/v1/attachments/{message['attachments'][1]['id']}", follow_redirects=False
+    )
     assert (link.status_code, link.headers["location"]) == (307, "https://cdn.test/v.mp4")
 
 
 def test_it_records_events_for_every_change(admin, channel, factory):
     x, whatsapp = channel("x"), channel("whatsapp")
-    first = post(admin, inbound(x["id"], "+33612345678", kind="whatsapp", verified=True,
-                                occurred_at=at(0)))
-    post(admin, inbound(whatsapp["id"], "+33612345678", kind="whatsapp", verified=True,
-                        occurred_at=at(1)))
+    first = post(
+        admin, inbound(x["id"], "+33612345678", kind="whatsapp", verified=True, occurred_at=at(0))
+    )
+    post(
+        admin,
+        inbound(whatsapp["id"], "+33612345678", kind="whatsapp", verified=True, occurred_at=at(1)),
+    )
     with factory() as session:
-        events = list(session.scalars(select(Event).where(Event.subject_type.in_(("customer", "conversation")))
-                                      .order_by(Event.id)))
+        events = list(
+            session.scalars(
+                select(Event)
+                .where(Event.subject_type.in_(("customer", "conversation")))
+                .order_by(Event.id)
+            )
+        )
     assert [e.action for e in events] == [
-        "customer.created", "identity.added", "conversation.created", "message.received",
-        "conversation.channel_switched", "message.received",
+        "customer.created",
+        "identity.added",
+        "conversation.created",
+        "message.received",
+        "conversation.channel_switched",
+        "message.received",
     ]
     switch = events[4]
     assert (switch.subject_type, switch.subject_id) == ("conversation", first["conversation_id"])
     assert switch.before == {"channel_id": x["id"]}
-    assert switch.after is not None and switch.after["channel_id"] == whatsapp["id"]
-    assert switch.actor_kind == "channel" and switch.actor_id == whatsapp["id"]
+    assert switch.after is not None
+    assert switch.after["channel_id"] == whatsapp["id"]
+    assert switch.actor_kind == "channel"
+    assert switch.actor_id == whatsapp["id"]
 
 
 def test_it_publishes_an_event_only_after_commit(admin, channel):
@@ -249,5 +328,10 @@ def test_it_publishes_an_event_only_after_commit(admin, channel):
         admin.post("/api/v1/inbound", json=inbound(ch["id"], "a@example.fr", text="x" * 70000))
     finally:
         unsubscribe("message.received", handler)
-    assert seen == [{"message_id": ok["message_id"], "conversation_id": ok["conversation_id"],
-                     "customer_id": ok["customer_id"]}]
+    assert seen == [
+        {
+            "message_id": ok["message_id"],
+            "conversation_id": ok["conversation_id"],
+            "customer_id": ok["customer_id"],
+        }
+    ]

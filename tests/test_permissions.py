@@ -12,8 +12,13 @@ from filrouge.core.models.enums import Role
 from filrouge.web.deps import permission_of
 from filrouge.web.permissions import RULES
 
-PUBLIC_PATHS = {"/", "/healthz", "/api/v1/openapi.json", "/api/v1/docs",
-                "/api/v1/docs/oauth2-redirect"}
+PUBLIC_PATHS = {
+    "/",
+    "/healthz",
+    "/api/v1/openapi.json",
+    "/api/v1/docs",
+    "/api/v1/docs/oauth2-redirect",
+}
 
 
 def permissions_of(route: APIRoute) -> list[str]:
@@ -64,27 +69,38 @@ def test_it_enforces_the_rule_for_each_role_on_each_route(app, make_caller, role
         response = caller.request(method, path, json={})
         allowed = role in RULES[permission]
         assert (response.status_code == 403) is (not allowed), (
-            f"{role} {method} {path}: {response.status_code} {response.text}")
+            f"{role} {method} {path}: {response.status_code} {response.text}"
+        )
         if not allowed:
             assert response.json()["error"]["code"] == "forbidden"
 
 
-def test_it_shows_contributors_only_public_and_assigned_conversations(
-        admin, make_caller, channel):
+def test_it_shows_contributors_only_public_and_assigned_conversations(admin, make_caller, channel):
     contributor = make_caller("contributor")
     x, whatsapp = channel("x"), channel("whatsapp")
-    public = admin.post("/api/v1/inbound", json={
-        "channel_id": x["id"], "sender": {"kind": "x", "value": "@client"}, "text": "Public",
-        "visibility": "public"}).json()
-    private = admin.post("/api/v1/inbound", json={
-        "channel_id": whatsapp["id"], "sender": {"kind": "whatsapp", "value": "+33612345678"},
-        "text": "Privé"}).json()
+    public = admin.post(
+        "/api/v1/inbound",
+        json={
+            "channel_id": x["id"],
+            "sender": {"kind": "x", "value": "@client"},
+            "text": "Public",
+            "visibility": "public",
+        },
+    ).json()
+    private = admin.post(
+        "/api/v1/inbound",
+        json={
+            "channel_id": whatsapp["id"],
+            "sender": {"kind": "whatsapp", "value": "+33612345678"},
+            "text": "Privé",
+        },
+    ).json()
     listed = [c["id"] for c in contributor.get("/api/v1/conversations").json()["items"]]
     assert listed == [public["conversation_id"]]
-    assert contributor.get(f"/api/v1/conversations/{private['conversation_id']}"
-                           ).status_code == 404
+    assert contributor.get(f"/api/v1/conversations/{private['conversation_id']}").status_code == 404
     assert contributor.get(f"/api/v1/customers/{private['customer_id']}").status_code == 404
-    admin.patch(f"/api/v1/conversations/{private['conversation_id']}",
-                json={"assignee_id": contributor.user.id})
-    assert contributor.get(f"/api/v1/conversations/{private['conversation_id']}"
-                           ).status_code == 200
+    admin.patch(
+        f"/api/v1/conversations/{private['conversation_id']}",
+        json={"assignee_id": contributor.user.id},
+    )
+    assert contributor.get(f"/api/v1/conversations/{private['conversation_id']}").status_code == 200

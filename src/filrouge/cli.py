@@ -65,8 +65,12 @@ def migrate_command() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--worker/--no-worker", default=True, show_default=True,
-              help="Also run the background worker in this process.")
+@click.option(
+    "--worker/--no-worker",
+    default=True,
+    show_default=True,
+    help="Also run the background worker in this process.",
+)
 def serve(host: str, port: int, worker: bool) -> None:
     """Serve the web app and the API."""
     import uvicorn
@@ -121,8 +125,9 @@ def user() -> None:
 @user.command(name="create")
 @click.option("--email", required=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-@click.option("--role", required=True,
-              type=click.Choice(["admin", "supervisor", "agent", "contributor"]))
+@click.option(
+    "--role", required=True, type=click.Choice(["admin", "supervisor", "agent", "contributor"])
+)
 @click.option("--name", default=None)
 def user_create(email: str, password: str, role: str, name: str | None) -> None:
     """Create a user with an argon2id-hashed password."""

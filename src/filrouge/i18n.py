@@ -20,8 +20,15 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 
 # Keywords that mark catalogue messages, as ``name:argument position`` (for ``make messages``).
 EXTRACT_KEYWORDS = (
-    "N_", "DomainError:2", "Invalid:2", "NotFound:2", "Conflict:2", "TooLarge:2", "Forbidden:2",
-    "http_error:3", "error_response:4",
+    "N_",
+    "DomainError:2",
+    "Invalid:2",
+    "NotFound:2",
+    "Conflict:2",
+    "TooLarge:2",
+    "Forbidden:2",
+    "http_error:3",
+    "error_response:4",
 )
 
 

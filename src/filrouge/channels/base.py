@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Protocol
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
 
 from filrouge.core.models.enums import Visibility
 
@@ -77,15 +78,15 @@ class DeliveryError(Exception):
         self.permanent = permanent
 
 
-class ChannelAdapter(Protocol):
+class ChannelAdapter(ABC):
     """What a channel kind must provide. See ``channels/registry.py`` for the list."""
 
     kind: ClassVar[str]
     # Identity kinds this channel can write to (e.g. WhatsApp: phone numbers).
-    identity_kinds: ClassVar[frozenset[str]]
-    # A provider that records what was said without sending (phone, in store, letters).
-    logs_only: ClassVar[bool]
+    identity_kinds: ClassVar[frozenset[str]] = frozenset()
+    # A channel that records what was said without sending (phone, in store, letters).
+    logs_only: ClassVar[bool] = False
 
+    @abstractmethod
     def send(self, message: OutboundMessage) -> str | None:
         """Deliver ``message``; return the provider's message id, or raise ``DeliveryError``."""
-        ...

@@ -37,7 +37,9 @@ def access_conversation_by_id(session: Session, user: User, conversation_id: int
         select(Conversation).where(Conversation.id == conversation_id, conversation_scope(user))
     )
     if conversation is None:
-        raise NotFound("conversation_not_found", "There is no conversation {id}.", id=conversation_id)
+        raise NotFound(
+            "conversation_not_found", "There is no conversation {id}.", id=conversation_id
+        )
     return conversation
 
 

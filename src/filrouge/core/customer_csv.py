@@ -90,8 +90,11 @@ def _parse_row(line: int, record: dict[str, str | None], region: str) -> _Row:
                 identities.append((kind.value, normalise_identity(kind, raw, region)))
             except DomainError as exc:
                 raise CsvError(f"line {line}: {exc}") from exc
-    attributes = {key: value for key, value in record.items()
-                  if key and key not in RESERVED_COLUMNS and value not in (None, "")}
+    attributes = {
+        key: value
+        for key, value in record.items()
+        if key and key not in RESERVED_COLUMNS and value not in (None, "")
+    }
     name = (record.get("name") or "").strip() or None
     if name is None and not identities:
         raise CsvError(f"line {line}: a customer needs a name, an email or a phone")
@@ -114,17 +117,26 @@ def _add_missing_identities(session: Session, customer: Customer, row: _Row, act
 
 
 def export_customers(session: Session, handle: IO[str]) -> int:
-    customers = list(session.scalars(
-        select(Customer).where(Customer.merged_into_id.is_(None)).order_by(Customer.id)))
+    customers = list(
+        session.scalars(
+            select(Customer).where(Customer.merged_into_id.is_(None)).order_by(Customer.id)
+        )
+    )
     attribute_keys = sorted({key for c in customers for key in (c.attributes or {})})
     writer = csv.writer(handle)
     writer.writerow(["id", "name", "email", "phone", *attribute_keys])
     identities = _first_identities(session)
     for customer in customers:
         found = identities.get(customer.id, {})
-        writer.writerow([customer.id, customer.name or "", found.get("email", ""),
-                         found.get("phone", ""),
-                         *[_cell((customer.attributes or {}).get(k)) for k in attribute_keys]])
+        writer.writerow(
+            [
+                customer.id,
+                customer.name or "",
+                found.get("email", ""),
+                found.get("phone", ""),
+                *[_cell((customer.attributes or {}).get(k)) for k in attribute_keys],
+            ]
+        )
     return len(customers)
 
 

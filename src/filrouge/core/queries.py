@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select, tuple_
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from filrouge.core.access import conversation_scope, customer_scope
 from filrouge.core.errors import Invalid
@@ -66,25 +66,44 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 def list_conversations(
-    session: Session, user: User, filters: ConversationFilters, limit: int,
+    session: Session,
+    user: User,
+    filters: ConversationFilters,
+    limit: int,
     cursor: str | None = None,
 ) -> Page:
     """Most recent activity first; ``cursor`` continues after the last item of a page."""
     query = _filtered_conversations(user, filters)
+    return keyset_page(
+        session, query, Conversation.last_activity_at, Conversation.id, limit, cursor
+    )
+
+
+def keyset_page(
+    session: Session,
+    query: Select[Any],
+    moment: InstrumentedAttribute[datetime],
+    row_id: InstrumentedAttribute[int],
+    limit: int,
+    cursor: str | None,
+) -> Page:
+    """Newest first by (moment, id); stable under inserts, unlike OFFSET."""
     if cursor:
-        moment, row_id = decode_cursor(cursor)
+        after_moment, after_id = decode_cursor(cursor)
         query = query.where(
-            tuple_(Conversation.last_activity_at, Conversation.id) < tuple_(moment, row_id)
+            or_(moment < after_moment, and_(moment == after_moment, row_id < after_id))
         )
-    order = (Conversation.last_activity_at.desc(), Conversation.id.desc())
-    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
-    more = len(rows) > limit
+    rows = list(session.scalars(query.order_by(moment.desc(), row_id.desc()).limit(limit + 1)))
     items = rows[:limit]
-    next_cursor = encode_cursor(items[-1].last_activity_at, items[-1].id) if more else None
-    return Page(items, next_cursor)
+    if len(rows) <= limit:
+        return Page(items, None)
+    last = items[-1]
+    return Page(items, encode_cursor(getattr(last, moment.key), getattr(last, row_id.key)))
 
 
-def _filtered_conversations(user: User, filters: ConversationFilters) -> Select[tuple[Conversation]]:
+def _filtered_conversations(
+    user: User, filters: ConversationFilters
+) -> Select[tuple[Conversation]]:
     query = select(Conversation).where(conversation_scope(user))
     simple = {
         Conversation.status: filters.status,
@@ -97,10 +116,12 @@ def _filtered_conversations(user: User, filters: ConversationFilters) -> Select[
         if value is not None:
             query = query.where(column == value)
     if filters.tag:
-        query = query.where(exists().where(
-            ConversationTag.conversation_id == Conversation.id,
-            ConversationTag.tag == filters.tag.strip().lower(),
-        ))
+        query = query.where(
+            exists().where(
+                ConversationTag.conversation_id == Conversation.id,
+                ConversationTag.tag == filters.tag.strip().lower(),
+            )
+        )
     if filters.q and filters.q.strip():
         query = query.where(_matches_text(filters.q.strip().lower()))
     return query
@@ -120,17 +141,24 @@ def _matches_text(needle: str) -> Any:
 
 
 def conversation_thread(session: Session, conversation: Conversation) -> Thread:
-    messages = list(session.scalars(
-        select(Message)
-        .where(Message.conversation_id == conversation.id)
-        .order_by(Message.occurred_at, Message.id)
-    ))
-    switches = list(session.scalars(
-        select(Event)
-        .where(Event.subject_type == "conversation", Event.subject_id == conversation.id,
-               Event.action == CHANNEL_SWITCH)
-        .order_by(Event.id)
-    ))
+    messages = list(
+        session.scalars(
+            select(Message)
+            .where(Message.conversation_id == conversation.id)
+            .order_by(Message.occurred_at, Message.id)
+        )
+    )
+    switches = list(
+        session.scalars(
+            select(Event)
+            .where(
+                Event.subject_type == "conversation",
+                Event.subject_id == conversation.id,
+                Event.action == CHANNEL_SWITCH,
+            )
+            .order_by(Event.id)
+        )
+    )
     return Thread(conversation, messages, switches)
 
 
@@ -140,30 +168,25 @@ def list_customers(
     query = select(Customer).where(customer_scope(user), Customer.merged_into_id.is_(None))
     if q and q.strip():
         needle = q.strip().lower()
-        query = query.where(or_(
-            func.lower(Customer.name).contains(needle),
-            exists().where(Identity.customer_id == Customer.id, Identity.value.contains(needle)),
-        ))
-    if cursor:
-        moment, row_id = decode_cursor(cursor)
         query = query.where(
-            or_(Customer.created_at < moment,
-                and_(Customer.created_at == moment, Customer.id < row_id))
+            or_(
+                func.lower(Customer.name).contains(needle),
+                exists().where(
+                    Identity.customer_id == Customer.id, Identity.value.contains(needle)
+                ),
+            )
         )
-    order = (Customer.created_at.desc(), Customer.id.desc())
-    rows = list(session.scalars(query.order_by(*order).limit(limit + 1)))
-    more = len(rows) > limit
-    items = rows[:limit]
-    next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
-    return Page(items, next_cursor)
+    return keyset_page(session, query, Customer.created_at, Customer.id, limit, cursor)
 
 
 def customer_conversations(session: Session, user: User, customer_id: int) -> list[Conversation]:
-    return list(session.scalars(
-        select(Conversation)
-        .where(Conversation.customer_id == customer_id, conversation_scope(user))
-        .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
-    ))
+    return list(
+        session.scalars(
+            select(Conversation)
+            .where(Conversation.customer_id == customer_id, conversation_scope(user))
+            .order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+        )
+    )
 
 
 def customer_timeline(
@@ -171,21 +194,40 @@ def customer_timeline(
 ) -> list[tuple[str, Any]]:
     """The customer's journey, newest last: every message on every channel, channel switches
     and merges, across the conversations ``user`` may see."""
-    visible = select(Conversation.id).where(
-        Conversation.customer_id == customer_id, conversation_scope(user)
-    ).scalar_subquery()
-    messages = list(session.scalars(
-        select(Message).where(Message.conversation_id.in_(visible))
-        .order_by(Message.occurred_at.desc(), Message.id.desc()).limit(limit)
-    ))
-    events = list(session.scalars(
-        select(Event).where(or_(
-            and_(Event.subject_type == "conversation", Event.subject_id.in_(visible),
-                 Event.action == CHANNEL_SWITCH),
-            and_(Event.subject_type == "customer", Event.subject_id == customer_id,
-                 Event.action.in_(("customer.merged", "customer.created"))),
-        )).order_by(Event.id.desc()).limit(limit)
-    ))
+    visible = (
+        select(Conversation.id)
+        .where(Conversation.customer_id == customer_id, conversation_scope(user))
+        .scalar_subquery()
+    )
+    messages = list(
+        session.scalars(
+            select(Message)
+            .where(Message.conversation_id.in_(visible))
+            .order_by(Message.occurred_at.desc(), Message.id.desc())
+            .limit(limit)
+        )
+    )
+    events = list(
+        session.scalars(
+            select(Event)
+            .where(
+                or_(
+                    and_(
+                        Event.subject_type == "conversation",
+                        Event.subject_id.in_(visible),
+                        Event.action == CHANNEL_SWITCH,
+                    ),
+                    and_(
+                        Event.subject_type == "customer",
+                        Event.subject_id == customer_id,
+                        Event.action.in_(("customer.merged", "customer.created")),
+                    ),
+                )
+            )
+            .order_by(Event.id.desc())
+            .limit(limit)
+        )
+    )
     entries: list[tuple[datetime, str, Any]] = [(m.occurred_at, "message", m) for m in messages]
     entries += [(e.occurred_at, "event", e) for e in events]
     entries.sort(key=lambda entry: (entry[0], entry[1] == "message"))

@@ -57,8 +57,13 @@ def _limit_body(
     ) -> Response:
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
-            return error_response(request, 413, "request_too_large",
-                                  "The request is larger than {limit} bytes.", limit=limit)
+            return error_response(
+                request,
+                413,
+                "request_too_large",
+                "The request is larger than {limit} bytes.",
+                limit=limit,
+            )
         return await call_next(request)
 
     return middleware
@@ -69,5 +74,10 @@ def _health() -> dict[str, str]:
 
 
 def _home() -> dict[str, Any]:
-    return {"name": "Filrouge", "version": __version__, "api": API_PREFIX,
-            "openapi": f"{API_PREFIX}/openapi.json", "docs": f"{API_PREFIX}/docs"}
+    return {
+        "name": "Filrouge",
+        "version": __version__,
+        "api": API_PREFIX,
+        "openapi": f"{API_PREFIX}/openapi.json",
+        "docs": f"{API_PREFIX}/docs",
+    }

@@ -38,8 +38,9 @@ def bearer_user(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise http_error(401, "unauthorized",
-                         "A valid API token is required (Authorization: Bearer …).")
+        raise http_error(
+            401, "unauthorized", "A valid API token is required (Authorization: Bearer …)."
+        )
     with transaction(factory) as session:
         user = user_for_token(session, credentials.credentials)
     if user is None:
@@ -54,8 +55,13 @@ def Allowed(permission: str) -> Any:  # noqa: N802 - reads as a type in signatur
 
     def check(user: Annotated[User, Depends(bearer_user)]) -> User:
         if not is_allowed(user.role, permission):
-            raise http_error(403, "forbidden", "Your role ({role}) does not allow {permission}.",
-                             role=user.role, permission=permission)
+            raise http_error(
+                403,
+                "forbidden",
+                "Your role ({role}) does not allow {permission}.",
+                role=user.role,
+                permission=permission,
+            )
         return user
 
     check.permission = permission  # type: ignore[attr-defined]

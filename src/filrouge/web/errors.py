@@ -31,7 +31,11 @@ _HTTP_CODES = {
 
 
 def error_response(
-    request: Request, status: int, code: str, message_id: str, field: str | None = None,
+    request: Request,
+    status: int,
+    code: str,
+    message_id: str,
+    field: str | None = None,
     **params: Any,
 ) -> JSONResponse:
     locale = negotiate_locale(request.headers.get("accept-language"))
@@ -39,8 +43,14 @@ def error_response(
     body: dict[str, Any] = {"code": code, "message": message}
     if field:
         body["field"] = field
-    log.info("rejected %s %s -> %s %s: %s", request.method, request.url.path, status, code,
-             translate(message_id, "en", field=field, **params))
+    log.info(
+        "rejected %s %s -> %s %s: %s",
+        request.method,
+        request.url.path,
+        status,
+        code,
+        translate(message_id, "en", field=field, **params),
+    )
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
@@ -60,27 +70,46 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     field = ".".join(location) or None
     if first.get("type") == "missing":
         return error_response(request, 422, "missing_field", "{field} is required.", field)
-    return error_response(request, 422, "invalid_field", "{field} is invalid: {reason}.", field,
-                          reason=first.get("msg", ""))
+    return error_response(
+        request,
+        422,
+        "invalid_field",
+        "{field} is invalid: {reason}.",
+        field,
+        reason=first.get("msg", ""),
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    if isinstance(exc.detail, dict) and "code" in exc.detail:
-        code, message_id, field = (exc.detail.get(k) for k in ("code", "message_id", "field"))
-        return error_response(request, exc.status_code, str(code), str(message_id), field,
-                              **exc.detail.get("params", {}))
     code, message_id = _HTTP_CODES.get(exc.status_code, ("http_error", N_("The request failed.")))
     return error_response(request, exc.status_code, code, message_id)
 
 
+async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(request, exc.status, exc.code, exc.message_id, exc.field, **exc.params)
+
+
+class ApiError(Exception):
+    """A refusal made by the HTTP layer itself (authentication, roles)."""
+
+    def __init__(
+        self, status: int, code: str, message_id: str, field: str | None = None, **params: Any
+    ) -> None:
+        super().__init__(message_id)
+        self.status, self.code, self.message_id = status, code, message_id
+        self.field, self.params = field, params
+
+
+def http_error(
+    status: int, code: str, message_id: str, field: str | None = None, **params: Any
+) -> ApiError:
+    return ApiError(status, code, message_id, field, **params)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-
-
-def http_error(status: int, code: str, message_id: str, field: str | None = None,
-               **params: Any) -> StarletteHTTPException:
-    detail = {"code": code, "message_id": message_id, "field": field, "params": params}
-    return StarletteHTTPException(status_code=status, detail=detail)

@@ -14,15 +14,14 @@ from typing import ClassVar
 
 import httpx
 
-from filrouge.channels.base import DeliveryError, OutboundMessage
+from filrouge.channels.base import ChannelAdapter, DeliveryError, OutboundMessage
 from filrouge.core.models.enums import ChannelKind, IdentityKind
 from filrouge.lib.http import BlockedAddress, json_bytes, post_json
 
 
-class ApiAdapter:
+class ApiAdapter(ChannelAdapter):
     kind: ClassVar[str] = ChannelKind.API
     identity_kinds: ClassVar[frozenset[str]] = frozenset(IdentityKind)
-    logs_only: ClassVar[bool] = False
 
     def send(self, message: OutboundMessage) -> str | None:
         url = message.channel_settings.get("outbound_url")

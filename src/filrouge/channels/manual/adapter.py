@@ -7,13 +7,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from filrouge.channels.base import OutboundMessage
+from filrouge.channels.base import ChannelAdapter, OutboundMessage
 from filrouge.core.models.enums import ChannelKind, IdentityKind
 
 
-class _LoggedContact:
-    kind: ClassVar[str]
-    identity_kinds: ClassVar[frozenset[str]] = frozenset()
+class _LoggedContact(ChannelAdapter):
     logs_only: ClassVar[bool] = True
 
     def send(self, message: OutboundMessage) -> str | None:

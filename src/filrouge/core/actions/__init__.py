@@ -1,1 +1,1 @@
-"""Every write goes through an action here: validate, change, record events, publish after commit."""
+"""Every write goes through an action: check, change, record events, publish after commit."""

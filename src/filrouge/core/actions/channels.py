@@ -16,23 +16,41 @@ SECRET_SETTING_SUFFIXES = ("secret", "token", "password", "key")
 
 
 def create_channel(
-    session: Session, workspace_id: int, kind: str, name: str, settings: dict[str, Any],
+    session: Session,
+    workspace_id: int,
+    kind: str,
+    name: str,
+    settings: dict[str, Any],
     actor: Actor,
 ) -> tuple[ChannelAccount, str]:
     """Create a channel; return it and its inbound token (shown once, stored hashed)."""
     if kind not in {item.value for item in ChannelKind}:
-        raise Invalid("invalid_choice", "{field} must be one of: {allowed}.", field="kind",
-                      allowed=", ".join(item.value for item in ChannelKind))
+        raise Invalid(
+            "invalid_choice",
+            "{field} must be one of: {allowed}.",
+            field="kind",
+            allowed=", ".join(item.value for item in ChannelKind),
+        )
     if not name.strip():
         raise Invalid("empty_name", "The name is empty.", field="name")
     token = new_token("frin")
-    channel = ChannelAccount(workspace_id=workspace_id, kind=kind, name=name.strip(),
-                             settings=settings, inbound_token_digest=token_digest(token))
+    channel = ChannelAccount(
+        workspace_id=workspace_id,
+        kind=kind,
+        name=name.strip(),
+        settings=settings,
+        inbound_token_digest=token_digest(token),
+    )
     session.add(channel)
     session.flush()
-    record_event(session, workspace_id, actor, ("channel", channel.id), "channel.created",
-                 after={"kind": kind, "name": channel.name,
-                        "settings": redact_settings(settings)})
+    record_event(
+        session,
+        workspace_id,
+        actor,
+        ("channel", channel.id),
+        "channel.created",
+        after={"kind": kind, "name": channel.name, "settings": redact_settings(settings)},
+    )
     return channel, token
 
 

@@ -62,8 +62,15 @@ def _set_field(
     if before == value:
         return
     setattr(conversation, name, value)
-    record_event(session, conversation.workspace_id, actor, ("conversation", conversation.id),
-                 f"conversation.{name}_changed", before={name: before}, after={name: value})
+    record_event(
+        session,
+        conversation.workspace_id,
+        actor,
+        ("conversation", conversation.id),
+        f"conversation.{name}_changed",
+        before={name: before},
+        after={name: value},
+    )
 
 
 def _set_tags(session: Session, conversation: Conversation, tags: list[str], actor: Actor) -> None:
@@ -72,8 +79,15 @@ def _set_tags(session: Session, conversation: Conversation, tags: list[str], act
     if wanted == before:
         return
     conversation.tag_rows = [ConversationTag(tag=tag) for tag in wanted]
-    record_event(session, conversation.workspace_id, actor, ("conversation", conversation.id),
-                 "conversation.tags_changed", before={"tags": before}, after={"tags": wanted})
+    record_event(
+        session,
+        conversation.workspace_id,
+        actor,
+        ("conversation", conversation.id),
+        "conversation.tags_changed",
+        before={"tags": before},
+        after={"tags": wanted},
+    )
 
 
 def normalise_tag(tag: str) -> str:
@@ -86,11 +100,16 @@ def normalise_tag(tag: str) -> str:
 def _check_choice(value: str, choices: type[Any], field: str) -> None:
     allowed = [item.value for item in choices]
     if value not in allowed:
-        raise Invalid("invalid_choice", "{field} must be one of: {allowed}.", field=field,
-                      allowed=", ".join(allowed))
+        raise Invalid(
+            "invalid_choice",
+            "{field} must be one of: {allowed}.",
+            field=field,
+            allowed=", ".join(allowed),
+        )
 
 
 def _check_reference(session: Session, model: type[Any], value: int | None, field: str) -> None:
     if value is not None and session.get(model, value) is None:
-        raise Invalid("unknown_reference", "{field} {value} does not exist.", field=field,
-                      value=value)
+        raise Invalid(
+            "unknown_reference", "{field} {value} does not exist.", field=field, value=value
+        )

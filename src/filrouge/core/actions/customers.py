@@ -26,12 +26,18 @@ def create_customer_with_identities(
     actor: Actor,
 ) -> Customer:
     """Create a customer; refuse identities that already belong to someone (409)."""
-    normalised = [(sender, normalise_identity(sender.kind, sender.value, region))
-                  for sender in identities]
+    normalised = [
+        (sender, normalise_identity(sender.kind, sender.value, region)) for sender in identities
+    ]
     for sender, value in normalised:
         if find_identity(session, workspace_id, sender.kind, value) is not None:
-            raise Conflict("identity_taken", "{kind} {value} already belongs to a customer.",
-                           field="identities", kind=sender.kind, value=value)
+            raise Conflict(
+                "identity_taken",
+                "{kind} {value} already belongs to a customer.",
+                field="identities",
+                kind=sender.kind,
+                value=value,
+            )
     customer = create_customer(session, workspace_id, name, actor)
     customer.attributes = dict(attributes)
     for sender, value in normalised:
@@ -54,8 +60,15 @@ def update_customer(
         customer.attributes = {key: value for key, value in merged.items() if value is not None}
     after = {"name": customer.name, "attributes": customer.attributes}
     if before != after:
-        record_event(session, customer.workspace_id, actor, ("customer", customer.id),
-                     "customer.updated", before=before, after=after)
+        record_event(
+            session,
+            customer.workspace_id,
+            actor,
+            ("customer", customer.id),
+            "customer.updated",
+            before=before,
+            after=after,
+        )
     return customer
 
 
@@ -65,39 +78,70 @@ def merge_customers(session: Session, target: Customer, other: Customer, actor: 
     The event records exactly what moved, so that an unmerge can put it back.
     """
     _check_mergeable(target, other)
-    identity_ids = list(session.scalars(select(Identity.id).where(Identity.customer_id == other.id)))
-    conversation_ids = list(session.scalars(
-        select(Conversation.id).where(Conversation.customer_id == other.id)))
-    session.execute(update(Identity).where(Identity.customer_id == other.id)
-                    .values(customer_id=target.id))
-    session.execute(update(Conversation).where(Conversation.customer_id == other.id)
-                    .values(customer_id=target.id))
+    identity_ids = list(
+        session.scalars(select(Identity.id).where(Identity.customer_id == other.id))
+    )
+    conversation_ids = list(
+        session.scalars(select(Conversation.id).where(Conversation.customer_id == other.id))
+    )
+    session.execute(
+        update(Identity).where(Identity.customer_id == other.id).values(customer_id=target.id)
+    )
+    session.execute(
+        update(Conversation)
+        .where(Conversation.customer_id == other.id)
+        .values(customer_id=target.id)
+    )
     filled = {k: v for k, v in other.attributes.items() if k not in target.attributes}
-    before = {"target": {"name": target.name, "attributes": target.attributes},
-              "other": {"id": other.id, "name": other.name, "attributes": other.attributes}}
+    before = {
+        "target": {"name": target.name, "attributes": target.attributes},
+        "other": {"id": other.id, "name": other.name, "attributes": other.attributes},
+    }
     target.attributes = {**target.attributes, **filled}
     target.name = target.name or other.name
     other.merged_into_id = target.id
     session.expire(target, ["identities"])
-    record_event(session, target.workspace_id, actor, ("customer", target.id), "customer.merged",
-                 before=before,
-                 after={"other_id": other.id, "identity_ids": identity_ids,
-                        "conversation_ids": conversation_ids, "attributes_filled": sorted(filled)})
-    record_event(session, other.workspace_id, actor, ("customer", other.id),
-                 "customer.merged_into", after={"target_id": target.id})
+    record_event(
+        session,
+        target.workspace_id,
+        actor,
+        ("customer", target.id),
+        "customer.merged",
+        before=before,
+        after={
+            "other_id": other.id,
+            "identity_ids": identity_ids,
+            "conversation_ids": conversation_ids,
+            "attributes_filled": sorted(filled),
+        },
+    )
+    record_event(
+        session,
+        other.workspace_id,
+        actor,
+        ("customer", other.id),
+        "customer.merged_into",
+        after={"target_id": target.id},
+    )
     publish_after_commit(session, "customer.merged", target_id=target.id, other_id=other.id)
     return target
 
 
 def _check_mergeable(target: Customer, other: Customer) -> None:
     if target.id == other.id:
-        raise Invalid("merge_into_self", "A customer cannot be merged into itself.",
-                      field="other_id")
+        raise Invalid(
+            "merge_into_self", "A customer cannot be merged into itself.", field="other_id"
+        )
     if target.workspace_id != other.workspace_id:
-        raise Invalid("unknown_customer", "Customer {id} does not exist.", field="other_id",
-                      id=other.id)
+        raise Invalid(
+            "unknown_customer", "Customer {id} does not exist.", field="other_id", id=other.id
+        )
     for customer in (target, other):
         if customer.merged_into_id is not None:
-            raise Conflict("customer_already_merged",
-                           "Customer {id} was already merged into customer {target}.",
-                           field="other_id", id=customer.id, target=customer.merged_into_id)
+            raise Conflict(
+                "customer_already_merged",
+                "Customer {id} was already merged into customer {target}.",
+                field="other_id",
+                id=customer.id,
+                target=customer.merged_into_id,
+            )

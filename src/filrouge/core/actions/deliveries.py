@@ -49,12 +49,14 @@ def deliver_message(factory: sessionmaker[Session], message_id: int) -> str:
 def stale_queued_ids(session: Session, older_than: timedelta) -> list[int]:
     """Messages still queued after ``older_than``: their job was lost and must be re-enqueued."""
     cutoff = utcnow() - older_than
-    return list(session.scalars(
-        select(Message.id)
-        .where(Message.status == DeliveryStatus.QUEUED, Message.occurred_at < cutoff)
-        .order_by(Message.id)
-        .limit(1000)
-    ))
+    return list(
+        session.scalars(
+            select(Message.id)
+            .where(Message.status == DeliveryStatus.QUEUED, Message.occurred_at < cutoff)
+            .order_by(Message.id)
+            .limit(1000)
+        )
+    )
 
 
 def give_up(factory: sessionmaker[Session], message_id: int, reason: str) -> str:
@@ -68,14 +70,16 @@ def _prepare(session: Session, message_id: int) -> tuple[OutboundMessage, str] |
         return None
     channel = session.get_one(ChannelAccount, message.channel_id)
     identity = None if message.identity_id is None else session.get(Identity, message.identity_id)
-    replied_to = None if message.in_reply_to_id is None else session.get(
-        Message, message.in_reply_to_id)
+    replied_to = (
+        None if message.in_reply_to_id is None else session.get(Message, message.in_reply_to_id)
+    )
     outbound = OutboundMessage(
         message_id=message.id,
         conversation_id=message.conversation_id,
         channel_settings=dict(channel.settings or {}),
-        recipient=Recipient("none", "") if identity is None else Recipient(
-            identity.kind, identity.value, identity.display_name),
+        recipient=Recipient("none", "")
+        if identity is None
+        else Recipient(identity.kind, identity.value, identity.display_name),
         text=message.text,
         html=message.html,
         visibility=Visibility(message.visibility),
@@ -99,10 +103,19 @@ def _record_outcome(
         message.status = status
         message.provider_message_id = provider_id or message.provider_message_id
         message.error = error
-        record_event(session, channel.workspace_id, Actor.system(),
-                     ("conversation", message.conversation_id), f"message.{status}",
-                     before={"status": "queued"},
-                     after={"message_id": message.id, "status": status, "error": error})
-        publish_after_commit(session, f"message.{status}", message_id=message.id,
-                             conversation_id=message.conversation_id)
+        record_event(
+            session,
+            channel.workspace_id,
+            Actor.system(),
+            ("conversation", message.conversation_id),
+            f"message.{status}",
+            before={"status": "queued"},
+            after={"message_id": message.id, "status": status, "error": error},
+        )
+        publish_after_commit(
+            session,
+            f"message.{status}",
+            message_id=message.id,
+            conversation_id=message.conversation_id,
+        )
     return status

@@ -29,11 +29,10 @@ def resolve_sender(
         customer = live_customer(session, identity.customer)
         _refresh_identity(identity, customer, sender)
         return ResolvedSender(identity, customer)
-    customer = _customer_with_verified_match(session, workspace_id, sender, value)
-    if customer is None:
-        customer = create_customer(session, workspace_id, sender.name, actor)
-    identity = add_identity(session, customer, sender, value, actor)
-    return ResolvedSender(identity, customer)
+    owner = _customer_with_verified_match(session, workspace_id, sender, value)
+    if owner is None:
+        owner = create_customer(session, workspace_id, sender.name, actor)
+    return ResolvedSender(add_identity(session, owner, sender, value, actor), owner)
 
 
 def find_identity(session: Session, workspace_id: int, kind: str, value: str) -> Identity | None:
@@ -62,8 +61,14 @@ def create_customer(
     customer = Customer(workspace_id=workspace_id, name=name, attributes={})
     session.add(customer)
     session.flush()
-    record_event(session, workspace_id, actor, ("customer", customer.id), "customer.created",
-                 after={"name": name})
+    record_event(
+        session,
+        workspace_id,
+        actor,
+        ("customer", customer.id),
+        "customer.created",
+        after={"name": name},
+    )
     return customer
 
 
@@ -81,9 +86,17 @@ def add_identity(
     session.add(identity)
     session.flush()
     record_event(
-        session, customer.workspace_id, actor, ("customer", customer.id), "identity.added",
-        after={"identity_id": identity.id, "kind": sender.kind, "value": value,
-               "verified": sender.verified},
+        session,
+        customer.workspace_id,
+        actor,
+        ("customer", customer.id),
+        "identity.added",
+        after={
+            "identity_id": identity.id,
+            "kind": sender.kind,
+            "value": value,
+            "verified": sender.verified,
+        },
     )
     return identity
 

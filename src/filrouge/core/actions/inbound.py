@@ -72,12 +72,23 @@ def receive_message(
 
 def check_inbound_limits(inbound: NormalisedInbound, settings: Settings) -> None:
     if len(inbound.text.encode()) > settings.max_text_bytes:
-        raise TooLarge("text_too_large", "The text is longer than {limit} bytes.",
-                       field="text", limit=settings.max_text_bytes)
+        raise TooLarge(
+            "text_too_large",
+            "The text is longer than {limit} bytes.",
+            field="text",
+            limit=settings.max_text_bytes,
+        )
     for index, attachment in enumerate(inbound.attachments):
-        if attachment.content is not None and len(attachment.content) > settings.max_attachment_bytes:
-            raise TooLarge("attachment_too_large", "An attachment is larger than {limit} bytes.",
-                           field=f"attachments.{index}", limit=settings.max_attachment_bytes)
+        if (
+            attachment.content is not None
+            and len(attachment.content) > settings.max_attachment_bytes
+        ):
+            raise TooLarge(
+                "attachment_too_large",
+                "An attachment is larger than {limit} bytes.",
+                field=f"attachments.{index}",
+                limit=settings.max_attachment_bytes,
+            )
 
 
 def receive_in_session(
@@ -88,7 +99,9 @@ def receive_in_session(
     if existing is not None:
         return existing
     actor = Actor(ActorKind.CHANNEL, channel.id)
-    sender = resolve_sender(session, channel.workspace_id, inbound.sender, settings.default_region, actor)
+    sender = resolve_sender(
+        session, channel.workspace_id, inbound.sender, settings.default_region, actor
+    )
     occurred_at = as_utc(inbound.occurred_at) if inbound.occurred_at else utcnow()
     choice = choose_conversation(
         session, channel, sender.customer.id, inbound, occurred_at, settings.thread_window
@@ -100,19 +113,33 @@ def receive_in_session(
     message = _store_message(session, channel, conversation, sender.identity, inbound, occurred_at)
     _store_attachments(session, message, inbound.attachments, BlobStore(settings.attachments_dir))
     _advance_conversation(session, conversation, channel, message, actor)
-    record_event(session, channel.workspace_id, actor, ("conversation", conversation.id),
-                 "message.received", after={"message_id": message.id, "channel_id": channel.id,
-                                            "threaded_by": choice.reason})
-    publish_after_commit(session, "message.received", message_id=message.id,
-                         conversation_id=conversation.id, customer_id=sender.customer.id)
+    record_event(
+        session,
+        channel.workspace_id,
+        actor,
+        ("conversation", conversation.id),
+        "message.received",
+        after={"message_id": message.id, "channel_id": channel.id, "threaded_by": choice.reason},
+    )
+    publish_after_commit(
+        session,
+        "message.received",
+        message_id=message.id,
+        conversation_id=conversation.id,
+        customer_id=sender.customer.id,
+    )
     return InboundResult(message.id, conversation.id, sender.customer.id, duplicate=False)
 
 
 def active_channel(session: Session, channel_id: int) -> ChannelAccount:
     channel = session.get(ChannelAccount, channel_id)
     if channel is None or not channel.active:
-        raise NotFound("unknown_channel", "There is no active channel {channel_id}.",
-                       field="channel_id", channel_id=channel_id)
+        raise NotFound(
+            "unknown_channel",
+            "There is no active channel {channel_id}.",
+            field="channel_id",
+            channel_id=channel_id,
+        )
     return channel
 
 
@@ -151,11 +178,19 @@ def _open_conversation(
     )
     session.add(conversation)
     session.flush()
-    record_event(session, channel.workspace_id, Actor(ActorKind.CHANNEL, channel.id),
-                 ("conversation", conversation.id), "conversation.created",
-                 after={"customer_id": customer.id, "channel_id": channel.id,
-                        "visibility": str(inbound.visibility),
-                        "follow_up_of": choice.follow_up_of})
+    record_event(
+        session,
+        channel.workspace_id,
+        Actor(ActorKind.CHANNEL, channel.id),
+        ("conversation", conversation.id),
+        "conversation.created",
+        after={
+            "customer_id": customer.id,
+            "channel_id": channel.id,
+            "visibility": str(inbound.visibility),
+            "follow_up_of": choice.follow_up_of,
+        },
+    )
     return conversation
 
 
@@ -204,16 +239,21 @@ def _store_attachments(
 ) -> None:
     for item in attachments:
         if item.content is None and not item.url:
-            raise Invalid("attachment_empty", "An attachment has neither content nor url.",
-                          field="attachments")
-        session.add(Attachment(
-            message_id=message.id,
-            filename=item.filename[:500],
-            content_type=item.content_type,
-            size=None if item.content is None else len(item.content),
-            sha256=None if item.content is None else blobs.put(item.content),
-            url=item.url,
-        ))
+            raise Invalid(
+                "attachment_empty",
+                "An attachment has neither content nor url.",
+                field="attachments",
+            )
+        session.add(
+            Attachment(
+                message_id=message.id,
+                filename=item.filename[:500],
+                content_type=item.content_type,
+                size=None if item.content is None else len(item.content),
+                sha256=None if item.content is None else blobs.put(item.content),
+                url=item.url,
+            )
+        )
 
 
 def _advance_conversation(
@@ -226,17 +266,37 @@ def _advance_conversation(
     """Move the conversation to where the customer is now and wake it up if it slept."""
     workspace_id, subject = channel.workspace_id, ("conversation", conversation.id)
     if conversation.channel_id != channel.id:
-        record_event(session, workspace_id, actor, subject, "conversation.channel_switched",
-                     before={"channel_id": conversation.channel_id},
-                     after={"channel_id": channel.id, "message_id": message.id})
+        record_event(
+            session,
+            workspace_id,
+            actor,
+            subject,
+            "conversation.channel_switched",
+            before={"channel_id": conversation.channel_id},
+            after={"channel_id": channel.id, "message_id": message.id},
+        )
         conversation.channel_id = channel.id
     if message.visibility == Visibility.PRIVATE and conversation.visibility == Visibility.PUBLIC:
-        record_event(session, workspace_id, actor, subject, "conversation.moved_to_private",
-                     before={"visibility": "public"}, after={"visibility": "private"})
+        record_event(
+            session,
+            workspace_id,
+            actor,
+            subject,
+            "conversation.moved_to_private",
+            before={"visibility": "public"},
+            after={"visibility": "private"},
+        )
         conversation.visibility = Visibility.PRIVATE
     if conversation.status in (ConversationStatus.RESOLVED, ConversationStatus.PENDING):
-        record_event(session, workspace_id, actor, subject, "conversation.reopened",
-                     before={"status": conversation.status}, after={"status": "open"})
+        record_event(
+            session,
+            workspace_id,
+            actor,
+            subject,
+            "conversation.reopened",
+            before={"status": conversation.status},
+            after={"status": "open"},
+        )
         conversation.status = ConversationStatus.OPEN
     occurred = message.occurred_at
     conversation.first_inbound_at = min(conversation.first_inbound_at or occurred, occurred)

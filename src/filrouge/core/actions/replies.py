@@ -27,8 +27,12 @@ def add_reply(
     channel = _reply_channel(session, conversation, channel_id)
     adapter = adapter_for(channel.kind)
     if adapter is None:
-        raise Invalid("channel_cannot_send", "Replies cannot be sent on {kind} channels yet.",
-                      field="channel_id", kind=channel.kind)
+        raise Invalid(
+            "channel_cannot_send",
+            "Replies cannot be sent on {kind} channels yet.",
+            field="channel_id",
+            kind=channel.kind,
+        )
     identity = reply_identity(session, conversation, channel, adapter)
     last_inbound = _last_inbound_on(session, conversation.id, channel.id)
     body, signed = sign_reply(_require_text(text), author, channel.kind)
@@ -67,10 +71,17 @@ def add_note(session: Session, conversation: Conversation, author: User, text: s
     )
     session.add(message)
     session.flush()
-    record_event(session, conversation.workspace_id, Actor.user(author.id),
-                 ("conversation", conversation.id), "note.added", after={"message_id": message.id})
-    publish_after_commit(session, "note.added", message_id=message.id,
-                         conversation_id=conversation.id)
+    record_event(
+        session,
+        conversation.workspace_id,
+        Actor.user(author.id),
+        ("conversation", conversation.id),
+        "note.added",
+        after={"message_id": message.id},
+    )
+    publish_after_commit(
+        session, "note.added", message_id=message.id, conversation_id=conversation.id
+    )
     return message
 
 
@@ -98,9 +109,12 @@ def reply_identity(
         return session.get(Identity, last_inbound.identity_id)
     identity = _identity_of_kinds(session, conversation.customer_id, adapter.identity_kinds)
     if identity is None and not adapter.logs_only:
-        raise Invalid("customer_not_reachable",
-                      "The customer has no identity that channel {channel} can reach.",
-                      field="channel_id", channel=channel.name)
+        raise Invalid(
+            "customer_not_reachable",
+            "The customer has no identity that channel {channel} can reach.",
+            field="channel_id",
+            channel=channel.name,
+        )
     return identity
 
 
@@ -117,8 +131,12 @@ def _reply_channel(
 ) -> ChannelAccount:
     channel = session.get(ChannelAccount, channel_id or conversation.channel_id)
     if channel is None or not channel.active or channel.workspace_id != conversation.workspace_id:
-        raise Invalid("unknown_channel", "There is no active channel {channel_id}.",
-                      field="channel_id", channel_id=channel_id)
+        raise Invalid(
+            "unknown_channel",
+            "There is no active channel {channel_id}.",
+            field="channel_id",
+            channel_id=channel_id,
+        )
     return channel
 
 
@@ -162,7 +180,15 @@ def _mark_answered(
     if conversation.status == ConversationStatus.NEW:
         conversation.status = ConversationStatus.OPEN
     conversation.last_activity_at = max(conversation.last_activity_at, message.occurred_at)
-    record_event(session, conversation.workspace_id, Actor.user(author.id),
-                 ("conversation", conversation.id), "reply.added",
-                 after={"message_id": message.id, "channel_id": message.channel_id,
-                        "status": message.status})
+    record_event(
+        session,
+        conversation.workspace_id,
+        Actor.user(author.id),
+        ("conversation", conversation.id),
+        "reply.added",
+        after={
+            "message_id": message.id,
+            "channel_id": message.channel_id,
+            "status": message.status,
+        },
+    )

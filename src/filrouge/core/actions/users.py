@@ -30,22 +30,43 @@ def ensure_workspace(session: Session, name: str) -> Workspace:
 
 
 def create_user(
-    session: Session, workspace_id: int, email: str, password: str | None, role: str,
-    name: str | None = None, actor: Actor | None = None,
+    session: Session,
+    workspace_id: int,
+    email: str,
+    password: str | None,
+    role: str,
+    name: str | None = None,
+    actor: Actor | None = None,
 ) -> User:
     if role not in {item.value for item in Role}:
-        raise Invalid("invalid_choice", "{field} must be one of: {allowed}.", field="role",
-                      allowed=", ".join(item.value for item in Role))
+        raise Invalid(
+            "invalid_choice",
+            "{field} must be one of: {allowed}.",
+            field="role",
+            allowed=", ".join(item.value for item in Role),
+        )
     address = normalise_email(email)
     if session.scalar(select(func.count()).where(User.email == address)):
-        raise Conflict("user_exists", "A user with email {email} already exists.",
-                       field="email", email=address)
-    user = User(workspace_id=workspace_id, email=address, role=role,
-                name=name or address.split("@")[0], password_hash=hash_password(password))
+        raise Conflict(
+            "user_exists", "A user with email {email} already exists.", field="email", email=address
+        )
+    user = User(
+        workspace_id=workspace_id,
+        email=address,
+        role=role,
+        name=name or address.split("@")[0],
+        password_hash=hash_password(password),
+    )
     session.add(user)
     session.flush()
-    record_event(session, workspace_id, actor or Actor.system(), ("user", user.id),
-                 "user.created", after={"email": address, "role": role})
+    record_event(
+        session,
+        workspace_id,
+        actor or Actor.system(),
+        ("user", user.id),
+        "user.created",
+        after={"email": address, "role": role},
+    )
     return user
 
 
@@ -53,8 +74,12 @@ def hash_password(password: str | None) -> str | None:
     if password is None:
         return None
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid("password_too_short", "The password needs at least {min} characters.",
-                      field="password", min=MIN_PASSWORD_LENGTH)
+        raise Invalid(
+            "password_too_short",
+            "The password needs at least {min} characters.",
+            field="password",
+            min=MIN_PASSWORD_LENGTH,
+        )
     return _hasher.hash(password)
 
 
@@ -70,8 +95,9 @@ def password_matches(user: User, password: str) -> bool:
 def find_user_by_email(session: Session, email: str) -> User:
     user = session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is None:
-        raise NotFound("unknown_user", "There is no user with email {email}.", field="email",
-                       email=email)
+        raise NotFound(
+            "unknown_user", "There is no user with email {email}.", field="email", email=email
+        )
     return user
 
 
@@ -79,8 +105,14 @@ def create_token(session: Session, user: User, name: str = "api") -> str:
     """Create an API token for ``user`` and return it; only its digest is kept."""
     token = new_token("frt")
     session.add(ApiToken(user_id=user.id, name=name, digest=token_digest(token)))
-    record_event(session, user.workspace_id, Actor.system(), ("user", user.id), "token.created",
-                 after={"name": name})
+    record_event(
+        session,
+        user.workspace_id,
+        Actor.system(),
+        ("user", user.id),
+        "token.created",
+        after={"name": name},
+    )
     return token
 
 

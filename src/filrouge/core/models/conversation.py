@@ -23,9 +23,7 @@ class Conversation(IdMixin, CreatedMixin, Base):
     workspace_id: Mapped[int] = mapped_column(IdType, ForeignKey("workspaces.id"), index=True)
     customer_id: Mapped[int] = mapped_column(IdType, ForeignKey("customers.id"))
     origin_channel_id: Mapped[int] = mapped_column(IdType, ForeignKey("channel_accounts.id"))
-    channel_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("channel_accounts.id"), index=True
-    )
+    channel_id: Mapped[int] = mapped_column(IdType, ForeignKey("channel_accounts.id"), index=True)
     status: Mapped[str] = mapped_column(String(16), default=ConversationStatus.NEW)
     priority: Mapped[str] = mapped_column(String(16), default=Priority.NORMAL)
     visibility: Mapped[str] = mapped_column(String(16), default=Visibility.PRIVATE)
@@ -64,6 +62,4 @@ class ThreadKey(IdMixin, Base):
 
     channel_id: Mapped[int] = mapped_column(IdType, ForeignKey("channel_accounts.id"))
     key: Mapped[str] = mapped_column(String(500))
-    conversation_id: Mapped[int] = mapped_column(
-        IdType, ForeignKey("conversations.id"), index=True
-    )
+    conversation_id: Mapped[int] = mapped_column(IdType, ForeignKey("conversations.id"), index=True)

@@ -17,8 +17,11 @@ from filrouge.web.deps import Allowed, FactoryDep, SettingsDep
 router = APIRouter(prefix="/attachments", tags=["attachments"])
 
 
-@router.get("/{attachment_id}", response_class=Response,
-            responses={200: {"content": {"application/octet-stream": {}}}})
+@router.get(
+    "/{attachment_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
 def get_attachment(
     attachment_id: int,
     factory: FactoryDep,
@@ -30,10 +33,16 @@ def get_attachment(
     if attachment.sha256 is None:
         return RedirectResponse(attachment.url or "", status_code=307)
     content = BlobStore(settings.attachments_dir).get(attachment.sha256)
-    disposition = "inline" if attachment.content_type.startswith(("image/", "video/")) else (
-        "attachment")
-    return Response(content, media_type=attachment.content_type, headers={
-        "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(attachment.filename, safe='')}",
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; sandbox",
-    })
+    disposition = (
+        "inline" if attachment.content_type.startswith(("image/", "video/")) else ("attachment")
+    )
+    filename = quote(attachment.filename, safe="")
+    return Response(
+        content,
+        media_type=attachment.content_type,
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{filename}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )

@@ -36,7 +36,8 @@ def post_channel(
     body: ChannelCreate, factory: FactoryDep, user: Annotated[User, Allowed("channels:create")]
 ) -> ChannelCreated:
     with transaction(factory) as session:
-        channel, token = create_channel(session, user.workspace_id, body.kind, body.name,
-                                        body.settings, Actor.user(user.id))
+        channel, token = create_channel(
+            session, user.workspace_id, body.kind, body.name, body.settings, Actor.user(user.id)
+        )
         public = channel_public(channel)
     return ChannelCreated(**public.model_dump(), inbound_token=token)

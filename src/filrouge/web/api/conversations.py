@@ -53,8 +53,9 @@ def get_conversations(
     filters = ConversationFilters(status, channel_id, assignee_id, team_id, tag, customer_id, q)
     with transaction(factory) as session:
         page = list_conversations(session, user, filters, limit, cursor)
-        return PagePublic(items=[conversation_public(c) for c in page.items],
-                          next_cursor=page.next_cursor)
+        return PagePublic(
+            items=[conversation_public(c) for c in page.items], next_cursor=page.next_cursor
+        )
 
 
 @router.get("/{conversation_id}", response_model=ConversationDetail)

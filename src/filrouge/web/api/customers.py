@@ -49,8 +49,9 @@ def get_customers(
 ) -> PagePublic[CustomerPublic]:
     with transaction(factory) as session:
         page = list_customers(session, user, limit, cursor, q)
-        return PagePublic(items=[customer_public(c) for c in page.items],
-                          next_cursor=page.next_cursor)
+        return PagePublic(
+            items=[customer_public(c) for c in page.items], next_cursor=page.next_cursor
+        )
 
 
 @router.post("", status_code=201, response_model=CustomerPublic)
@@ -63,8 +64,14 @@ def post_customer(
     senders = [Sender(i.kind, i.value, i.name, i.verified) for i in body.identities]
     with transaction(factory) as session:
         customer = create_customer_with_identities(
-            session, user.workspace_id, body.name, senders, body.attributes,
-            settings.default_region, Actor.user(user.id))
+            session,
+            user.workspace_id,
+            body.name,
+            senders,
+            body.attributes,
+            settings.default_region,
+            Actor.user(user.id),
+        )
         session.flush()
         session.refresh(customer, ["identities"])
         return customer_public(customer)
@@ -123,16 +130,21 @@ def customer_detail(session: Session, user: User, customer: Customer) -> Custome
     authors = authors_of(session, messages)
     return CustomerDetail(
         **customer_public(customer).model_dump(),
-        conversations=[conversation_public(c)
-                       for c in customer_conversations(session, user, customer.id)],
+        conversations=[
+            conversation_public(c) for c in customer_conversations(session, user, customer.id)
+        ],
         timeline=[timeline_entry(kind, item, authors) for kind, item in entries],
     )
 
 
 def _live(customer: Customer) -> Customer:
     if customer.merged_into_id is not None:
-        raise Invalid("customer_merged", "Customer {id} was merged into customer {target}.",
-                      id=customer.id, target=customer.merged_into_id)
+        raise Invalid(
+            "customer_merged",
+            "Customer {id} was merged into customer {target}.",
+            id=customer.id,
+            target=customer.merged_into_id,
+        )
     return customer
 
 

@@ -32,9 +32,12 @@ def post_inbound(
     _user: Annotated[User, Allowed("inbound:create")],
 ) -> JSONResponse:
     result = receive_message(factory, normalised(body), settings)
-    accepted = InboundAccepted(message_id=result.message_id,
-                               conversation_id=result.conversation_id,
-                               customer_id=result.customer_id, duplicate=result.duplicate)
+    accepted = InboundAccepted(
+        message_id=result.message_id,
+        conversation_id=result.conversation_id,
+        customer_id=result.customer_id,
+        duplicate=result.duplicate,
+    )
     return JSONResponse(accepted.model_dump(), status_code=200 if result.duplicate else 201)
 
 
@@ -43,8 +46,12 @@ def normalised(body: InboundCreate) -> NormalisedInbound:
     return NormalisedInbound(
         channel_id=body.channel_id,
         provider_message_id=body.provider_message_id,
-        sender=Sender(kind=body.sender.kind, value=body.sender.value, name=body.sender.name,
-                      verified=body.sender.verified),
+        sender=Sender(
+            kind=body.sender.kind,
+            value=body.sender.value,
+            name=body.sender.name,
+            verified=body.sender.verified,
+        ),
         text=body.text,
         html=body.html,
         attachments=tuple(_attachment(i, a) for i, a in enumerate(body.attachments)),
@@ -58,17 +65,25 @@ def normalised(body: InboundCreate) -> NormalisedInbound:
 
 def _attachment(index: int, item: AttachmentIn) -> IncomingAttachment:
     if item.content_base64 is None and not item.url:
-        raise Invalid("attachment_empty", "An attachment has neither content nor url.",
-                      field=f"attachments.{index}")
+        raise Invalid(
+            "attachment_empty",
+            "An attachment has neither content nor url.",
+            field=f"attachments.{index}",
+        )
     if item.url and not item.url.lower().startswith(("https://", "http://")):
-        raise Invalid("invalid_url", "{field} must be an http(s) URL.",
-                      field=f"attachments.{index}.url")
+        raise Invalid(
+            "invalid_url", "{field} must be an http(s) URL.", field=f"attachments.{index}.url"
+        )
     content = None
     if item.content_base64 is not None:
         try:
             content = base64.b64decode(item.content_base64, validate=True)
         except (binascii.Error, ValueError) as exc:
-            raise Invalid("invalid_base64", "{field} is not valid base64.",
-                          field=f"attachments.{index}.content_base64") from exc
-    return IncomingAttachment(filename=item.filename, content_type=item.content_type,
-                              content=content, url=item.url)
+            raise Invalid(
+                "invalid_base64",
+                "{field} is not valid base64.",
+                field=f"attachments.{index}.content_base64",
+            ) from exc
+    return IncomingAttachment(
+        filename=item.filename, content_type=item.content_type, content=content, url=item.url
+    )

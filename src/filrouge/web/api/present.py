@@ -20,9 +20,14 @@ from filrouge.web.schemas import (
 
 
 def channel_public(channel: ChannelAccount) -> ChannelPublic:
-    return ChannelPublic(id=channel.id, kind=channel.kind, name=channel.name,
-                         settings=redact_settings(channel.settings or {}), active=channel.active,
-                         created_at=channel.created_at)
+    return ChannelPublic(
+        id=channel.id,
+        kind=channel.kind,
+        name=channel.name,
+        settings=redact_settings(channel.settings or {}),
+        active=channel.active,
+        created_at=channel.created_at,
+    )
 
 
 def message_public(message: Message, authors: dict[int, User]) -> MessagePublic:
@@ -30,12 +35,16 @@ def message_public(message: Message, authors: dict[int, User]) -> MessagePublic:
     return MessagePublic(
         id=message.id,
         conversation_id=message.conversation_id,
-        direction=message.direction,  # type: ignore[arg-type]
+        direction=message.direction,
         channel_id=message.channel_id,
         text=message.text,
         html=message.html,
-        attachments=[AttachmentPublic(id=a.id, filename=a.filename, content_type=a.content_type,
-                                      size=a.size, url=a.url) for a in message.attachments],
+        attachments=[
+            AttachmentPublic(
+                id=a.id, filename=a.filename, content_type=a.content_type, size=a.size, url=a.url
+            )
+            for a in message.attachments
+        ],
         status=message.status,
         visibility=message.visibility,
         author=None if author is None else {"id": author.id, "name": author.name},
@@ -89,8 +98,12 @@ def customer_public(customer: Customer) -> CustomerPublic:
     return CustomerPublic(
         id=customer.id,
         name=customer.name,
-        identities=[IdentityPublic(kind=i.kind, value=i.value, display_name=i.display_name,
-                                   verified=i.verified) for i in customer.identities],
+        identities=[
+            IdentityPublic(
+                kind=i.kind, value=i.value, display_name=i.display_name, verified=i.verified
+            )
+            for i in customer.identities
+        ],
         attributes=customer.attributes or {},
         created_at=customer.created_at,
     )
@@ -98,9 +111,17 @@ def customer_public(customer: Customer) -> CustomerPublic:
 
 def timeline_entry(kind: str, item: Message | Event, authors: dict[int, User]) -> TimelineEntry:
     if isinstance(item, Message):
-        return TimelineEntry(type="message", at=item.occurred_at,
-                             conversation_id=item.conversation_id,
-                             message=message_public(item, authors))
+        return TimelineEntry(
+            type="message",
+            at=item.occurred_at,
+            conversation_id=item.conversation_id,
+            message=message_public(item, authors),
+        )
     conversation_id = item.subject_id if item.subject_type == "conversation" else None
-    return TimelineEntry(type="event", at=item.occurred_at, conversation_id=conversation_id,
-                         action=item.action, details={"before": item.before, "after": item.after})
+    return TimelineEntry(
+        type="event",
+        at=item.occurred_at,
+        conversation_id=conversation_id,
+        action=item.action,
+        details={"before": item.before, "after": item.after},
+    )
