@@ -7,9 +7,9 @@ events all live in the core pipeline, never in an adapter.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from datetime import datetime
-from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 from filrouge.core.models.enums import Visibility

@@ -57,8 +57,8 @@ def import_customers(session: Session, path: Path, region: str) -> ImportReport:
     for row in rows:
         customer = _existing_customer(session, workspace.id, row)
         if customer is None:
-            customer = create_customer(session, workspace.id, row.name, actor)
-            customer.attributes = dict(row.attributes)
+            customer_id = create_customer(session, workspace.id, row.name, actor, row.attributes)
+            customer = session.get_one(Customer, customer_id)
             report.created += 1
         else:
             update_customer(session, customer, row.name, row.attributes, actor)
@@ -113,7 +113,7 @@ def _add_missing_identities(session: Session, customer: Customer, row: _Row, act
     for kind, value in row.identities:
         if find_identity(session, customer.workspace_id, kind, value) is None:
             sender = Sender(kind=kind, value=value, name=row.name, verified=True)
-            add_identity(session, customer, sender, value, actor)
+            add_identity(session, customer.workspace_id, customer.id, sender, value, actor)
 
 
 def export_customers(session: Session, handle: IO[str]) -> int:

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, and_, exists, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from filrouge.core.access import conversation_scope, customer_scope
 from filrouge.core.errors import Invalid
@@ -104,7 +104,11 @@ def keyset_page(
 def _filtered_conversations(
     user: User, filters: ConversationFilters
 ) -> Select[tuple[Conversation]]:
-    query = select(Conversation).where(conversation_scope(user))
+    query = (
+        select(Conversation)
+        .where(conversation_scope(user))
+        .options(selectinload(Conversation.tag_rows))
+    )
     simple = {
         Conversation.status: filters.status,
         Conversation.channel_id: filters.channel_id,
@@ -145,6 +149,7 @@ def conversation_thread(session: Session, conversation: Conversation) -> Thread:
         session.scalars(
             select(Message)
             .where(Message.conversation_id == conversation.id)
+            .options(selectinload(Message.attachments))
             .order_by(Message.occurred_at, Message.id)
         )
     )
@@ -203,6 +208,7 @@ def customer_timeline(
         session.scalars(
             select(Message)
             .where(Message.conversation_id.in_(visible))
+            .options(selectinload(Message.attachments))
             .order_by(Message.occurred_at.desc(), Message.id.desc())
             .limit(limit)
         )

@@ -75,6 +75,30 @@ class InboundAccepted(BaseModel):
     duplicate: bool
 
 
+class InboundBatch(Strict):
+    items: list[InboundCreate] = Field(min_length=1, max_length=500)
+
+
+class ErrorPublic(BaseModel):
+    code: str
+    message: str
+    field: str | None = None
+
+
+class InboundBatchItem(BaseModel):
+    """Either the stored message's ids, or the reason it was refused."""
+
+    message_id: int | None = None
+    conversation_id: int | None = None
+    customer_id: int | None = None
+    duplicate: bool | None = None
+    error: ErrorPublic | None = None
+
+
+class InboundBatchResult(BaseModel):
+    items: list[InboundBatchItem]
+
+
 class AttachmentPublic(BaseModel):
     id: int
     filename: str

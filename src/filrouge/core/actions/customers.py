@@ -38,11 +38,10 @@ def create_customer_with_identities(
                 kind=sender.kind,
                 value=value,
             )
-    customer = create_customer(session, workspace_id, name, actor)
-    customer.attributes = dict(attributes)
+    customer_id = create_customer(session, workspace_id, name, actor, dict(attributes))
     for sender, value in normalised:
-        add_identity(session, customer, sender, value, actor)
-    return customer
+        add_identity(session, workspace_id, customer_id, sender, value, actor)
+    return session.get_one(Customer, customer_id)
 
 
 def update_customer(

@@ -3,36 +3,43 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Row, select
 from sqlalchemy.orm import Session
 
 from filrouge.channels.base import Sender
+from filrouge.core.actions import inbound_sql as sql
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.identity import linkable_kinds, normalise_identity
-from filrouge.core.models import Customer, Identity
+from filrouge.core.models import Identity
 
 
 @dataclass(frozen=True)
 class ResolvedSender:
-    identity: Identity
-    customer: Customer
+    identity_id: int
+    customer_id: int
 
 
 def resolve_sender(
     session: Session, workspace_id: int, sender: Sender, region: str, actor: Actor
 ) -> ResolvedSender:
     """Return the identity and customer for ``sender``, creating them when nobody matches."""
+    conn = session.connection()
     value = normalise_identity(sender.kind, sender.value, region)
-    identity = find_identity(session, workspace_id, sender.kind, value)
-    if identity is not None:
-        customer = live_customer(session, identity.customer)
-        _refresh_identity(identity, customer, sender)
-        return ResolvedSender(identity, customer)
-    owner = _customer_with_verified_match(session, workspace_id, sender, value)
-    if owner is None:
-        owner = create_customer(session, workspace_id, sender.name, actor)
-    return ResolvedSender(add_identity(session, owner, sender, value, actor), owner)
+    row = conn.execute(
+        sql.IDENTITY, {"workspace_id": workspace_id, "kind": sender.kind, "value": value}
+    ).first()
+    if row is not None:
+        customer_id = live_customer_id(conn, row.customer_id, row.merged_into_id)
+        _refresh_identity(conn, row, customer_id, sender)
+        return ResolvedSender(row.id, customer_id)
+    owner_id = _verified_owner(conn, workspace_id, sender, value)
+    if owner_id is None:
+        owner_id = create_customer(session, workspace_id, sender.name, actor)
+    return ResolvedSender(
+        add_identity(session, workspace_id, owner_id, sender, value, actor), owner_id
+    )
 
 
 def find_identity(session: Session, workspace_id: int, kind: str, value: str) -> Identity | None:
@@ -43,67 +50,82 @@ def find_identity(session: Session, workspace_id: int, kind: str, value: str) ->
     )
 
 
-def live_customer(session: Session, customer: Customer) -> Customer:
+def live_customer_id(conn: Connection, customer_id: int, merged_into_id: int | None) -> int:
     """Follow merge tombstones to the customer that now holds the history."""
-    seen = {customer.id}
-    while customer.merged_into_id is not None:
-        target = session.get(Customer, customer.merged_into_id)
-        if target is None or target.id in seen:
-            break
-        seen.add(target.id)
-        customer = target
-    return customer
+    seen = {customer_id}
+    while merged_into_id is not None and merged_into_id not in seen:
+        seen.add(merged_into_id)
+        customer_id = merged_into_id
+        merged_into_id = conn.execute(sql.MERGED_INTO, {"customer_id": customer_id}).scalar()
+    return customer_id
 
 
 def create_customer(
-    session: Session, workspace_id: int, name: str | None, actor: Actor
-) -> Customer:
-    customer = Customer(workspace_id=workspace_id, name=name, attributes={})
-    session.add(customer)
-    session.flush()
+    session: Session,
+    workspace_id: int,
+    name: str | None,
+    actor: Actor,
+    attributes: dict[str, Any] | None = None,
+) -> int:
+    customer_id: int = (
+        session.connection()
+        .execute(
+            sql.INSERT_CUSTOMER,
+            {"workspace_id": workspace_id, "name": name, "attributes": attributes or {}},
+        )
+        .scalar_one()
+    )
     record_event(
         session,
         workspace_id,
         actor,
-        ("customer", customer.id),
+        ("customer", customer_id),
         "customer.created",
         after={"name": name},
     )
-    return customer
+    return customer_id
 
 
 def add_identity(
-    session: Session, customer: Customer, sender: Sender, value: str, actor: Actor
-) -> Identity:
-    identity = Identity(
-        workspace_id=customer.workspace_id,
-        customer_id=customer.id,
-        kind=sender.kind,
-        value=value,
-        display_name=sender.name,
-        verified=sender.verified,
+    session: Session,
+    workspace_id: int,
+    customer_id: int,
+    sender: Sender,
+    value: str,
+    actor: Actor,
+) -> int:
+    identity_id: int = (
+        session.connection()
+        .execute(
+            sql.INSERT_IDENTITY,
+            {
+                "workspace_id": workspace_id,
+                "customer_id": customer_id,
+                "kind": sender.kind,
+                "value": value,
+                "display_name": sender.name,
+                "verified": sender.verified,
+            },
+        )
+        .scalar_one()
     )
-    session.add(identity)
-    session.flush()
     record_event(
         session,
-        customer.workspace_id,
+        workspace_id,
         actor,
-        ("customer", customer.id),
+        ("customer", customer_id),
         "identity.added",
         after={
-            "identity_id": identity.id,
+            "identity_id": identity_id,
             "kind": sender.kind,
             "value": value,
             "verified": sender.verified,
         },
     )
-    return identity
+    return identity_id
 
 
-def _customer_with_verified_match(
-    session: Session, workspace_id: int, sender: Sender, value: str
-) -> Customer | None:
+def _verified_owner(conn: Connection, workspace_id: int, sender: Sender, value: str) -> int | None:
     """A verified sender joins the customer who owns the same verified email or phone.
 
     Both sides must be verified: a visitor who merely types someone's address must not be
@@ -112,24 +134,24 @@ def _customer_with_verified_match(
     kinds = linkable_kinds(sender.kind)
     if not sender.verified or not kinds:
         return None
-    match = session.scalar(
-        select(Identity)
-        .where(
-            Identity.workspace_id == workspace_id,
-            Identity.kind.in_(kinds),
-            Identity.value == value,
-            Identity.verified.is_(True),
+    owner = conn.execute(
+        sql.VERIFIED_OWNER,
+        {"workspace_id": workspace_id, "kinds": sorted(kinds), "value": value},
+    ).scalar()
+    return None if owner is None else live_customer_id(conn, owner, _merged_into(conn, owner))
+
+
+def _merged_into(conn: Connection, customer_id: int) -> int | None:
+    return conn.execute(sql.MERGED_INTO, {"customer_id": customer_id}).scalar()
+
+
+def _refresh_identity(conn: Connection, row: Row[Any], customer_id: int, sender: Sender) -> None:
+    verified = row.verified or sender.verified
+    display_name = row.display_name or sender.name
+    if (verified, display_name) != (row.verified, row.display_name):
+        conn.execute(
+            sql.REFRESH_IDENTITY,
+            {"identity_id": row.id, "verified": verified, "display_name": display_name},
         )
-        .order_by(Identity.id)
-        .limit(1)
-    )
-    return None if match is None else live_customer(session, match.customer)
-
-
-def _refresh_identity(identity: Identity, customer: Customer, sender: Sender) -> None:
-    if sender.verified and not identity.verified:
-        identity.verified = True
-    if sender.name and not identity.display_name:
-        identity.display_name = sender.name
-    if sender.name and not customer.name:
-        customer.name = sender.name
+    if sender.name and not row.customer_name:
+        conn.execute(sql.NAME_CUSTOMER, {"customer_id": customer_id, "name": sender.name})

@@ -2,6 +2,7 @@
 
 In one transaction: idempotency, identity resolution, threading, persisting the message,
 updating the conversation and appending events; ``message.received`` is published after commit.
+The hot path runs prebuilt statements (``inbound_sql``) on the session's connection.
 """
 
 from __future__ import annotations
@@ -9,32 +10,26 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from filrouge.channels.base import IncomingAttachment, NormalisedInbound
+from filrouge.core.actions import inbound_sql as sql
 from filrouge.core.actions.identities import resolve_sender
 from filrouge.core.actions.threading import ThreadChoice, choose_conversation, find_thread_key
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.blobs import BlobStore
-from filrouge.core.errors import Invalid, NotFound, TooLarge
+from filrouge.core.errors import DomainError, Invalid, NotFound, TooLarge
 from filrouge.core.events import publish_after_commit
-from filrouge.core.models import (
-    Attachment,
-    ChannelAccount,
-    Conversation,
-    Customer,
-    Identity,
-    Message,
-    ThreadKey,
-)
 from filrouge.core.models.enums import (
     ActorKind,
     ConversationStatus,
     DeliveryStatus,
     Direction,
+    Priority,
     Visibility,
 )
 from filrouge.lib.html import sanitise_html
@@ -43,6 +38,7 @@ from filrouge.settings import Settings
 
 log = logging.getLogger(__name__)
 _MAX_ATTEMPTS = 3
+_WAKES_UP = (ConversationStatus.RESOLVED, ConversationStatus.PENDING)
 
 
 @dataclass(frozen=True)
@@ -51,6 +47,19 @@ class InboundResult:
     conversation_id: int
     customer_id: int
     duplicate: bool
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every step of one delivery needs to know."""
+
+    session: Session
+    conn: Connection
+    workspace_id: int
+    channel_id: int
+    actor: Actor
+    inbound: NormalisedInbound
+    occurred_at: datetime
 
 
 def receive_message(
@@ -70,6 +79,34 @@ def receive_message(
     raise AssertionError("unreachable")
 
 
+def receive_messages(
+    factory: sessionmaker[Session], batch: list[NormalisedInbound], settings: Settings
+) -> list[InboundResult | DomainError]:
+    """Store a batch (a webhook that carries several messages, a mailbox poll, an import).
+
+    The batch commits once, which is what makes bulk ingestion fast. If any message is
+    refused, the batch is rolled back whole and each message is taken on its own, so good
+    messages are stored and each refusal is answered with its own error.
+    """
+    try:
+        for inbound in batch:
+            check_inbound_limits(inbound, settings)
+        with factory() as session, session.begin():
+            return [receive_in_session(session, inbound, settings) for inbound in batch]
+    except (DomainError, IntegrityError):
+        log.info("a batch of %d was refused, taking its messages one by one", len(batch))
+    return [_receive_or_refusal(factory, inbound, settings) for inbound in batch]
+
+
+def _receive_or_refusal(
+    factory: sessionmaker[Session], inbound: NormalisedInbound, settings: Settings
+) -> InboundResult | DomainError:
+    try:
+        return receive_message(factory, inbound, settings)
+    except DomainError as refusal:
+        return refusal
+
+
 def check_inbound_limits(inbound: NormalisedInbound, settings: Settings) -> None:
     if len(inbound.text.encode()) > settings.max_text_bytes:
         raise TooLarge(
@@ -79,10 +116,13 @@ def check_inbound_limits(inbound: NormalisedInbound, settings: Settings) -> None
             limit=settings.max_text_bytes,
         )
     for index, attachment in enumerate(inbound.attachments):
-        if (
-            attachment.content is not None
-            and len(attachment.content) > settings.max_attachment_bytes
-        ):
+        if attachment.content is None and not attachment.url:
+            raise Invalid(
+                "attachment_empty",
+                "An attachment has neither content nor url.",
+                field=f"attachments.{index}",
+            )
+        if len(attachment.content or b"") > settings.max_attachment_bytes:
             raise TooLarge(
                 "attachment_too_large",
                 "An attachment is larger than {limit} bytes.",
@@ -94,45 +134,54 @@ def check_inbound_limits(inbound: NormalisedInbound, settings: Settings) -> None
 def receive_in_session(
     session: Session, inbound: NormalisedInbound, settings: Settings
 ) -> InboundResult:
-    channel = active_channel(session, inbound.channel_id)
-    existing = find_duplicate(session, inbound)
+    conn = session.connection()
+    channel = _channel_in_transaction(session, conn, inbound.channel_id)
+    existing = find_duplicate(conn, inbound)
     if existing is not None:
         return existing
-    actor = Actor(ActorKind.CHANNEL, channel.id)
-    sender = resolve_sender(
-        session, channel.workspace_id, inbound.sender, settings.default_region, actor
-    )
     occurred_at = as_utc(inbound.occurred_at) if inbound.occurred_at else utcnow()
+    actor = Actor(ActorKind.CHANNEL, channel.id)
+    ctx = _Context(session, conn, channel.workspace_id, channel.id, actor, inbound, occurred_at)
+    sender = resolve_sender(
+        session, ctx.workspace_id, inbound.sender, settings.default_region, actor
+    )
     choice = choose_conversation(
-        session, channel, sender.customer.id, inbound, occurred_at, settings.thread_window
+        conn, ctx.workspace_id, sender.customer_id, inbound, occurred_at, settings.thread_window
     )
-    conversation = choice.conversation or _open_conversation(
-        session, channel, sender.customer, inbound, occurred_at, choice
+    conversation_id = (
+        _continue(ctx, choice) if choice.conversation else _open(ctx, sender.customer_id, choice)
     )
-    _remember_thread_key(session, channel, conversation, inbound.thread_key)
-    message = _store_message(session, channel, conversation, sender.identity, inbound, occurred_at)
-    _store_attachments(session, message, inbound.attachments, BlobStore(settings.attachments_dir))
-    _advance_conversation(session, conversation, channel, message, actor)
+    _remember_thread_key(ctx, conversation_id)
+    message_id = _store_message(ctx, conversation_id, sender.identity_id)
+    _store_attachments(ctx, message_id, BlobStore(settings.attachments_dir))
     record_event(
         session,
-        channel.workspace_id,
+        ctx.workspace_id,
         actor,
-        ("conversation", conversation.id),
+        ("conversation", conversation_id),
         "message.received",
-        after={"message_id": message.id, "channel_id": channel.id, "threaded_by": choice.reason},
+        after={"message_id": message_id, "channel_id": channel.id, "threaded_by": choice.reason},
     )
     publish_after_commit(
         session,
         "message.received",
-        message_id=message.id,
-        conversation_id=conversation.id,
-        customer_id=sender.customer.id,
+        message_id=message_id,
+        conversation_id=conversation_id,
+        customer_id=sender.customer_id,
     )
-    return InboundResult(message.id, conversation.id, sender.customer.id, duplicate=False)
+    return InboundResult(message_id, conversation_id, sender.customer_id, duplicate=False)
 
 
-def active_channel(session: Session, channel_id: int) -> ChannelAccount:
-    channel = session.get(ChannelAccount, channel_id)
+def _channel_in_transaction(session: Session, conn: Connection, channel_id: int) -> Row[Any]:
+    """A batch usually comes from one channel: look it up once per transaction."""
+    known: dict[int, Row[Any]] = session.info.setdefault("filrouge_channels", {})
+    if channel_id not in known:
+        known[channel_id] = active_channel(conn, channel_id)
+    return known[channel_id]
+
+
+def active_channel(conn: Connection, channel_id: int) -> Row[Any]:
+    channel = conn.execute(sql.CHANNEL, {"channel_id": channel_id}).first()
     if channel is None or not channel.active:
         raise NotFound(
             "unknown_channel",
@@ -143,162 +192,151 @@ def active_channel(session: Session, channel_id: int) -> ChannelAccount:
     return channel
 
 
-def find_duplicate(session: Session, inbound: NormalisedInbound) -> InboundResult | None:
+def find_duplicate(conn: Connection, inbound: NormalisedInbound) -> InboundResult | None:
     if not inbound.provider_message_id:
         return None
-    row = session.execute(
-        select(Message.id, Message.conversation_id, Conversation.customer_id)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(
-            Message.channel_id == inbound.channel_id,
-            Message.provider_message_id == inbound.provider_message_id,
-        )
+    row = conn.execute(
+        sql.DUPLICATE,
+        {"channel_id": inbound.channel_id, "provider_message_id": inbound.provider_message_id},
     ).first()
-    return None if row is None else InboundResult(row[0], row[1], row[2], duplicate=True)
-
-
-def _open_conversation(
-    session: Session,
-    channel: ChannelAccount,
-    customer: Customer,
-    inbound: NormalisedInbound,
-    occurred_at: datetime,
-    choice: ThreadChoice,
-) -> Conversation:
-    conversation = Conversation(
-        workspace_id=channel.workspace_id,
-        customer_id=customer.id,
-        origin_channel_id=channel.id,
-        channel_id=channel.id,
-        status=ConversationStatus.NEW,
-        visibility=inbound.visibility,
-        subject=(inbound.subject or None) and inbound.subject[:500],
-        first_inbound_at=occurred_at,
-        last_activity_at=occurred_at,
+    return (
+        None
+        if row is None
+        else InboundResult(row.id, row.conversation_id, row.customer_id, duplicate=True)
     )
-    session.add(conversation)
-    session.flush()
+
+
+def _open(ctx: _Context, customer_id: int, choice: ThreadChoice) -> int:
+    inbound, at = ctx.inbound, ctx.occurred_at
+    conversation_id: int = ctx.conn.execute(
+        sql.INSERT_CONVERSATION,
+        {
+            "workspace_id": ctx.workspace_id,
+            "customer_id": customer_id,
+            "origin_channel_id": ctx.channel_id,
+            "channel_id": ctx.channel_id,
+            "status": ConversationStatus.NEW,
+            "priority": Priority.NORMAL,
+            "visibility": inbound.visibility,
+            "subject": (inbound.subject or "")[:500] or None,
+            "first_inbound_at": at,
+            "last_inbound_at": at,
+            "last_activity_at": at,
+        },
+    ).scalar_one()
     record_event(
-        session,
-        channel.workspace_id,
-        Actor(ActorKind.CHANNEL, channel.id),
-        ("conversation", conversation.id),
+        ctx.session,
+        ctx.workspace_id,
+        ctx.actor,
+        ("conversation", conversation_id),
         "conversation.created",
         after={
-            "customer_id": customer.id,
-            "channel_id": channel.id,
+            "customer_id": customer_id,
+            "channel_id": ctx.channel_id,
             "visibility": str(inbound.visibility),
             "follow_up_of": choice.follow_up_of,
         },
     )
-    return conversation
+    return conversation_id
 
 
-def _remember_thread_key(
-    session: Session, channel: ChannelAccount, conversation: Conversation, key: str | None
-) -> None:
+def _continue(ctx: _Context, choice: ThreadChoice) -> int:
+    """Move the conversation to where the customer is now, and wake it up if it slept."""
+    state = choice.conversation
+    assert state is not None
+    changes = _conversation_changes(state, ctx.channel_id, ctx.inbound.visibility)
+    subject = ("conversation", state.id)
+    for action, field, before, after in changes:
+        record_event(
+            ctx.session,
+            ctx.workspace_id,
+            ctx.actor,
+            subject,
+            action,
+            before={field: before},
+            after={field: after},
+        )
+    moved = {field: after for _, field, _, after in changes}
+    at = ctx.occurred_at
+    ctx.conn.execute(
+        sql.UPDATE_CONVERSATION,
+        {
+            "conversation_id": state.id,
+            "channel_id": moved.get("channel_id", state.channel_id),
+            "status": moved.get("status", state.status),
+            "visibility": moved.get("visibility", state.visibility),
+            "first_inbound_at": min(state.first_inbound_at or at, at),
+            "last_inbound_at": max(state.last_inbound_at or at, at),
+            "last_activity_at": max(state.last_activity_at, at),
+        },
+    )
+    return int(state.id)
+
+
+def _conversation_changes(
+    state: Row[Any], channel_id: int, visibility: str
+) -> list[tuple[str, str, Any, Any]]:
+    """(event, field, before, after) for each way this message changes the conversation."""
+    changes: list[tuple[str, str, Any, Any]] = []
+    if state.channel_id != channel_id:
+        changes.append(
+            ("conversation.channel_switched", "channel_id", state.channel_id, channel_id)
+        )
+    if visibility == Visibility.PRIVATE and state.visibility == Visibility.PUBLIC:
+        changes.append(("conversation.moved_to_private", "visibility", "public", "private"))
+    if state.status in _WAKES_UP:
+        changes.append(("conversation.reopened", "status", state.status, "open"))
+    return changes
+
+
+def _remember_thread_key(ctx: _Context, conversation_id: int) -> None:
+    key = ctx.inbound.thread_key
     if not key:
         return
-    row = find_thread_key(session, channel.id, key)
+    row = find_thread_key(ctx.conn, ctx.channel_id, key)
     if row is None:
-        session.add(ThreadKey(channel_id=channel.id, key=key, conversation_id=conversation.id))
-    elif row.conversation_id != conversation.id:  # the old thread was closed: follow up here
-        row.conversation_id = conversation.id
-
-
-def _store_message(
-    session: Session,
-    channel: ChannelAccount,
-    conversation: Conversation,
-    identity: Identity,
-    inbound: NormalisedInbound,
-    occurred_at: datetime,
-) -> Message:
-    message = Message(
-        conversation_id=conversation.id,
-        channel_id=channel.id,
-        direction=Direction.INBOUND,
-        identity_id=identity.id,
-        text=inbound.text,
-        html=sanitise_html(inbound.html),
-        provider_message_id=inbound.provider_message_id or None,
-        status=DeliveryStatus.RECEIVED,
-        visibility=inbound.visibility,
-        occurred_at=occurred_at,
-    )
-    session.add(message)
-    session.flush()
-    return message
-
-
-def _store_attachments(
-    session: Session,
-    message: Message,
-    attachments: tuple[IncomingAttachment, ...],
-    blobs: BlobStore,
-) -> None:
-    for item in attachments:
-        if item.content is None and not item.url:
-            raise Invalid(
-                "attachment_empty",
-                "An attachment has neither content nor url.",
-                field="attachments",
-            )
-        session.add(
-            Attachment(
-                message_id=message.id,
-                filename=item.filename[:500],
-                content_type=item.content_type,
-                size=None if item.content is None else len(item.content),
-                sha256=None if item.content is None else blobs.put(item.content),
-                url=item.url,
-            )
+        ctx.conn.execute(
+            sql.INSERT_THREAD_KEY,
+            {"channel_id": ctx.channel_id, "key": key, "conversation_id": conversation_id},
+        )
+    elif row.conversation_id != conversation_id:  # the old thread was closed: follow up here
+        ctx.conn.execute(
+            sql.MOVE_THREAD_KEY, {"thread_key_id": row.id, "conversation_id": conversation_id}
         )
 
 
-def _advance_conversation(
-    session: Session,
-    conversation: Conversation,
-    channel: ChannelAccount,
-    message: Message,
-    actor: Actor,
-) -> None:
-    """Move the conversation to where the customer is now and wake it up if it slept."""
-    workspace_id, subject = channel.workspace_id, ("conversation", conversation.id)
-    if conversation.channel_id != channel.id:
-        record_event(
-            session,
-            workspace_id,
-            actor,
-            subject,
-            "conversation.channel_switched",
-            before={"channel_id": conversation.channel_id},
-            after={"channel_id": channel.id, "message_id": message.id},
-        )
-        conversation.channel_id = channel.id
-    if message.visibility == Visibility.PRIVATE and conversation.visibility == Visibility.PUBLIC:
-        record_event(
-            session,
-            workspace_id,
-            actor,
-            subject,
-            "conversation.moved_to_private",
-            before={"visibility": "public"},
-            after={"visibility": "private"},
-        )
-        conversation.visibility = Visibility.PRIVATE
-    if conversation.status in (ConversationStatus.RESOLVED, ConversationStatus.PENDING):
-        record_event(
-            session,
-            workspace_id,
-            actor,
-            subject,
-            "conversation.reopened",
-            before={"status": conversation.status},
-            after={"status": "open"},
-        )
-        conversation.status = ConversationStatus.OPEN
-    occurred = message.occurred_at
-    conversation.first_inbound_at = min(conversation.first_inbound_at or occurred, occurred)
-    conversation.last_inbound_at = max(conversation.last_inbound_at or occurred, occurred)
-    conversation.last_activity_at = max(conversation.last_activity_at, occurred)
+def _store_message(ctx: _Context, conversation_id: int, identity_id: int) -> int:
+    inbound = ctx.inbound
+    message_id: int = ctx.conn.execute(
+        sql.INSERT_MESSAGE,
+        {
+            "conversation_id": conversation_id,
+            "channel_id": ctx.channel_id,
+            "direction": Direction.INBOUND,
+            "identity_id": identity_id,
+            "text": inbound.text,
+            "html": sanitise_html(inbound.html),
+            "provider_message_id": inbound.provider_message_id or None,
+            "status": DeliveryStatus.RECEIVED,
+            "visibility": inbound.visibility,
+            "occurred_at": ctx.occurred_at,
+        },
+    ).scalar_one()
+    return message_id
+
+
+def _store_attachments(ctx: _Context, message_id: int, blobs: BlobStore) -> None:
+    rows = [_attachment_row(message_id, item, blobs) for item in ctx.inbound.attachments]
+    if rows:
+        ctx.conn.execute(sql.INSERT_ATTACHMENT, rows)
+
+
+def _attachment_row(message_id: int, item: IncomingAttachment, blobs: BlobStore) -> dict[str, Any]:
+    return {
+        "message_id": message_id,
+        "filename": item.filename[:500],
+        "content_type": item.content_type,
+        "size": None if item.content is None else len(item.content),
+        "sha256": None if item.content is None else blobs.put(item.content),
+        "url": item.url,
+    }

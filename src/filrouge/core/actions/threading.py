@@ -13,79 +13,65 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Row
 
 from filrouge.channels.base import NormalisedInbound
-from filrouge.core.models import ChannelAccount, Conversation, Message, ThreadKey
+from filrouge.core.actions import inbound_sql as sql
 from filrouge.core.models.enums import ConversationStatus, Visibility
 
 
 @dataclass(frozen=True)
 class ThreadChoice:
-    conversation: Conversation | None
+    conversation: Row[Any] | None  # a row of ``inbound_sql.CONVERSATION_STATE``
     reason: str  # "in_reply_to", "thread_key", "window" or "new"
     follow_up_of: int | None = None
 
 
 def choose_conversation(
-    session: Session,
-    channel: ChannelAccount,
+    conn: Connection,
+    workspace_id: int,
     customer_id: int,
     inbound: NormalisedInbound,
     occurred_at: datetime,
     window: timedelta,
 ) -> ThreadChoice:
-    hinted = _hinted_conversation(session, channel, inbound)
+    hinted = _hinted_conversation(conn, workspace_id, inbound)
     if hinted is not None:
         conversation, reason = hinted
         if conversation.status != ConversationStatus.CLOSED:
             return ThreadChoice(conversation, reason)
         return ThreadChoice(None, "new", follow_up_of=conversation.id)
-    latest = latest_open_conversation(session, customer_id, inbound.visibility)
+    public = inbound.visibility == Visibility.PUBLIC
+    latest = conn.execute(
+        sql.LATEST_OPEN_PUBLIC if public else sql.LATEST_OPEN, {"customer_id": customer_id}
+    ).first()
     if latest is not None and occurred_at - latest.last_activity_at <= window:
         return ThreadChoice(latest, "window")
     return ThreadChoice(None, "new")
 
 
-def latest_open_conversation(
-    session: Session, customer_id: int, visibility: str
-) -> Conversation | None:
-    query = select(Conversation).where(
-        Conversation.customer_id == customer_id,
-        Conversation.status != ConversationStatus.CLOSED,
-    )
-    if visibility == Visibility.PUBLIC:
-        query = query.where(Conversation.visibility == Visibility.PUBLIC)
-    order = (Conversation.last_activity_at.desc(), Conversation.id.desc())
-    return session.scalar(query.order_by(*order).limit(1))
-
-
 def _hinted_conversation(
-    session: Session, channel: ChannelAccount, inbound: NormalisedInbound
-) -> tuple[Conversation, str] | None:
+    conn: Connection, workspace_id: int, inbound: NormalisedInbound
+) -> tuple[Row[Any], str] | None:
     if inbound.in_reply_to:
-        conversation_id = session.scalar(
-            select(Message.conversation_id)
-            .join(ChannelAccount, ChannelAccount.id == Message.channel_id)
-            .where(
-                Message.provider_message_id.in_(inbound.in_reply_to),
-                ChannelAccount.workspace_id == channel.workspace_id,
-            )
-            .order_by(Message.id.desc())
-            .limit(1)
-        )
+        conversation_id = conn.execute(
+            sql.REPLIED_CONVERSATION,
+            {"provider_ids": list(inbound.in_reply_to), "workspace_id": workspace_id},
+        ).scalar()
         if conversation_id is not None:
-            return session.get_one(Conversation, conversation_id), "in_reply_to"
+            return _state(conn, conversation_id), "in_reply_to"
     if inbound.thread_key:
-        key = find_thread_key(session, channel.id, inbound.thread_key)
+        key = find_thread_key(conn, inbound.channel_id, inbound.thread_key)
         if key is not None:
-            return session.get_one(Conversation, key.conversation_id), "thread_key"
+            return _state(conn, key.conversation_id), "thread_key"
     return None
 
 
-def find_thread_key(session: Session, channel_id: int, key: str) -> ThreadKey | None:
-    return session.scalar(
-        select(ThreadKey).where(ThreadKey.channel_id == channel_id, ThreadKey.key == key)
-    )
+def find_thread_key(conn: Connection, channel_id: int, key: str) -> Row[Any] | None:
+    return conn.execute(sql.THREAD_KEY, {"channel_id": channel_id, "key": key}).first()
+
+
+def _state(conn: Connection, conversation_id: int) -> Row[Any]:
+    return conn.execute(sql.CONVERSATION_BY_ID, {"conversation_id": conversation_id}).one()

@@ -37,7 +37,7 @@ class Conversation(IdMixin, CreatedMixin, Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     tag_rows: Mapped[list[ConversationTag]] = relationship(
-        cascade="all, delete-orphan", order_by="ConversationTag.tag", lazy="selectin"
+        cascade="all, delete-orphan", order_by="ConversationTag.tag"
     )
 
     @property

@@ -33,7 +33,7 @@ class Message(IdMixin, CreatedMixin, Base):
     visibility: Mapped[str] = mapped_column(String(16), default=Visibility.PRIVATE)
     error: Mapped[str | None] = mapped_column(Text)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id", lazy="selectin")
+    attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
 
 
 class Attachment(IdMixin, CreatedMixin, Base):

@@ -6,15 +6,24 @@ import base64
 import binascii
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from filrouge.channels.base import IncomingAttachment, NormalisedInbound, Sender
-from filrouge.core.actions.inbound import receive_message
-from filrouge.core.errors import Invalid
+from filrouge.core.actions.inbound import InboundResult, receive_message, receive_messages
+from filrouge.core.errors import DomainError, Invalid
 from filrouge.core.models import User
+from filrouge.i18n import negotiate_locale, translate
 from filrouge.web.deps import Allowed, FactoryDep, SettingsDep
-from filrouge.web.schemas import AttachmentIn, InboundAccepted, InboundCreate
+from filrouge.web.schemas import (
+    AttachmentIn,
+    ErrorPublic,
+    InboundAccepted,
+    InboundBatch,
+    InboundBatchItem,
+    InboundBatchResult,
+    InboundCreate,
+)
 
 router = APIRouter(tags=["inbound"])
 
@@ -39,6 +48,46 @@ def post_inbound(
         duplicate=result.duplicate,
     )
     return JSONResponse(accepted.model_dump(), status_code=200 if result.duplicate else 201)
+
+
+@router.post("/inbound:batch", response_model=InboundBatchResult)
+def post_inbound_batch(
+    body: InboundBatch,
+    request: Request,
+    factory: FactoryDep,
+    settings: SettingsDep,
+    _user: Annotated[User, Allowed("inbound:create")],
+) -> InboundBatchResult:
+    """Up to 500 messages in one call, committed together; each item answers for itself."""
+    batch, refused = [], {}
+    for index, item in enumerate(body.items):
+        try:
+            batch.append(normalised(item))
+        except DomainError as refusal:
+            refused[index] = refusal
+    results = iter(receive_messages(factory, batch, settings))
+    locale = negotiate_locale(request.headers.get("accept-language"))
+    return InboundBatchResult(
+        items=[
+            _batch_item(refused[i] if i in refused else next(results), locale)
+            for i in range(len(body.items))
+        ]
+    )
+
+
+def _batch_item(result: InboundResult | DomainError, locale: str) -> InboundBatchItem:
+    if isinstance(result, DomainError):
+        params = {k: v for k, v in result.params.items() if k != "field"}
+        message = translate(result.message_id, locale, field=result.field, **params)
+        return InboundBatchItem(
+            error=ErrorPublic(code=result.code, message=message, field=result.field)
+        )
+    return InboundBatchItem(
+        message_id=result.message_id,
+        conversation_id=result.conversation_id,
+        customer_id=result.customer_id,
+        duplicate=result.duplicate,
+    )
 
 
 def normalised(body: InboundCreate) -> NormalisedInbound:

@@ -1,0 +1,130 @@
+"""The statements of the ingestion hot path, built once.
+
+Building a SQLAlchemy statement costs several times more than running it on SQLite, so the
+pipeline runs these prebuilt statements with bound parameters (see docs/PERFORMANCE.md).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, insert, select, update
+
+from filrouge.core.models import (
+    Attachment,
+    ChannelAccount,
+    Conversation,
+    Customer,
+    Identity,
+    Message,
+    ThreadKey,
+)
+from filrouge.core.models.enums import ConversationStatus, Visibility
+
+CHANNEL = select(
+    ChannelAccount.id, ChannelAccount.workspace_id, ChannelAccount.kind, ChannelAccount.active
+).where(ChannelAccount.id == bindparam("channel_id"))
+
+DUPLICATE = (
+    select(Message.id, Message.conversation_id, Conversation.customer_id)
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .where(
+        Message.channel_id == bindparam("channel_id"),
+        Message.provider_message_id == bindparam("provider_message_id"),
+    )
+)
+
+IDENTITY = (
+    select(
+        Identity.id,
+        Identity.customer_id,
+        Identity.verified,
+        Identity.display_name,
+        Customer.merged_into_id,
+        Customer.name.label("customer_name"),
+    )
+    .join(Customer, Customer.id == Identity.customer_id)
+    .where(
+        Identity.workspace_id == bindparam("workspace_id"),
+        Identity.kind == bindparam("kind"),
+        Identity.value == bindparam("value"),
+    )
+)
+
+VERIFIED_OWNER = (
+    select(Identity.customer_id)
+    .where(
+        Identity.workspace_id == bindparam("workspace_id"),
+        Identity.kind.in_(bindparam("kinds", expanding=True)),
+        Identity.value == bindparam("value"),
+        Identity.verified.is_(True),
+    )
+    .order_by(Identity.id)
+    .limit(1)
+)
+
+MERGED_INTO = select(Customer.merged_into_id).where(Customer.id == bindparam("customer_id"))
+INSERT_CUSTOMER = insert(Customer).returning(Customer.id)
+INSERT_IDENTITY = insert(Identity).returning(Identity.id)
+REFRESH_IDENTITY = (
+    update(Identity)
+    .where(Identity.id == bindparam("identity_id"))
+    .values(verified=bindparam("verified"), display_name=bindparam("display_name"))
+)
+NAME_CUSTOMER = (
+    update(Customer)
+    .where(Customer.id == bindparam("customer_id"), Customer.name.is_(None))
+    .values(name=bindparam("name"))
+)
+
+CONVERSATION_STATE = select(
+    Conversation.id,
+    Conversation.customer_id,
+    Conversation.channel_id,
+    Conversation.status,
+    Conversation.visibility,
+    Conversation.first_inbound_at,
+    Conversation.last_inbound_at,
+    Conversation.last_activity_at,
+)
+CONVERSATION_BY_ID = CONVERSATION_STATE.where(Conversation.id == bindparam("conversation_id"))
+_LATEST_OPEN = CONVERSATION_STATE.where(
+    Conversation.customer_id == bindparam("customer_id"),
+    Conversation.status != ConversationStatus.CLOSED,
+).order_by(Conversation.last_activity_at.desc(), Conversation.id.desc())
+LATEST_OPEN = _LATEST_OPEN.limit(1)
+LATEST_OPEN_PUBLIC = _LATEST_OPEN.where(Conversation.visibility == Visibility.PUBLIC).limit(1)
+
+REPLIED_CONVERSATION = (
+    select(Message.conversation_id)
+    .join(ChannelAccount, ChannelAccount.id == Message.channel_id)
+    .where(
+        Message.provider_message_id.in_(bindparam("provider_ids", expanding=True)),
+        ChannelAccount.workspace_id == bindparam("workspace_id"),
+    )
+    .order_by(Message.id.desc())
+    .limit(1)
+)
+THREAD_KEY = select(ThreadKey.id, ThreadKey.conversation_id).where(
+    ThreadKey.channel_id == bindparam("channel_id"), ThreadKey.key == bindparam("key")
+)
+INSERT_THREAD_KEY = insert(ThreadKey)
+MOVE_THREAD_KEY = (
+    update(ThreadKey)
+    .where(ThreadKey.id == bindparam("thread_key_id"))
+    .values(conversation_id=bindparam("conversation_id"))
+)
+
+INSERT_CONVERSATION = insert(Conversation).returning(Conversation.id)
+UPDATE_CONVERSATION = (
+    update(Conversation)
+    .where(Conversation.id == bindparam("conversation_id"))
+    .values(
+        channel_id=bindparam("channel_id"),
+        status=bindparam("status"),
+        visibility=bindparam("visibility"),
+        first_inbound_at=bindparam("first_inbound_at"),
+        last_inbound_at=bindparam("last_inbound_at"),
+        last_activity_at=bindparam("last_activity_at"),
+    )
+)
+INSERT_MESSAGE = insert(Message).returning(Message.id)
+INSERT_ATTACHMENT = insert(Attachment)
