@@ -32,6 +32,7 @@ test: install lint typecheck pytest ## Every check: ruff, mypy, the whole suite
 
 lint: install ## ruff (lint and format check)
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
 
 typecheck: install ## mypy on the package
 	$(BIN)/mypy

@@ -340,12 +340,15 @@ def test_it_publishes_an_event_only_after_commit(admin, channel):
 def test_it_stores_a_batch_and_answers_for_each_item(admin, channel, factory):
     ch = channel("whatsapp")
     items = [
-        inbound(ch["id"], "+33612345678", kind="whatsapp", provider_message_id="w1",
-                occurred_at=at(0)),
-        inbound(ch["id"], "+33612345678", kind="whatsapp", provider_message_id="w2",
-                occurred_at=at(0.1)),
-        inbound(ch["id"], "+33698765432", kind="whatsapp", provider_message_id="w3",
-                occurred_at=at(0.2)),
+        inbound(
+            ch["id"], "+33612345678", kind="whatsapp", provider_message_id="w1", occurred_at=at(0)
+        ),
+        inbound(
+            ch["id"], "+33612345678", kind="whatsapp", provider_message_id="w2", occurred_at=at(0.1)
+        ),
+        inbound(
+            ch["id"], "+33698765432", kind="whatsapp", provider_message_id="w3", occurred_at=at(0.2)
+        ),
     ]
     response = admin.post("/api/v1/inbound:batch", json={"items": items})
     assert response.status_code == 200, response.text
@@ -365,14 +368,24 @@ def test_it_stores_the_good_messages_of_a_batch_and_refuses_the_bad_one(admin, c
     items = [
         inbound(ch["id"], "+33612345678", kind="phone", provider_message_id="s1"),
         inbound(ch["id"], "not a number", kind="phone", provider_message_id="s2"),
-        inbound(ch["id"], "+33612345678", kind="phone", provider_message_id="s3",
-                attachments=[{"filename": "x", "url": "javascript:alert(1)"}]),
+        inbound(
+            ch["id"],
+            "+33612345678",
+            kind="phone",
+            provider_message_id="s3",
+            attachments=[{"filename": "x", "url": "javascript:alert(1)"}],
+        ),
         inbound(ch["id"], "+33698765432", kind="phone", provider_message_id="s4"),
     ]
-    results = admin.post("/api/v1/inbound:batch",
-                         json={"items": items}, headers={"Accept-Language": "en"}).json()["items"]
+    results = admin.post(
+        "/api/v1/inbound:batch", json={"items": items}, headers={"Accept-Language": "en"}
+    ).json()["items"]
     assert [r["error"]["code"] if r["error"] else "ok" for r in results] == [
-        "ok", "invalid_phone", "invalid_url", "ok"]
+        "ok",
+        "invalid_phone",
+        "invalid_url",
+        "ok",
+    ]
     assert results[1]["error"]["message"] == "not a number is not a phone number."
     with factory() as session:
         stored = set(session.scalars(select(Message.provider_message_id)))

@@ -1,0 +1,125 @@
+"""The ``filrouge`` command line, run as a user runs it: in a subprocess, on a real database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, select
+
+from filrouge.core.actions.users import user_for_token
+from filrouge.core.models import Customer
+from filrouge.db import make_session_factory, transaction
+
+
+def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> Any:
+    return subprocess.run(
+        [sys.executable, "-m", "filrouge.cli", *args],
+        env=env,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.fixture
+def cli_env(engine: Engine, tmp_path: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "FILROUGE_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "FILROUGE_DATA_DIR": str(tmp_path / "var"),
+    }
+
+
+def test_it_creates_a_user_and_prints_a_token_as_the_last_line(cli_env, engine):
+    created = run(
+        [
+            "user",
+            "create",
+            "--email",
+            "Agent@Example.fr",
+            "--password",
+            "long enough pw",
+            "--role",
+            "agent",
+        ],
+        cli_env,
+    )
+    assert created.returncode == 0, created.stderr
+    token = run(["token", "create", "--email", "agent@example.fr"], cli_env)
+    assert token.returncode == 0, token.stderr
+    last_line = token.stdout.strip().splitlines()[-1]
+    with transaction(make_session_factory(engine)) as session:
+        user = user_for_token(session, last_line)
+        assert user is not None
+        assert (user.email, user.role) == ("agent@example.fr", "agent")
+        assert user.password_hash is not None
+        assert user.password_hash.startswith("$argon2id$")
+
+
+def test_it_explains_a_refusal_on_stderr_with_a_non_zero_exit(cli_env):
+    short = run(
+        ["user", "create", "--email", "a@example.fr", "--password", "short", "--role", "agent"],
+        cli_env,
+    )
+    assert short.returncode == 1
+    assert "error: The password needs at least 10 characters." in short.stderr
+    unknown = run(["token", "create", "--email", "nobody@example.fr"], cli_env)
+    assert unknown.returncode == 1
+    assert "nobody@example.fr" in unknown.stderr
+    role = run(
+        ["user", "create", "--email", "a@example.fr", "--password", "x" * 12, "--role", "king"],
+        cli_env,
+    )
+    assert role.returncode == 2
+    assert "king" in role.stderr
+
+
+def test_it_imports_and_exports_customers_as_csv(cli_env, engine, tmp_path):
+    source = tmp_path / "clients.csv"
+    source.write_text(
+        "name,email,phone,city,vip\n"
+        "Jeanne Martin,Jeanne@Example.fr,06 12 34 56 78,Lyon,oui\n"
+        "Paul Durand,paul@example.fr,,Paris,\n",
+        encoding="utf-8",
+    )
+    first = run(["customers", "import", str(source)], cli_env)
+    assert first.returncode == 0, first.stderr
+    assert "2 created, 0 updated" in first.stdout
+    source.write_text("name,email,city\nJeanne M.,jeanne@example.fr,Bordeaux\n", encoding="utf-8")
+    second = run(["customers", "import", str(source)], cli_env)
+    assert "0 created, 1 updated" in second.stdout
+    exported = run(["customers", "export"], cli_env)
+    assert exported.returncode == 0, exported.stderr
+    lines = exported.stdout.strip().splitlines()
+    assert lines[0] == "id,name,email,phone,city,vip"
+    assert lines[1].endswith(",Jeanne M.,jeanne@example.fr,+33612345678,Bordeaux,oui")
+    assert lines[2].endswith(",Paul Durand,paul@example.fr,,Paris,")
+
+
+def test_it_rejects_a_csv_file_whole_when_one_line_is_bad(cli_env, engine, tmp_path):
+    source = tmp_path / "clients.csv"
+    source.write_text("name,email,phone\nA,a@example.fr,\nB,b@example.fr,12\n", encoding="utf-8")
+    result = run(["customers", "import", str(source)], cli_env)
+    assert result.returncode == 1
+    assert "line 3" in result.stderr
+    assert "12 is not a phone number" in result.stderr
+    with transaction(make_session_factory(engine)) as session:
+        assert session.scalars(select(Customer)).all() == []
+
+
+def test_it_refuses_to_work_on_an_unmigrated_database(tmp_path):
+    env = {**os.environ, "FILROUGE_DATABASE_URL": f"sqlite:///{tmp_path}/empty.db"}
+    result = run(["token", "create", "--email", "a@example.fr"], env)
+    assert result.returncode == 1
+    assert "filrouge migrate" in result.stderr
+    migrated = run(["migrate"], env)
+    assert migrated.returncode == 0, migrated.stderr
+    again = run(["token", "create", "--email", "a@example.fr"], env)
+    assert "There is no user with email a@example.fr" in again.stderr

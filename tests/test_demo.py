@@ -1,0 +1,91 @@
+"""The demo loader: a small Maison Lumière, drawn from its seed, loaded only once."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from filrouge.core.actions.users import user_for_token
+from filrouge.core.models import ChannelAccount, Conversation, Customer, Event, Message
+from filrouge.db import create_db_engine, make_session_factory, transaction
+from filrouge.demo.loader import load_demo
+
+
+def load(factory: sessionmaker[Session], seed: int = 7) -> list[str]:
+    with transaction(factory) as session:
+        return load_demo(session, seed, 50, 200)
+
+
+def count(session: Session, model: Any, *where: Any) -> int:
+    return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def texts(factory: sessionmaker[Session]) -> list[str]:
+    with factory() as session:
+        return list(session.scalars(select(Message.text).order_by(Message.id)))
+
+
+def test_it_loads_a_small_retailer_in_two_languages_with_switches_and_public_threads(factory):
+    summary = load(factory)
+    all_texts = texts(factory)
+    assert (
+        summary[0]
+        == f"Demo data: 50 customers, 200 conversations, {len(all_texts)} messages, 9 channels"
+    )
+    assert 200 * 2 <= len(all_texts) <= 200 * 8
+    assert any(text.startswith("Bonjour") for text in all_texts)
+    assert any(text.startswith("Hello") for text in all_texts)
+    with factory() as session:
+        assert count(session, ChannelAccount) == 9
+        languages = session.scalars(
+            select(Customer.attributes["language"].as_string()).join(
+                Conversation, Conversation.customer_id == Customer.id
+            )
+        )
+        assert set(languages) == {"fr", "en"}
+        assert count(session, Conversation, Conversation.visibility == "public") > 0
+        assert count(session, Message, Message.visibility == "public") > 0
+        switches = session.scalars(
+            select(Event).where(Event.action == "conversation.channel_switched")
+        ).all()
+        assert len(switches) == 10  # 5 %
+        for event in switches:
+            conversation = session.get_one(Conversation, event.subject_id)
+            message = session.get_one(Message, event.after["message_id"])
+            assert message.conversation_id == conversation.id
+            assert conversation.channel_id == event.after["channel_id"] == message.channel_id
+            assert conversation.origin_channel_id == event.before["channel_id"]
+
+
+def test_it_writes_the_same_texts_for_the_same_seed(factory, sqlite_template, tmp_path: Path):
+    other_path = tmp_path / "other.db"
+    shutil.copyfile(sqlite_template, other_path)
+    other_engine = create_db_engine(f"sqlite:///{other_path}")
+    try:
+        load(factory)
+        load(make_session_factory(other_engine))
+        first, second = texts(factory), texts(make_session_factory(other_engine))
+    finally:
+        other_engine.dispose()
+    assert len(first) > 200
+    assert first == second
+
+
+def test_it_only_mints_a_new_token_when_loaded_again(factory):
+    first, second = load(factory), load(factory, seed=8)
+    assert first[:-1] == second[:-1]
+    assert first[-3:-1] == [
+        "Admin login: admin@maison-lumiere.example / filrouge-demo",
+        "API token:",
+    ]
+    assert first[-1] != second[-1]
+    with transaction(factory) as session:
+        assert count(session, Conversation) == 200
+        for token in (first[-1], second[-1]):
+            user = user_for_token(session, token)
+            assert user is not None
+            assert user.email == "admin@maison-lumiere.example"
