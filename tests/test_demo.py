@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from filrouge.core.actions.users import user_for_token
-from filrouge.core.models import ChannelAccount, Conversation, Customer, Event, Message
+from filrouge.core.models import ChannelAccount, Conversation, Customer, Event, Message, User
 from filrouge.db import create_db_engine, make_session_factory, transaction
 from filrouge.demo.loader import load_demo
+from filrouge.demo.planner import TEAMS, plan_demo
 
 
 def load(factory: sessionmaker[Session], seed: int = 7) -> list[str]:
@@ -89,3 +91,19 @@ def test_it_only_mints_a_new_token_when_loaded_again(factory):
             user = user_for_token(session, token)
             assert user is not None
             assert user.email == "admin@maison-lumiere.example"
+
+
+def test_it_plans_the_same_demo_from_the_same_seed_without_a_database():
+    now = datetime(2026, 3, 10, 14, tzinfo=UTC)
+    staff = {team: [User(name=f"Agent {team}", email="agent@example.org")] for team in TEAMS}
+
+    def drawn(seed: int) -> list[tuple[str, datetime]]:
+        plan = plan_demo(seed, now, staff, 20, 60)
+        assert len(plan.customers) == 20
+        assert len(plan.conversations) == 60
+        return [(m.text, m.at) for c in plan.conversations for m in c.messages]
+
+    first = drawn(7)
+    assert first == drawn(7)
+    assert first != drawn(8)
+    assert all(at < now for _text, at in first)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 from sqlalchemy.orm import Session
@@ -16,8 +16,6 @@ from filrouge.db import create_db_engine, make_session_factory, transaction
 from filrouge.schema import DatabaseNotMigrated, check_migrated, migrate
 from filrouge.settings import get_settings
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 @contextmanager
 def _session() -> Iterator[Session]:
@@ -26,6 +24,15 @@ def _session() -> Iterator[Session]:
         check_migrated(engine)
         with transaction(make_session_factory(engine)) as session:
             yield session
+    finally:
+        engine.dispose()
+
+
+def _check_database() -> None:
+    """Refuse to start on a database that is not migrated to this version."""
+    engine = create_db_engine(get_settings().database_url)
+    try:
+        check_migrated(engine)
     finally:
         engine.dispose()
 
@@ -97,8 +104,7 @@ def worker(workers: int) -> None:
     from filrouge.jobs import deliveries
     from filrouge.jobs.queue import huey
 
-    with _session():
-        pass  # refuse to start on an unmigrated database
+    _check_database()
     deliveries.install()
     huey.create_consumer(workers=workers, worker_type="thread").run()
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from filrouge import __version__
@@ -16,7 +15,8 @@ from filrouge.jobs.queue import bind_factory
 from filrouge.schema import check_migrated
 from filrouge.settings import Settings, get_settings
 from filrouge.web.api import attachments, channels, conversations, customers, inbound
-from filrouge.web.errors import error_response, install_error_handlers
+from filrouge.web.errors import install_error_handlers
+from filrouge.web.limits import BodyLimit
 
 API_PREFIX = "/api/v1"
 
@@ -41,32 +41,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     bind_factory(app.state.session_factory)
     deliveries.install()
     install_error_handlers(app)
-    app.middleware("http")(_limit_body(settings.max_request_bytes))
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     for module in (channels, inbound, conversations, customers, attachments):
         app.include_router(module.router, prefix=API_PREFIX)
     app.add_api_route("/healthz", _health, methods=["GET"], include_in_schema=False)
     app.add_api_route("/", _home, methods=["GET"], include_in_schema=False)
     return app
-
-
-def _limit_body(
-    limit: int,
-) -> Callable[[Request, Callable[[Request], Awaitable[Response]]], Awaitable[Response]]:
-    async def middleware(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > limit):
-            return error_response(
-                request,
-                413,
-                "request_too_large",
-                "The request is larger than {limit} bytes.",
-                limit=limit,
-            )
-        return await call_next(request)
-
-    return middleware
 
 
 def _health() -> dict[str, str]:
