@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import logging
 from typing import Any
 
@@ -197,3 +198,36 @@ def test_it_logs_each_rejection_with_its_reason(admin, caplog):
     assert any(
         "unknown_channel" in r.getMessage() and "999" in r.getMessage() for r in caplog.records
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/conversations/99999999999999999999999999",
+        "/api/v1/customers/99999999999999999999999999",
+        "/api/v1/attachments/99999999999999999999999999",
+        "/api/v1/conversations?team_id=-119779356556385536930390099895575904256",
+    ],
+)
+def test_it_rejects_ids_no_database_can_hold(admin, url):
+    response = admin.get(url)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "invalid_field"
+
+
+@pytest.mark.parametrize("text", ["Bonjour\x00", "Bonjour \ud83d"])
+def test_it_rejects_text_no_database_can_store(admin, channel, factory, text):
+    ch = channel("api")
+    before = counts(factory)
+    body = json.dumps(inbound(ch["id"], "a@b.fr", text=text)).encode()
+    response = admin.post(
+        "/api/v1/inbound", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert_error(response, 422, "invalid_field", "text")
+    assert counts(factory) == before
+
+
+def test_it_rejects_an_unknown_kind_of_sender(admin, channel):
+    ch = channel("api")
+    response = admin.post("/api/v1/inbound", json=inbound(ch["id"], "x", kind="carrier pigeon"))
+    assert_error(response, 422, "invalid_field", "sender.kind")

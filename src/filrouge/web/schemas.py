@@ -3,17 +3,53 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import Path, Query
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from filrouge.core.models.enums import ChannelKind, ConversationStatus, Priority, Visibility
+from filrouge.core.models.enums import (
+    ChannelKind,
+    ConversationStatus,
+    IdentityKind,
+    Priority,
+    Visibility,
+)
 
 T = TypeVar("T")
+MAX_ID = 2**63 - 1  # ids are 64-bit integers in the database
+
+
+def clean_text(value: Any) -> Any:
+    """Refuse text that no database can store: NUL characters and lone surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+            raise ValueError("contains a NUL character or an invalid Unicode code point")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            clean_text(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            clean_text(key)
+            clean_text(item)
+    return value
+
+
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+IdQuery = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+TextQuery = Annotated[str | None, Query(max_length=200), AfterValidator(clean_text)]
 
 
 class Strict(BaseModel):
+    """Input shapes: unknown fields are refused, and so is text no database can store."""
+
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        return clean_text(value)
 
 
 class PagePublic(BaseModel, Generic[T]):
@@ -41,7 +77,7 @@ class ChannelCreated(ChannelPublic):
 
 
 class SenderIn(Strict):
-    kind: str = Field(min_length=1, max_length=32, examples=["email"])
+    kind: IdentityKind = Field(examples=["email"])
     value: str = Field(min_length=1, max_length=320, examples=["jeanne.martin@example.fr"])
     name: str | None = Field(default=None, max_length=300)
     verified: bool = False
@@ -55,7 +91,7 @@ class AttachmentIn(Strict):
 
 
 class InboundCreate(Strict):
-    channel_id: int
+    channel_id: Id
     provider_message_id: str | None = Field(default=None, max_length=500)
     sender: SenderIn
     text: str = ""
@@ -161,14 +197,14 @@ class ConversationDetail(ConversationPublic):
 class ConversationUpdate(Strict):
     status: ConversationStatus | None = None
     priority: Priority | None = None
-    assignee_id: int | None = None
-    team_id: int | None = None
+    assignee_id: Id | None = None
+    team_id: Id | None = None
     tags: list[str] | None = Field(default=None, max_length=50)
 
 
 class ReplyCreate(Strict):
     text: str = Field(min_length=1, max_length=64 * 1024)
-    channel_id: int | None = None
+    channel_id: Id | None = None
 
 
 class NoteCreate(Strict):
@@ -205,7 +241,7 @@ class CustomerDetail(CustomerPublic):
 
 
 class IdentityIn(Strict):
-    kind: str = Field(min_length=1, max_length=32)
+    kind: IdentityKind
     value: str = Field(min_length=1, max_length=320)
     name: str | None = None
     verified: bool = False
@@ -223,7 +259,7 @@ class CustomerUpdate(Strict):
 
 
 class MergeRequest(Strict):
-    other_id: int
+    other_id: Id
 
 
 ConversationDetail.model_rebuild()

@@ -13,6 +13,7 @@ from filrouge.core.blobs import BlobStore
 from filrouge.core.models import User
 from filrouge.db import transaction
 from filrouge.web.deps import Allowed, FactoryDep, SettingsDep
+from filrouge.web.schemas import IdPath
 
 router = APIRouter(prefix="/attachments", tags=["attachments"])
 
@@ -23,7 +24,7 @@ router = APIRouter(prefix="/attachments", tags=["attachments"])
     responses={200: {"content": {"application/octet-stream": {}}}},
 )
 def get_attachment(
-    attachment_id: int,
+    attachment_id: IdPath,
     factory: FactoryDep,
     settings: SettingsDep,
     user: Annotated[User, Allowed("attachments:read")],

@@ -26,10 +26,13 @@ from filrouge.web.schemas import (
     ConversationDetail,
     ConversationPublic,
     ConversationUpdate,
+    IdPath,
+    IdQuery,
     MessagePublic,
     NoteCreate,
     PagePublic,
     ReplyCreate,
+    TextQuery,
 )
 
 router = APIRouter(prefix="/conversations", tags=["conversations"])
@@ -40,14 +43,14 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 def get_conversations(
     factory: FactoryDep,
     user: Annotated[User, Allowed("conversations:list")],
-    status: str | None = None,
-    channel_id: int | None = None,
-    assignee_id: int | None = None,
-    team_id: int | None = None,
-    tag: str | None = None,
-    customer_id: int | None = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    cursor: str | None = None,
+    status: TextQuery = None,
+    channel_id: IdQuery = None,
+    assignee_id: IdQuery = None,
+    team_id: IdQuery = None,
+    tag: TextQuery = None,
+    customer_id: IdQuery = None,
+    q: TextQuery = None,
+    cursor: TextQuery = None,
     limit: Limit = 50,
 ) -> PagePublic[ConversationPublic]:
     filters = ConversationFilters(status, channel_id, assignee_id, team_id, tag, customer_id, q)
@@ -60,7 +63,7 @@ def get_conversations(
 
 @router.get("/{conversation_id}", response_model=ConversationDetail)
 def get_conversation(
-    conversation_id: int,
+    conversation_id: IdPath,
     factory: FactoryDep,
     user: Annotated[User, Allowed("conversations:read")],
 ) -> ConversationDetail:
@@ -70,7 +73,7 @@ def get_conversation(
 
 @router.patch("/{conversation_id}", response_model=ConversationPublic)
 def patch_conversation(
-    conversation_id: int,
+    conversation_id: IdPath,
     body: ConversationUpdate,
     factory: FactoryDep,
     user: Annotated[User, Allowed("conversations:update")],
@@ -88,7 +91,7 @@ def patch_conversation(
 
 @router.post("/{conversation_id}/replies", status_code=201, response_model=MessagePublic)
 def post_reply(
-    conversation_id: int,
+    conversation_id: IdPath,
     body: ReplyCreate,
     factory: FactoryDep,
     user: Annotated[User, Allowed("conversations:reply")],
@@ -101,7 +104,7 @@ def post_reply(
 
 @router.post("/{conversation_id}/notes", status_code=201, response_model=MessagePublic)
 def post_note(
-    conversation_id: int,
+    conversation_id: IdPath,
     body: NoteCreate,
     factory: FactoryDep,
     user: Annotated[User, Allowed("conversations:note")],

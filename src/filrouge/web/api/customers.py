@@ -32,8 +32,10 @@ from filrouge.web.schemas import (
     CustomerDetail,
     CustomerPublic,
     CustomerUpdate,
+    IdPath,
     MergeRequest,
     PagePublic,
+    TextQuery,
 )
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -43,8 +45,8 @@ router = APIRouter(prefix="/customers", tags=["customers"])
 def get_customers(
     factory: FactoryDep,
     user: Annotated[User, Allowed("customers:list")],
-    q: Annotated[str | None, Query(max_length=200)] = None,
-    cursor: str | None = None,
+    q: TextQuery = None,
+    cursor: TextQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> PagePublic[CustomerPublic]:
     with transaction(factory) as session:
@@ -83,7 +85,7 @@ def post_customer(
     responses={301: {"description": "Merged: the Location header names the live customer."}},
 )
 def get_customer(
-    customer_id: int, factory: FactoryDep, user: Annotated[User, Allowed("customers:read")]
+    customer_id: IdPath, factory: FactoryDep, user: Annotated[User, Allowed("customers:read")]
 ) -> CustomerDetail | JSONResponse:
     with transaction(factory) as session:
         customer = access_customer_by_id(session, user, customer_id)
@@ -94,7 +96,7 @@ def get_customer(
 
 @router.patch("/{customer_id}", response_model=CustomerPublic)
 def patch_customer(
-    customer_id: int,
+    customer_id: IdPath,
     body: CustomerUpdate,
     factory: FactoryDep,
     user: Annotated[User, Allowed("customers:update")],
@@ -107,7 +109,7 @@ def patch_customer(
 
 @router.post("/{customer_id}/merge", response_model=CustomerPublic)
 def post_merge(
-    customer_id: int,
+    customer_id: IdPath,
     body: MergeRequest,
     factory: FactoryDep,
     user: Annotated[User, Allowed("customers:merge")],
