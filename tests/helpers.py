@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
 
 def inbound(
@@ -20,3 +23,13 @@ def inbound(
     }
     body.update(extra)
     return body
+
+
+def receive(admin: Any, channel_id: int, sender: str, hours: float = 0, **extra: Any) -> Any:
+    """POST one inbound message, ``hours`` after T0; it must be accepted as new."""
+    body = inbound(
+        channel_id, sender, occurred_at=(T0 + timedelta(hours=hours)).isoformat(), **extra
+    )
+    response = admin.post("/api/v1/inbound", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()

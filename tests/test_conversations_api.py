@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
 from fake_provider import fake_provider
 from filrouge.core.models import Event
-from helpers import inbound
-
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-def receive(admin: Any, channel_id: int, sender: str, hours: float = 0, **extra: Any) -> Any:
-    body = inbound(
-        channel_id, sender, occurred_at=(T0 + timedelta(hours=hours)).isoformat(), **extra
-    )
-    response = admin.post("/api/v1/inbound", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
+from helpers import receive
 
 
 def ids(response: Any) -> list[int]:

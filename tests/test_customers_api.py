@@ -2,24 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
 from sqlalchemy import func, select
 
 from filrouge.core.models import Conversation, Event, Identity, Message
-from helpers import inbound
-
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-
-
-def receive(admin: Any, channel_id: int, sender: str, hours: float = 0, **extra: Any) -> Any:
-    body = inbound(
-        channel_id, sender, occurred_at=(T0 + timedelta(hours=hours)).isoformat(), **extra
-    )
-    response = admin.post("/api/v1/inbound", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
+from helpers import receive
 
 
 def test_it_creates_a_customer_with_normalised_identities(admin):

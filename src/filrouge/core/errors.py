@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 
@@ -38,3 +39,15 @@ class TooLarge(DomainError):
 
 class Forbidden(DomainError):
     status = 403
+
+
+def check_choice(value: str, choices: type[StrEnum], field: str) -> None:
+    """Refuse a value outside a closed vocabulary, listing what is allowed."""
+    allowed = [item.value for item in choices]
+    if value not in allowed:
+        raise Invalid(
+            "invalid_choice",
+            "{field} must be one of: {allowed}.",
+            field=field,
+            allowed=", ".join(allowed),
+        )

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from filrouge.core.audit import Actor, record_event
-from filrouge.core.errors import Invalid
+from filrouge.core.errors import Invalid, check_choice
 from filrouge.core.models import ChannelAccount
 from filrouge.core.models.enums import ChannelKind
 from filrouge.lib.secrets import new_token, token_digest
@@ -24,13 +24,7 @@ def create_channel(
     actor: Actor,
 ) -> tuple[ChannelAccount, str]:
     """Create a channel; return it and its inbound token (shown once, stored hashed)."""
-    if kind not in {item.value for item in ChannelKind}:
-        raise Invalid(
-            "invalid_choice",
-            "{field} must be one of: {allowed}.",
-            field="kind",
-            allowed=", ".join(item.value for item in ChannelKind),
-        )
+    check_choice(kind, ChannelKind, "kind")
     if not name.strip():
         raise Invalid("empty_name", "The name is empty.", field="name")
     token = new_token("frin")

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from filrouge.core.audit import Actor, record_event
-from filrouge.core.errors import Invalid
+from filrouge.core.errors import Invalid, check_choice
 from filrouge.core.events import publish_after_commit
 from filrouge.core.models import Conversation, ConversationTag, Team, User
 from filrouge.core.models.enums import ConversationStatus, Priority
@@ -32,7 +32,7 @@ def update_conversation(
     if changes.status is not None:
         _set_status(session, conversation, changes.status, actor)
     if changes.priority is not None:
-        _check_choice(changes.priority, Priority, "priority")
+        check_choice(changes.priority, Priority, "priority")
         _set_field(session, conversation, "priority", changes.priority, actor)
     if changes.assignee_id is not _UNSET:
         _check_reference(session, User, changes.assignee_id, "assignee_id")
@@ -47,7 +47,7 @@ def update_conversation(
 
 
 def _set_status(session: Session, conversation: Conversation, status: str, actor: Actor) -> None:
-    _check_choice(status, ConversationStatus, "status")
+    check_choice(status, ConversationStatus, "status")
     if status == conversation.status:
         return
     if status == ConversationStatus.RESOLVED:
@@ -95,17 +95,6 @@ def normalise_tag(tag: str) -> str:
     if not cleaned or len(cleaned) > 64:
         raise Invalid("invalid_tag", "A tag must have 1 to 64 characters.", field="tags")
     return cleaned
-
-
-def _check_choice(value: str, choices: type[Any], field: str) -> None:
-    allowed = [item.value for item in choices]
-    if value not in allowed:
-        raise Invalid(
-            "invalid_choice",
-            "{field} must be one of: {allowed}.",
-            field=field,
-            allowed=", ".join(allowed),
-        )
 
 
 def _check_reference(session: Session, model: type[Any], value: int | None, field: str) -> None:

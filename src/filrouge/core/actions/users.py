@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from filrouge.core.audit import Actor, record_event
-from filrouge.core.errors import Conflict, Invalid, NotFound
+from filrouge.core.errors import Conflict, Invalid, NotFound, check_choice
 from filrouge.core.identity import normalise_email
 from filrouge.core.models import ApiToken, User, Workspace
 from filrouge.core.models.enums import Role
@@ -41,13 +41,7 @@ def create_user(
     name: str | None = None,
     actor: Actor | None = None,
 ) -> User:
-    if role not in {item.value for item in Role}:
-        raise Invalid(
-            "invalid_choice",
-            "{field} must be one of: {allowed}.",
-            field="role",
-            allowed=", ".join(item.value for item in Role),
-        )
+    check_choice(role, Role, "role")
     address = normalise_email(email)
     if session.scalar(select(func.count()).where(User.email == address)):
         raise Conflict(
