@@ -231,3 +231,16 @@ def test_it_rejects_an_unknown_kind_of_sender(admin, channel):
     ch = channel("api")
     response = admin.post("/api/v1/inbound", json=inbound(ch["id"], "x", kind="carrier pigeon"))
     assert_error(response, 422, "invalid_field", "sender.kind")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        '["0001-01-01T00:00:00+01:00", 1]',
+        '["2026-01-01T00:00:00", 1e400]',
+        '["2026-01-01T00:00:00", 1180591620717411303424]',
+    ],
+)
+def test_it_rejects_cursors_that_decode_to_nonsense(admin, raw):
+    cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    assert_error(admin.get(f"/api/v1/conversations?cursor={cursor}"), 422, "invalid_cursor")

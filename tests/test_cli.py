@@ -86,12 +86,13 @@ def test_it_imports_and_exports_customers_as_csv(cli_env, engine, tmp_path):
     source.write_text(
         "name,email,phone,city,vip\n"
         "Jeanne Martin,Jeanne@Example.fr,06 12 34 56 78,Lyon,oui\n"
-        "Paul Durand,paul@example.fr,,Paris,\n",
+        "Paul Durand,paul@example.fr,,Paris,\n"
+        '"=HYPERLINK(""http://x"")",evil@example.fr,,,\n',
         encoding="utf-8",
     )
     first = run(["customers", "import", str(source)], cli_env)
     assert first.returncode == 0, first.stderr
-    assert "2 created, 0 updated" in first.stdout
+    assert "3 created, 0 updated" in first.stdout
     source.write_text("name,email,city\nJeanne M.,jeanne@example.fr,Bordeaux\n", encoding="utf-8")
     second = run(["customers", "import", str(source)], cli_env)
     assert "0 created, 1 updated" in second.stdout
@@ -101,6 +102,7 @@ def test_it_imports_and_exports_customers_as_csv(cli_env, engine, tmp_path):
     assert lines[0] == "id,name,email,phone,city,vip"
     assert lines[1].endswith(",Jeanne M.,jeanne@example.fr,+33612345678,Bordeaux,oui")
     assert lines[2].endswith(",Paul Durand,paul@example.fr,,Paris,")
+    assert lines[3].endswith(',"\'=HYPERLINK(""http://x"")",evil@example.fr,,,')
 
 
 def test_it_rejects_a_csv_file_whole_when_one_line_is_bad(cli_env, engine, tmp_path):

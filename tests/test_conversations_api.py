@@ -214,3 +214,72 @@ def test_it_publishes_its_openapi_description(client):
     ):
         assert path in spec["paths"]
     assert "bearer" in str(spec["components"]["securitySchemes"]).lower()
+
+
+def test_it_never_answers_in_public_once_the_conversation_went_private(admin, channel):
+    with fake_provider() as provider:
+        fb = channel("api", "Page", outbound_url=provider.url)
+        dm = channel("api", "DM", outbound_url=provider.url)
+        public = {"kind": "facebook", "visibility": "public", "thread_key": "post-9"}
+        receive(admin, fb["id"], "fb-7", **public)
+        receive(admin, dm["id"], "fb-7", kind="facebook", hours=1)
+        c = receive(admin, fb["id"], "fb-7", hours=2, **public)["conversation_id"]
+        assert admin.get(f"/api/v1/conversations/{c}").json()["visibility"] == "private"
+        reply = admin.post(
+            f"/api/v1/conversations/{c}/replies",
+            json={"text": "Votre adresse est bien notée", "channel_id": fb["id"]},
+        )
+    assert reply.json()["visibility"] == "private"
+    assert provider.received[0].json()["visibility"] == "private"
+
+
+def test_it_answers_a_public_post_in_public(admin, channel):
+    with fake_provider() as provider:
+        fb = channel("api", "Page", outbound_url=provider.url)
+        c = receive(admin, fb["id"], "fb-7", kind="facebook", visibility="public")
+        reply = admin.post(
+            f"/api/v1/conversations/{c['conversation_id']}/replies",
+            json={"text": "Nous vous écrivons en privé."},
+        )
+    assert reply.json()["visibility"] == "public"
+
+
+def test_it_keeps_a_sent_reply_sent_when_the_provider_reuses_an_id(admin, channel):
+    with fake_provider() as provider:
+        provider.answers = [(200, {"id": "in-1"})]
+        ch = channel("api", outbound_url=provider.url)
+        c = receive(admin, ch["id"], "a@example.fr", provider_message_id="in-1")
+        admin.post(f"/api/v1/conversations/{c['conversation_id']}/replies", json={"text": "Ok"})
+        sent = len(provider.received)
+    outbound = admin.get(f"/api/v1/conversations/{c['conversation_id']}").json()["messages"][-1]
+    assert (outbound["status"], outbound["provider_message_id"], sent) == ("sent", None, 1)
+
+
+def test_it_fails_a_reply_answered_by_a_redirect(admin, channel):
+    with fake_provider() as provider:
+        provider.answers = [(302, {})]
+        ch = channel("api", outbound_url=provider.url)
+        c = receive(admin, ch["id"], "a@example.fr")
+        admin.post(f"/api/v1/conversations/{c['conversation_id']}/replies", json={"text": "Ok"})
+    outbound = admin.get(f"/api/v1/conversations/{c['conversation_id']}").json()["messages"][-1]
+    assert outbound["status"] == "failed"
+    assert "302" in outbound["error"]
+
+
+def test_it_shows_channel_settings_to_admins_only_and_masks_credentials(
+    admin, make_caller, channel
+):
+    created = channel(
+        "api",
+        outbound_url="https://user:pw@hooks.example/in?key=abc",
+        outbound_secret="s3cret",
+        nested={"api_key": "k"},
+    )
+    assert created["settings"] == {
+        "outbound_url": "https://********@hooks.example/in?********",
+        "outbound_secret": "********",
+        "nested": {"api_key": "********"},
+    }
+    agent = make_caller("agent")
+    assert agent.get("/api/v1/channels").json()["items"][0]["settings"] == {}
+    assert admin.get("/api/v1/channels").json()["items"][0]["settings"] == created["settings"]

@@ -12,7 +12,7 @@ from filrouge.core.blobs import BlobStore
 from filrouge.core.models import Attachment, Event, Message
 from helpers import inbound
 
-T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # all test dates are in the past
 
 
 def at(hours: float) -> str:
@@ -107,13 +107,48 @@ def test_it_threads_a_reply_by_in_reply_to_even_after_the_window(admin, channel)
     assert later["conversation_id"] == first["conversation_id"]
 
 
-def test_it_threads_by_the_providers_thread_key(admin, channel):
+def test_it_threads_by_the_providers_thread_key_for_each_customer(admin, channel):
     ch = channel("facebook_comments")
-    body = {"kind": "facebook", "visibility": "public", "thread_key": "post_1"}
-    a = post(admin, inbound(ch["id"], "fb-1", occurred_at=at(0), **body))
-    b = post(admin, inbound(ch["id"], "fb-2", occurred_at=at(1), **body))
-    assert a["conversation_id"] == b["conversation_id"]
-    assert a["customer_id"] != b["customer_id"]
+    public = {"kind": "facebook", "visibility": "public", "thread_key": "post_1"}
+    a = post(admin, inbound(ch["id"], "fb-1", occurred_at=at(0), **public))
+    b = post(admin, inbound(ch["id"], "fb-2", occurred_at=at(1), **public))
+    again = post(admin, inbound(ch["id"], "fb-1", occurred_at=at(24 * 30), **public))
+    assert again["conversation_id"] == a["conversation_id"]
+    assert b["conversation_id"] != a["conversation_id"]
+
+
+def test_it_never_threads_into_another_customers_conversation(admin, channel):
+    ch = channel("email")
+    victim = post(admin, inbound(ch["id"], "victim@example.fr", provider_message_id="<v1@x>"))
+    other = post(admin, inbound(ch["id"], "other@example.fr", in_reply_to=["<v1@x>"], text="Hi"))
+    assert other["conversation_id"] != victim["conversation_id"]
+    detail = admin.get(f"/api/v1/conversations/{victim['conversation_id']}").json()
+    assert [m["text"] for m in detail["messages"]] == ["Bonjour"]
+
+
+def test_it_keeps_an_unverified_claim_of_a_verified_address_out_of_the_thread(admin, channel):
+    email, form = channel("email"), channel("web_form")
+    owner = post(admin, inbound(email["id"], "ceo@corp.fr", verified=True, occurred_at=at(0)))
+    claim = post(
+        admin,
+        inbound(
+            form["id"], "ceo@corp.fr", verified=False, occurred_at=at(1), in_reply_to=["nothing"]
+        ),
+    )
+    assert claim["conversation_id"] != owner["conversation_id"]
+    detail = admin.get(f"/api/v1/conversations/{owner['conversation_id']}").json()
+    assert len(detail["messages"]) == 1
+    assert detail["channel_id"] == email["id"]
+
+
+def test_it_reads_a_date_in_the_future_as_now(admin, channel):
+    ch = channel("email")
+    future = post(admin, inbound(ch["id"], "a@example.fr", occurred_at="2099-01-01T00:00:00Z"))
+    detail = admin.get(f"/api/v1/conversations/{future['conversation_id']}").json()
+    assert detail["messages"][0]["created_at"] < "2030"
+    later = post(admin, inbound(ch["id"], "b@example.fr"))
+    first = admin.get("/api/v1/conversations?limit=1").json()["items"][0]
+    assert first["id"] == later["conversation_id"]
 
 
 def test_it_continues_the_open_conversation_when_the_customer_switches_channel(admin, channel):

@@ -50,3 +50,14 @@ def test_it_refuses_to_rewrite_the_event_log(engine: Engine, statement: str):
         assert connection.execute(text("SELECT action FROM events")).scalars().all() == [
             "customer.created"
         ]
+
+
+def test_it_has_a_migration_for_every_model_change(engine: Engine):
+    from alembic import command
+
+    from filrouge.schema import alembic_config
+
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.check(config)  # raises when the models and the migrations differ

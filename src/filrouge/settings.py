@@ -36,6 +36,7 @@ class Settings(BaseSettings):
     default_region: str = "FR"
     default_locale: str = "fr"
     max_text_bytes: int = 64 * 1024
+    max_html_bytes: int = 1024 * 1024
     max_attachment_bytes: int = 25 * 1024 * 1024
     max_request_bytes: int = 40 * 1024 * 1024
     log_level: str = "INFO"

@@ -131,7 +131,7 @@ def export_customers(session: Session, handle: IO[str]) -> int:
         writer.writerow(
             [
                 customer.id,
-                customer.name or "",
+                _cell(customer.name),
                 found.get("email", ""),
                 found.get("phone", ""),
                 *[_cell((customer.attributes or {}).get(k)) for k in attribute_keys],
@@ -152,5 +152,10 @@ def _first_identities(session: Session) -> dict[int, dict[str, str]]:
     return found
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> str:
-    return "" if value is None else str(value)
+    """Text as a spreadsheet will read it: a leading quote keeps ``=HYPERLINK(…)`` inert."""
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text

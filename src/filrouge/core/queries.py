@@ -60,9 +60,16 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         moment, row_id = json.loads(base64.urlsafe_b64decode(padded))
-        return as_utc(datetime.fromisoformat(moment)), int(row_id)
-    except (ValueError, TypeError) as exc:
-        raise Invalid("invalid_cursor", "The cursor is not valid.", field="cursor") from exc
+        decoded = as_utc(datetime.fromisoformat(moment)), int(row_id)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise _bad_cursor() from exc
+    if not 0 < decoded[1] < 2**63:
+        raise _bad_cursor()
+    return decoded
+
+
+def _bad_cursor() -> Invalid:
+    return Invalid("invalid_cursor", "The cursor is not valid.", field="cursor")
 
 
 def list_conversations(
@@ -133,13 +140,16 @@ def _filtered_conversations(
 
 def _matches_text(needle: str) -> Any:
     in_messages = exists().where(
-        Message.conversation_id == Conversation.id, func.lower(Message.text).contains(needle)
+        Message.conversation_id == Conversation.id,
+        func.lower(Message.text).contains(needle, autoescape=True),
     )
     in_customer = exists().where(
-        Customer.id == Conversation.customer_id, func.lower(Customer.name).contains(needle)
+        Customer.id == Conversation.customer_id,
+        func.lower(Customer.name).contains(needle, autoescape=True),
     )
     in_identity = exists().where(
-        Identity.customer_id == Conversation.customer_id, Identity.value.contains(needle)
+        Identity.customer_id == Conversation.customer_id,
+        Identity.value.contains(needle, autoescape=True),
     )
     return or_(in_messages, in_customer, in_identity)
 
@@ -175,9 +185,10 @@ def list_customers(
         needle = q.strip().lower()
         query = query.where(
             or_(
-                func.lower(Customer.name).contains(needle),
+                func.lower(Customer.name).contains(needle, autoescape=True),
                 exists().where(
-                    Identity.customer_id == Customer.id, Identity.value.contains(needle)
+                    Identity.customer_id == Customer.id,
+                    Identity.value.contains(needle, autoescape=True),
                 ),
             )
         )

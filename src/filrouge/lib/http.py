@@ -28,19 +28,26 @@ def allow_private() -> bool:
 
 
 def check_public_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise BlockedAddress(f"not an http(s) URL: {url}")
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port
+    except ValueError as exc:
+        raise BlockedAddress("not a valid URL") from exc
+    if parts.scheme not in {"http", "https"} or not host:
+        raise BlockedAddress("not an http(s) URL")
     if allow_private():
         return
     try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)
-    except socket.gaierror as exc:
-        raise BlockedAddress(f"cannot resolve {parts.hostname}") from exc
+        infos = socket.getaddrinfo(host, port or 443, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise BlockedAddress(f"cannot resolve {host}") from exc
     for info in infos:
-        address = ipaddress.ip_address(info[4][0])
+        try:
+            address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
+        except ValueError as exc:
+            raise BlockedAddress(f"{host} resolves to an unusable address") from exc
         if not address.is_global:
-            raise BlockedAddress(f"{parts.hostname} resolves to a private address")
+            raise BlockedAddress(f"{host} resolves to a private address")
 
 
 def post_json(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:

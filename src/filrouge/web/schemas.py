@@ -243,7 +243,7 @@ class CustomerDetail(CustomerPublic):
 class IdentityIn(Strict):
     kind: IdentityKind
     value: str = Field(min_length=1, max_length=320)
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=300)
     verified: bool = False
 
 

@@ -57,10 +57,11 @@ def signature_headers(body: bytes, secret: object) -> dict[str, str]:
 
 
 def _provider_id(response: httpx.Response) -> str | None:
-    if response.status_code >= 500 or response.status_code == 429:
-        raise DeliveryError(f"outbound_url answered {response.status_code}")
-    if response.status_code >= 400:
-        raise DeliveryError(f"outbound_url answered {response.status_code}", permanent=True)
+    status = response.status_code
+    if status >= 500 or status == 429:
+        raise DeliveryError(f"outbound_url answered {status}")
+    if not 200 <= status < 300:  # a redirect is a misconfigured URL, not a delivery
+        raise DeliveryError(f"outbound_url answered {status}", permanent=True)
     try:
         data = response.json()
     except ValueError:

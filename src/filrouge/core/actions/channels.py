@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.orm import Session
 
@@ -13,6 +14,7 @@ from filrouge.core.models.enums import ChannelKind
 from filrouge.lib.secrets import new_token, token_digest
 
 SECRET_SETTING_SUFFIXES = ("secret", "token", "password", "key")
+MASK = "********"
 
 
 def create_channel(
@@ -49,8 +51,30 @@ def create_channel(
 
 
 def redact_settings(settings: dict[str, Any]) -> dict[str, Any]:
-    """Settings as they may be shown or logged: secrets replaced by a mask."""
-    return {
-        key: "********" if key.lower().endswith(SECRET_SETTING_SUFFIXES) and value else value
-        for key, value in settings.items()
-    }
+    """Settings as they may be shown or logged: secrets masked, at any depth, and so are the
+    credentials and query strings of URLs."""
+    return {key: _redact(key, value) for key, value in settings.items()}
+
+
+def _redact(key: str, value: Any) -> Any:
+    if isinstance(value, dict):
+        return redact_settings(value)
+    if isinstance(value, list):
+        return [_redact(key, item) for item in value]
+    if value and key.lower().endswith(SECRET_SETTING_SUFFIXES):
+        return MASK
+    if isinstance(value, str) and "://" in value:
+        return redact_url(value)
+    return value
+
+
+def redact_url(url: str) -> str:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return MASK
+    host = parts.hostname or ""
+    netloc = f"{MASK}@{host}" if parts.username or parts.password else host
+    netloc += f":{port}" if port else ""
+    return urlunsplit((parts.scheme, netloc, parts.path, MASK if parts.query else "", ""))

@@ -76,6 +76,7 @@ def merge_customers(session: Session, target: Customer, other: Customer, actor: 
 
     The event records exactly what moved, so that an unmerge can put it back.
     """
+    _lock_for_merge(session, target, other)
     _check_mergeable(target, other)
     identity_ids = list(
         session.scalars(select(Identity.id).where(Identity.customer_id == other.id))
@@ -124,6 +125,18 @@ def merge_customers(session: Session, target: Customer, other: Customer, actor: 
     )
     publish_after_commit(session, "customer.merged", target_id=target.id, other_id=other.id)
     return target
+
+
+def _lock_for_merge(session: Session, *customers: Customer) -> None:
+    """On PostgreSQL, wait for messages being received for either customer (they hold a shared
+    lock on the customer row) so that none lands on the tombstone; in id order, no deadlock.
+    Then re-read both: a concurrent merge may have just made one of them a tombstone."""
+    ids = sorted({customer.id for customer in customers})
+    session.execute(
+        select(Customer.id).where(Customer.id.in_(ids)).order_by(Customer.id).with_for_update()
+    ).all()
+    for customer in customers:
+        session.refresh(customer)
 
 
 def _check_mergeable(target: Customer, other: Customer) -> None:

@@ -11,6 +11,7 @@ import logging
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from filrouge.channels.base import DeliveryError, OutboundMessage, Recipient
@@ -95,6 +96,23 @@ def _record_outcome(
     provider_id: str | None,
     error: str | None,
 ) -> str:
+    try:
+        return _save_outcome(factory, message_id, status, provider_id, error)
+    except IntegrityError:  # the provider's id is already taken on this channel
+        log.warning(
+            "provider id %r of message %s is not unique; kept without it", provider_id, message_id
+        )
+        return _save_outcome(factory, message_id, status, None, error)
+
+
+def _save_outcome(
+    factory: sessionmaker[Session],
+    message_id: int,
+    status: DeliveryStatus,
+    provider_id: str | None,
+    error: str | None,
+) -> str:
+    """Record what the provider said; the send happened, so this must not raise for retry."""
     with factory() as session, session.begin():
         message = session.get_one(Message, message_id)
         if message.status != DeliveryStatus.QUEUED:

@@ -19,6 +19,9 @@ from filrouge.core.models import Identity
 class ResolvedSender:
     identity_id: int
     customer_id: int
+    # False when the sender's verification differs from the identity's: someone unverified
+    # writing as a verified customer (or the reverse) is kept out of existing threads.
+    trusted: bool = True
 
 
 def resolve_sender(
@@ -33,7 +36,7 @@ def resolve_sender(
     if row is not None:
         customer_id = live_customer_id(conn, row.customer_id, row.merged_into_id)
         _refresh_identity(conn, row, customer_id, sender)
-        return ResolvedSender(row.id, customer_id)
+        return ResolvedSender(row.id, customer_id, trusted=row.verified == sender.verified)
     owner_id = _verified_owner(conn, workspace_id, sender, value)
     if owner_id is None:
         owner_id = create_customer(session, workspace_id, sender.name, actor)

@@ -108,6 +108,13 @@ def _receive_or_refusal(
 
 
 def check_inbound_limits(inbound: NormalisedInbound, settings: Settings) -> None:
+    if len((inbound.html or "").encode()) > settings.max_html_bytes:
+        raise TooLarge(
+            "html_too_large",
+            "The HTML is longer than {limit} bytes.",
+            field="html",
+            limit=settings.max_html_bytes,
+        )
     if len(inbound.text.encode()) > settings.max_text_bytes:
         raise TooLarge(
             "text_too_large",
@@ -139,19 +146,20 @@ def receive_in_session(
     existing = find_duplicate(conn, inbound)
     if existing is not None:
         return existing
-    occurred_at = as_utc(inbound.occurred_at) if inbound.occurred_at else utcnow()
+    occurred_at = _when(inbound)
     actor = Actor(ActorKind.CHANNEL, channel.id)
     ctx = _Context(session, conn, channel.workspace_id, channel.id, actor, inbound, occurred_at)
     sender = resolve_sender(
         session, ctx.workspace_id, inbound.sender, settings.default_region, actor
     )
     choice = choose_conversation(
-        conn, ctx.workspace_id, sender.customer_id, inbound, occurred_at, settings.thread_window
+        conn, sender.customer_id, inbound, occurred_at, settings.thread_window, sender.trusted
     )
     conversation_id = (
         _continue(ctx, choice) if choice.conversation else _open(ctx, sender.customer_id, choice)
     )
-    _remember_thread_key(ctx, conversation_id)
+    if sender.trusted:
+        _remember_thread_key(ctx, sender.customer_id, conversation_id)
     message_id = _store_message(ctx, conversation_id, sender.identity_id)
     _store_attachments(ctx, message_id, BlobStore(settings.attachments_dir))
     record_event(
@@ -289,15 +297,29 @@ def _conversation_changes(
     return changes
 
 
-def _remember_thread_key(ctx: _Context, conversation_id: int) -> None:
+def _when(inbound: NormalisedInbound) -> datetime:
+    """When the customer wrote; a date in the future (a sender's wrong clock) is read as now,
+    or the message would sit on top of the inbox and capture every later one."""
+    now = utcnow()
+    if inbound.occurred_at is None:
+        return now
+    return min(as_utc(inbound.occurred_at), now)
+
+
+def _remember_thread_key(ctx: _Context, customer_id: int, conversation_id: int) -> None:
     key = ctx.inbound.thread_key
     if not key:
         return
-    row = find_thread_key(ctx.conn, ctx.channel_id, key)
+    row = find_thread_key(ctx.conn, ctx.channel_id, key, customer_id)
     if row is None:
         ctx.conn.execute(
             sql.INSERT_THREAD_KEY,
-            {"channel_id": ctx.channel_id, "key": key, "conversation_id": conversation_id},
+            {
+                "channel_id": ctx.channel_id,
+                "key": key,
+                "customer_id": customer_id,
+                "conversation_id": conversation_id,
+            },
         )
     elif row.conversation_id != conversation_id:  # the old thread was closed: follow up here
         ctx.conn.execute(

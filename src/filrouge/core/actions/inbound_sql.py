@@ -47,6 +47,7 @@ IDENTITY = (
         Identity.kind == bindparam("kind"),
         Identity.value == bindparam("value"),
     )
+    .with_for_update(read=True, of=Customer)  # a merge waits for us, and we for it
 )
 
 VERIFIED_OWNER = (
@@ -61,7 +62,11 @@ VERIFIED_OWNER = (
     .limit(1)
 )
 
-MERGED_INTO = select(Customer.merged_into_id).where(Customer.id == bindparam("customer_id"))
+MERGED_INTO = (
+    select(Customer.merged_into_id)
+    .where(Customer.id == bindparam("customer_id"))
+    .with_for_update(read=True)
+)
 INSERT_CUSTOMER = insert(Customer).returning(Customer.id)
 INSERT_IDENTITY = insert(Identity).returning(Identity.id)
 REFRESH_IDENTITY = (
@@ -93,18 +98,22 @@ _LATEST_OPEN = CONVERSATION_STATE.where(
 LATEST_OPEN = _LATEST_OPEN.limit(1)
 LATEST_OPEN_PUBLIC = _LATEST_OPEN.where(Conversation.visibility == Visibility.PUBLIC).limit(1)
 
+# Hints only ever lead to the sender's own conversations: a guessed message id or a shared
+# post id must not put anyone into someone else's thread.
 REPLIED_CONVERSATION = (
     select(Message.conversation_id)
-    .join(ChannelAccount, ChannelAccount.id == Message.channel_id)
+    .join(Conversation, Conversation.id == Message.conversation_id)
     .where(
         Message.provider_message_id.in_(bindparam("provider_ids", expanding=True)),
-        ChannelAccount.workspace_id == bindparam("workspace_id"),
+        Conversation.customer_id == bindparam("customer_id"),
     )
     .order_by(Message.id.desc())
     .limit(1)
 )
 THREAD_KEY = select(ThreadKey.id, ThreadKey.conversation_id).where(
-    ThreadKey.channel_id == bindparam("channel_id"), ThreadKey.key == bindparam("key")
+    ThreadKey.channel_id == bindparam("channel_id"),
+    ThreadKey.key == bindparam("key"),
+    ThreadKey.customer_id == bindparam("customer_id"),
 )
 INSERT_THREAD_KEY = insert(ThreadKey)
 MOVE_THREAD_KEY = (

@@ -46,7 +46,7 @@ def add_reply(
         text=body,
         in_reply_to_id=None if last_inbound is None else last_inbound.id,
         status=DeliveryStatus.SENT if adapter.logs_only else DeliveryStatus.QUEUED,
-        visibility=Visibility.PRIVATE if last_inbound is None else last_inbound.visibility,
+        visibility=reply_visibility(conversation, last_inbound),
         occurred_at=utcnow(),
     )
     session.add(message)
@@ -55,6 +55,14 @@ def add_reply(
     if message.status == DeliveryStatus.QUEUED:
         publish_after_commit(session, "message.queued", message_id=message.id)
     return message
+
+
+def reply_visibility(conversation: Conversation, last_inbound: Message | None) -> str:
+    """Public only when both the conversation and the customer's last message there are:
+    once a conversation has moved to private, nothing in it goes out in public."""
+    if conversation.visibility == Visibility.PUBLIC and last_inbound is not None:
+        return last_inbound.visibility
+    return Visibility.PRIVATE
 
 
 def add_note(session: Session, conversation: Conversation, author: User, text: str) -> Message:

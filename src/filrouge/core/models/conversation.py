@@ -55,11 +55,13 @@ class ConversationTag(Base):
 
 
 class ThreadKey(IdMixin, Base):
-    """A provider's own thread id (a comment thread, a chat session) pointing at a conversation."""
+    """A provider's own thread id (a comment thread, a chat session) pointing at one customer's
+    conversation: two people commenting on the same post keep two conversations."""
 
     __tablename__ = "thread_keys"
-    __table_args__ = (UniqueConstraint("channel_id", "key"),)
+    __table_args__ = (UniqueConstraint("channel_id", "key", "customer_id"),)
 
     channel_id: Mapped[int] = mapped_column(IdType, ForeignKey("channel_accounts.id"))
     key: Mapped[str] = mapped_column(String(500))
+    customer_id: Mapped[int] = mapped_column(IdType, ForeignKey("customers.id"))
     conversation_id: Mapped[int] = mapped_column(IdType, ForeignKey("conversations.id"), index=True)

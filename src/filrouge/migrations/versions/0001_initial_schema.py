@@ -447,6 +447,9 @@ def upgrade() -> None:
         ),
         sa.Column("key", sa.String(length=500), nullable=False),
         sa.Column(
+            "customer_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column(
             "conversation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
         ),
         sa.Column(
@@ -465,8 +468,18 @@ def upgrade() -> None:
             ["conversations.id"],
             name=op.f("fk_thread_keys_conversation_id_conversations"),
         ),
+        sa.ForeignKeyConstraint(
+            ["customer_id"],
+            ["customers.id"],
+            name=op.f("fk_thread_keys_customer_id_customers"),
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_thread_keys")),
-        sa.UniqueConstraint("channel_id", "key", name=op.f("uq_thread_keys_channel_id_key")),
+        sa.UniqueConstraint(
+            "channel_id",
+            "key",
+            "customer_id",
+            name=op.f("uq_thread_keys_channel_id_key_customer_id"),
+        ),
     )
     with op.batch_alter_table("thread_keys", schema=None) as batch_op:
         batch_op.create_index(

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from filrouge.core.actions.channels import create_channel
 from filrouge.core.audit import Actor
 from filrouge.core.models import ChannelAccount, User
+from filrouge.core.models.enums import Role
 from filrouge.db import transaction
 from filrouge.web.api.present import channel_public
 from filrouge.web.deps import Allowed, FactoryDep
@@ -28,7 +29,9 @@ def list_channels(
             .where(ChannelAccount.workspace_id == user.workspace_id)
             .order_by(ChannelAccount.id)
         )
-        return PagePublic(items=[channel_public(c) for c in channels], next_cursor=None)
+        return PagePublic(
+            items=[channel_public(c, user.role == Role.ADMIN) for c in channels], next_cursor=None
+        )
 
 
 @router.post("", status_code=201, response_model=ChannelCreated)
@@ -39,5 +42,5 @@ def post_channel(
         channel, token = create_channel(
             session, user.workspace_id, body.kind, body.name, body.settings, Actor.user(user.id)
         )
-        public = channel_public(channel)
+        public = channel_public(channel, with_settings=True)
     return ChannelCreated(**public.model_dump(), inbound_token=token)

@@ -19,12 +19,13 @@ from filrouge.web.schemas import (
 )
 
 
-def channel_public(channel: ChannelAccount) -> ChannelPublic:
+def channel_public(channel: ChannelAccount, with_settings: bool) -> ChannelPublic:
+    """Settings (redacted even so) are shown to admins only: they describe integrations."""
     return ChannelPublic(
         id=channel.id,
         kind=channel.kind,
         name=channel.name,
-        settings=redact_settings(channel.settings or {}),
+        settings=redact_settings(channel.settings or {}) if with_settings else {},
         active=channel.active,
         created_at=channel.created_at,
     )
