@@ -244,3 +244,9 @@ def test_it_rejects_an_unknown_kind_of_sender(admin, channel):
 def test_it_rejects_cursors_that_decode_to_nonsense(admin, raw):
     cursor = base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
     assert_error(admin.get(f"/api/v1/conversations?cursor={cursor}"), 422, "invalid_cursor")
+
+
+def test_it_names_the_allowed_methods_on_a_405(admin):
+    response = admin.request("DELETE", "/api/v1/channels")
+    assert_error(response, 405, "method_not_allowed")
+    assert "GET" in response.headers["allow"]

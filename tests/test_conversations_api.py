@@ -214,6 +214,8 @@ def test_it_publishes_its_openapi_description(client):
     ):
         assert path in spec["paths"]
     assert "bearer" in str(spec["components"]["securitySchemes"]).lower()
+    refused = spec["paths"]["/api/v1/inbound"]["post"]["responses"]["422"]
+    assert refused["content"]["application/json"]["schema"]["$ref"].endswith("/ErrorResponse")
 
 
 def test_it_never_answers_in_public_once_the_conversation_went_private(admin, channel):

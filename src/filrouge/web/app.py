@@ -17,6 +17,7 @@ from filrouge.settings import Settings, get_settings
 from filrouge.web.api import attachments, channels, conversations, customers, inbound
 from filrouge.web.errors import install_error_handlers
 from filrouge.web.limits import BodyLimit
+from filrouge.web.schemas import ERROR_RESPONSES
 
 API_PREFIX = "/api/v1"
 
@@ -43,7 +44,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     for module in (channels, inbound, conversations, customers, attachments):
-        app.include_router(module.router, prefix=API_PREFIX)
+        app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.add_api_route("/healthz", _health, methods=["GET"], include_in_schema=False)
     app.add_api_route("/", _home, methods=["GET"], include_in_schema=False)
     return app

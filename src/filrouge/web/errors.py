@@ -83,7 +83,9 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code, message_id = _HTTP_CODES.get(exc.status_code, ("http_error", N_("The request failed.")))
-    return error_response(request, exc.status_code, code, message_id)
+    response = error_response(request, exc.status_code, code, message_id)
+    response.headers.update(exc.headers or {})  # e.g. Allow on a 405
+    return response
 
 
 async def _api_error(request: Request, exc: Exception) -> JSONResponse:

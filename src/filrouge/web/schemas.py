@@ -121,6 +121,26 @@ class ErrorPublic(BaseModel):
     field: str | None = None
 
 
+class ErrorResponse(BaseModel):
+    """Every error the API returns: ``{"error": {"code", "message", "field"?}}``."""
+
+    error: ErrorPublic
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in {
+        400: "Malformed body (not JSON, not UTF-8).",
+        401: "Missing, unknown or revoked API token.",
+        403: "The token's role does not allow this.",
+        404: "Nothing with this id that you may see.",
+        409: "Conflicts with the current state.",
+        413: "Body, text, HTML or attachment over the limit.",
+        422: "A field is missing or invalid; `field` names it.",
+    }.items()
+}
+
+
 class InboundBatchItem(BaseModel):
     """Either the stored message's ids, or the reason it was refused."""
 
