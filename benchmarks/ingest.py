@@ -39,7 +39,7 @@ from filrouge.core.actions.channels import create_channel
 from filrouge.core.actions.inbound import receive_message, receive_messages
 from filrouge.core.actions.users import ensure_workspace
 from filrouge.core.audit import Actor
-from filrouge.db import create_db_engine, make_session_factory, transaction
+from filrouge.db import create_db_engine, make_session_factory, start_checkpointer, transaction
 from filrouge.schema import migrate
 from filrouge.settings import Settings
 
@@ -156,21 +156,21 @@ def run_floor(engine: Engine, messages: list[NormalisedInbound]) -> float:
 
 def bench(name: str, url: str, count: int, customers: int, data_dir: Path, batch_size: int) -> None:
     settings = Settings(database_url=url, data_dir=data_dir)
-    engine = create_db_engine(url)
-    channel_ids = prepare(engine)
-    messages = make_messages(count, customers, channel_ids, seed=7)
-    floor_seconds = run_floor(engine, messages)
-    single = run_pipeline(engine, messages, settings)
-    report(f"ingest_{name}", engine, count, customers, single, floor_seconds)
-    engine.dispose()
-    reset(url)
-    engine = create_db_engine(url)
-    channel_ids = prepare(engine)
-    messages = make_messages(count, customers, channel_ids, seed=7)
-    floor_seconds = run_floor(engine, messages)
-    batched = run_batches(engine, messages, settings, batch_size)
-    report(f"ingest_batch{batch_size}_{name}", engine, count, customers, batched, floor_seconds)
-    engine.dispose()
+    for label, size in ((f"ingest_{name}", 1), (f"ingest_batch{batch_size}_{name}", batch_size)):
+        reset(url)
+        engine = create_db_engine(url)
+        checkpointer = start_checkpointer(engine)  # as `filrouge serve` runs it
+        channel_ids = prepare(engine)
+        messages = make_messages(count, customers, channel_ids, seed=7)
+        floor_seconds = run_floor(engine, messages)
+        if size == 1:
+            latencies = run_pipeline(engine, messages, settings)
+        else:
+            latencies = run_batches(engine, messages, settings, size)
+        report(label, engine, count, customers, latencies, floor_seconds)
+        if checkpointer is not None:
+            checkpointer.stop()
+        engine.dispose()
 
 
 def report(
@@ -214,7 +214,6 @@ def main() -> int:
             "FILROUGE_TEST_DATABASE_URL"
         )
         if pg_url:
-            reset(pg_url)
             bench("postgresql", pg_url, args.messages, args.customers, Path(tmp), args.batch)
     return 0
 
@@ -227,7 +226,8 @@ def reset(url: str) -> None:
             connection.execute(text("DROP SCHEMA public CASCADE"))
             connection.execute(text("CREATE SCHEMA public"))
     else:
-        Path(str(engine.url.database)).unlink()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{engine.url.database}{suffix}").unlink(missing_ok=True)
     engine.dispose()
 
 

@@ -425,3 +425,13 @@ def test_it_stores_the_good_messages_of_a_batch_and_refuses_the_bad_one(admin, c
     with factory() as session:
         stored = set(session.scalars(select(Message.provider_message_id)))
     assert stored == {"s1", "s4"}
+
+
+def test_it_answers_a_second_copy_within_one_batch_as_a_duplicate(admin, channel, factory):
+    ch = channel("whatsapp")
+    item = inbound(ch["id"], "+33612345678", kind="whatsapp", provider_message_id="w1")
+    results = admin.post("/api/v1/inbound:batch", json={"items": [item, item]}).json()["items"]
+    assert [r["duplicate"] for r in results] == [False, True]
+    assert results[0]["message_id"] == results[1]["message_id"]
+    with factory() as session:
+        assert session.scalar(select(func.count()).select_from(Message)) == 1

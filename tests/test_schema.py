@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,27 @@ def test_it_has_a_migration_for_every_model_change(engine: Engine):
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.check(config)  # raises when the models and the migrations differ
+
+
+def test_it_checkpoints_the_write_ahead_log_in_the_background(tmp_path: Path):
+    from filrouge.db import Checkpointer
+
+    engine = create_db_engine(f"sqlite:///{tmp_path}/c.db")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE t (x TEXT)"))
+        for _ in range(200):
+            connection.execute(text("INSERT INTO t VALUES (:x)"), {"x": "x" * 1000})
+    wal = tmp_path / "c.db-wal"
+    before = wal.stat().st_size
+    checkpointer = Checkpointer(engine, interval=0.05).start()
+    try:
+        with engine.connect() as connection:  # a reader must not stop it
+            connection.execute(text("SELECT count(*) FROM t")).scalar()
+        deadline = time.monotonic() + 10
+        while (tmp_path / "c.db").stat().st_size < 150_000:
+            assert time.monotonic() < deadline, "no checkpoint happened"
+            time.sleep(0.05)
+    finally:
+        checkpointer.stop()
+    assert before > 150_000
+    engine.dispose()

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from filrouge import __version__
-from filrouge.db import create_db_engine, make_session_factory
+from filrouge.db import create_db_engine, make_session_factory, start_checkpointer
 from filrouge.jobs import deliveries
 from filrouge.jobs.queue import bind_factory
 from filrouge.schema import check_migrated
@@ -29,6 +31,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     check_migrated(engine)
     logging.basicConfig(level=settings.log_level)
     app = FastAPI(
+        lifespan=_background_checkpoints(engine),
         title="Filrouge",
         version=__version__,
         description="One inbox, one thread per customer, every channel.",
@@ -48,6 +51,19 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_api_route("/healthz", _health, methods=["GET"], include_in_schema=False)
     app.add_api_route("/", _home, methods=["GET"], include_in_schema=False)
     return app
+
+
+def _background_checkpoints(engine: Engine) -> Any:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        checkpointer = start_checkpointer(engine)
+        try:
+            yield
+        finally:
+            if checkpointer is not None:
+                checkpointer.stop()
+
+    return lifespan
 
 
 def _health() -> dict[str, str]:

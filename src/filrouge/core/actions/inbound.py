@@ -38,6 +38,7 @@ from filrouge.settings import Settings
 
 log = logging.getLogger(__name__)
 _MAX_ATTEMPTS = 3
+_KNOWN_KEY = "filrouge_known_provider_ids"
 _WAKES_UP = (ConversationStatus.RESOLVED, ConversationStatus.PENDING)
 
 
@@ -92,6 +93,7 @@ def receive_messages(
         for inbound in batch:
             check_inbound_limits(inbound, settings)
         with factory() as session, session.begin():
+            _look_up_duplicates(session, batch)
             return [receive_in_session(session, inbound, settings) for inbound in batch]
     except (DomainError, IntegrityError):
         log.info("a batch of %d was refused, taking its messages one by one", len(batch))
@@ -143,7 +145,7 @@ def receive_in_session(
 ) -> InboundResult:
     conn = session.connection()
     channel = _channel_in_transaction(session, conn, inbound.channel_id)
-    existing = find_duplicate(conn, inbound)
+    existing = _known_duplicate(session, inbound)
     if existing is not None:
         return existing
     occurred_at = _when(inbound)
@@ -177,7 +179,9 @@ def receive_in_session(
         conversation_id=conversation_id,
         customer_id=sender.customer_id,
     )
-    return InboundResult(message_id, conversation_id, sender.customer_id, duplicate=False)
+    result = InboundResult(message_id, conversation_id, sender.customer_id, duplicate=False)
+    _remember_received(session, inbound, result)
+    return result
 
 
 def _channel_in_transaction(session: Session, conn: Connection, channel_id: int) -> Row[Any]:
@@ -198,6 +202,43 @@ def active_channel(conn: Connection, channel_id: int) -> Row[Any]:
             channel_id=channel_id,
         )
     return channel
+
+
+def _look_up_duplicates(session: Session, batch: list[NormalisedInbound]) -> None:
+    """One query per channel tells which messages of a batch were already received."""
+    wanted: dict[int, set[str]] = {}
+    for inbound in batch:
+        if inbound.provider_message_id:
+            wanted.setdefault(inbound.channel_id, set()).add(inbound.provider_message_id)
+    known: dict[tuple[int, str], InboundResult | None] = {}
+    for channel_id, provider_ids in wanted.items():
+        known.update({(channel_id, provider_id): None for provider_id in provider_ids})
+        rows = session.connection().execute(
+            sql.DUPLICATES_IN,
+            {"channel_id": channel_id, "provider_message_ids": sorted(provider_ids)},
+        )
+        for row in rows:
+            known[(channel_id, row.provider_message_id)] = InboundResult(
+                row.id, row.conversation_id, row.customer_id, duplicate=True
+            )
+    session.info[_KNOWN_KEY] = known
+
+
+def _known_duplicate(session: Session, inbound: NormalisedInbound) -> InboundResult | None:
+    known = session.info.get(_KNOWN_KEY)
+    key = (inbound.channel_id, inbound.provider_message_id or "")
+    if known is not None and key in known:
+        return known[key]
+    return find_duplicate(session.connection(), inbound)
+
+
+def _remember_received(session: Session, inbound: NormalisedInbound, result: InboundResult) -> None:
+    """A second copy later in the same batch is then answered as a duplicate."""
+    known = session.info.get(_KNOWN_KEY)
+    if known is not None and inbound.provider_message_id:
+        known[(inbound.channel_id, inbound.provider_message_id)] = InboundResult(
+            result.message_id, result.conversation_id, result.customer_id, duplicate=True
+        )
 
 
 def find_duplicate(conn: Connection, inbound: NormalisedInbound) -> InboundResult | None:

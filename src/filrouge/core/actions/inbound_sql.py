@@ -32,6 +32,17 @@ DUPLICATE = (
     )
 )
 
+DUPLICATES_IN = (
+    select(
+        Message.provider_message_id, Message.id, Message.conversation_id, Conversation.customer_id
+    )
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .where(
+        Message.channel_id == bindparam("channel_id"),
+        Message.provider_message_id.in_(bindparam("provider_message_ids", expanding=True)),
+    )
+)
+
 IDENTITY = (
     select(
         Identity.id,
