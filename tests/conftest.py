@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -159,3 +160,38 @@ def channel(admin: Caller) -> Callable[..., dict[str, Any]]:
         return created
 
     return create
+
+
+@dataclass
+class Browser:
+    """A signed-in browser session (cookie + the session's CSRF token)."""
+
+    client: TestClient
+    user: User
+    csrf_token: str
+
+    def get(self, url: str, **kwargs: Any) -> Any:
+        return self.client.get(url, **kwargs)
+
+    def post(self, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        form = {"csrf_token": self.csrf_token, **(data or {})}
+        return self.client.post(url, data=form, **kwargs)
+
+
+PASSWORD = "correct horse battery"
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
+
+
+@pytest.fixture
+def make_browser(app: Any, make_caller: Callable[..., Caller]) -> Callable[..., Browser]:
+    def make(role: str = "agent", email: str | None = None, name: str | None = None) -> Browser:
+        caller = make_caller(role, email, name)
+        client = TestClient(app, follow_redirects=False)
+        signed_in = client.post("/login", data={"email": caller.user.email, "password": PASSWORD})
+        assert signed_in.status_code == 303, signed_in.text
+        page = client.get("/password")
+        match = CSRF_META.search(page.text)
+        assert match, page.text
+        return Browser(client, caller.user, match.group(1))
+
+    return make

@@ -20,6 +20,7 @@ LOCALE_DIR = Path(__file__).parent / "locale"
 
 # Keywords that mark catalogue messages, as ``name:argument position`` (for ``make messages``).
 EXTRACT_KEYWORDS = (
+    "_",
     "N_",
     "DomainError:2",
     "Invalid:2",
@@ -27,6 +28,8 @@ EXTRACT_KEYWORDS = (
     "Conflict:2",
     "TooLarge:2",
     "Forbidden:2",
+    "TooManyAttempts:2",
+    "BadCredentials:2",
     "http_error:3",
     "error_response:4",
 )

@@ -45,8 +45,16 @@ class Settings(BaseSettings):
     # or "memory://" (tasks run at once, in process: tests and one-off scripts).
     queue_url: str = ""
     languages: list[str] = Field(default_factory=lambda: ["fr", "en"])
+    session_lifetime: timedelta = timedelta(hours=12)
+    session_idle: timedelta = timedelta(hours=2)
+    # Secure cookies need HTTPS; None: secure whenever the request came over https.
+    cookie_secure: bool | None = None
+    login_attempts: int = 5  # failures allowed per address and per IP in login_window
+    login_window: timedelta = timedelta(minutes=15)
 
-    @field_validator("thread_window", mode="before")
+    @field_validator(
+        "thread_window", "session_lifetime", "session_idle", "login_window", mode="before"
+    )
     @classmethod
     def _read_window(cls, value: object) -> timedelta:
         return parse_duration(value)

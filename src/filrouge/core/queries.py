@@ -36,6 +36,10 @@ class ConversationFilters:
     tag: str | None = None
     customer_id: int | None = None
     q: str | None = None
+    unassigned: bool = False
+    statuses: list[str] | None = None
+    team_ids: list[int] | None = None
+    visibility: str | None = None
 
 
 @dataclass
@@ -126,6 +130,14 @@ def _filtered_conversations(
     for column, value in simple.items():
         if value is not None:
             query = query.where(column == value)
+    if filters.statuses is not None:
+        query = query.where(Conversation.status.in_(filters.statuses))
+    if filters.unassigned:
+        query = query.where(Conversation.assignee_id.is_(None))
+    if filters.team_ids is not None:
+        query = query.where(Conversation.team_id.in_(filters.team_ids))
+    if filters.visibility:
+        query = query.where(Conversation.visibility == filters.visibility)
     if filters.tag:
         query = query.where(
             exists().where(
@@ -249,3 +261,52 @@ def customer_timeline(
     entries += [(e.occurred_at, "event", e) for e in events]
     entries.sort(key=lambda entry: (entry[0], entry[1] == "message"))
     return [(kind, item) for _, kind, item in entries[-limit:]]
+
+
+@dataclass(frozen=True)
+class LastMessage:
+    direction: str
+    text: str
+    occurred_at: datetime
+
+
+def last_messages(session: Session, conversation_ids: list[int]) -> dict[int, LastMessage]:
+    """The latest message (notes aside) of each conversation, in one query."""
+    if not conversation_ids:
+        return {}
+    ranked = (
+        select(
+            Message.conversation_id,
+            Message.direction,
+            Message.text,
+            Message.occurred_at,
+            func.row_number()
+            .over(
+                partition_by=Message.conversation_id,
+                order_by=(Message.occurred_at.desc(), Message.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(Message.conversation_id.in_(conversation_ids), Message.direction != "note")
+        .subquery()
+    )
+    rows = session.execute(select(ranked).where(ranked.c.rank == 1))
+    return {
+        row.conversation_id: LastMessage(row.direction, row.text, row.occurred_at) for row in rows
+    }
+
+
+def channels_used(session: Session, conversation_ids: list[int]) -> dict[int, list[int]]:
+    """Every channel each conversation went through, in one query."""
+    if not conversation_ids:
+        return {}
+    rows = session.execute(
+        select(Message.conversation_id, Message.channel_id)
+        .where(Message.conversation_id.in_(conversation_ids), Message.direction == "inbound")
+        .group_by(Message.conversation_id, Message.channel_id)
+        .order_by(Message.conversation_id, func.min(Message.occurred_at))
+    )
+    used: dict[int, list[int]] = {}
+    for conversation_id, channel_id in rows:
+        used.setdefault(conversation_id, []).append(channel_id)
+    return used

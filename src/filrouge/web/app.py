@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import Engine
+from starlette.staticfiles import StaticFiles
 
 from filrouge import __version__
 from filrouge.db import create_db_engine, make_session_factory, start_checkpointer
@@ -20,6 +21,8 @@ from filrouge.web.api import attachments, channels, conversations, customers, in
 from filrouge.web.errors import install_error_handlers
 from filrouge.web.limits import BodyLimit
 from filrouge.web.schemas import ERROR_RESPONSES
+from filrouge.web.ui import account, admin, conversation, inbox
+from filrouge.web.ui.templating import STATIC
 
 API_PREFIX = "/api/v1"
 
@@ -48,8 +51,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     for module in (channels, inbound, conversations, customers, attachments):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    for ui_module in (account, inbox, conversation, admin):
+        app.include_router(ui_module.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/healthz", _health, methods=["GET"], include_in_schema=False)
-    app.add_api_route("/", _home, methods=["GET"], include_in_schema=False)
     return app
 
 
@@ -68,13 +73,3 @@ def _background_checkpoints(engine: Engine) -> Any:
 
 def _health() -> dict[str, str]:
     return {"status": "ok"}
-
-
-def _home() -> dict[str, Any]:
-    return {
-        "name": "Filrouge",
-        "version": __version__,
-        "api": API_PREFIX,
-        "openapi": f"{API_PREFIX}/openapi.json",
-        "docs": f"{API_PREFIX}/docs",
-    }

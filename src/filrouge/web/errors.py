@@ -11,13 +11,14 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from filrouge.core.errors import DomainError
 from filrouge.i18n import N_, negotiate_locale, translate
 
 log = logging.getLogger("filrouge.rejections")
+JSON_PREFIXES = ("/api/", "/hooks/")
 
 _HTTP_CODES = {
     400: ("bad_request", N_("The request could not be read.")),
@@ -37,7 +38,7 @@ def error_response(
     message_id: str,
     field: str | None = None,
     **params: Any,
-) -> JSONResponse:
+) -> Response:
     locale = negotiate_locale(request.headers.get("accept-language"))
     message = translate(message_id, locale, field=field, **params)
     body: dict[str, Any] = {"code": code, "message": message}
@@ -51,17 +52,25 @@ def error_response(
         code,
         translate(message_id, "en", field=field, **params),
     )
+    if not request.url.path.startswith(JSON_PREFIXES):
+        return _error_page(request, status, message)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
-async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
+def _error_page(request: Request, status: int, message: str) -> Response:
+    from filrouge.web.ui.templating import render
+
+    return render(request, "error.html", {"status": status, "message": message}, status=status)
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     params = {k: v for k, v in exc.params.items() if k != "field"}
     return error_response(request, exc.status, exc.code, exc.message_id, exc.field, **params)
 
 
-async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {}
     if first.get("type") == "json_invalid":
@@ -80,7 +89,7 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
-async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     code, message_id = _HTTP_CODES.get(exc.status_code, ("http_error", N_("The request failed.")))
     response = error_response(request, exc.status_code, code, message_id)
@@ -88,7 +97,7 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
-async def _api_error(request: Request, exc: Exception) -> JSONResponse:
+async def _api_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
     return error_response(request, exc.status, exc.code, exc.message_id, exc.field, **exc.params)
 
@@ -110,7 +119,17 @@ def http_error(
     return ApiError(status, code, message_id, field, **params)
 
 
+async def _login_required(request: Request, exc: Exception) -> Response:
+    from filrouge.web.ui.auth import LoginRequired
+
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse(exc.next_url, status_code=303)
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    from filrouge.web.ui.auth import LoginRequired
+
+    app.add_exception_handler(LoginRequired, _login_required)
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

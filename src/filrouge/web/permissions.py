@@ -27,6 +27,10 @@ RULES: dict[str, frozenset[Role]] = {
     "customers:update": STAFF,
     "customers:merge": MANAGERS,
     "attachments:read": EVERYONE,
+    # pages of the agent workspace
+    "account:use": EVERYONE,
+    "inbox:view": EVERYONE,
+    "admin:view": frozenset({Role.ADMIN}),
 }
 
 

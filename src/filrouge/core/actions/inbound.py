@@ -157,12 +157,13 @@ def receive_in_session(
     choice = choose_conversation(
         conn, sender.customer_id, inbound, occurred_at, settings.thread_window, sender.trusted
     )
-    conversation_id = (
-        _continue(ctx, choice) if choice.conversation else _open(ctx, sender.customer_id, choice)
-    )
+    state = choice.conversation
+    conversation_id = state.id if state else _open(ctx, sender.customer_id, choice)
     if sender.trusted:
         _remember_thread_key(ctx, sender.customer_id, conversation_id)
     message_id = _store_message(ctx, conversation_id, sender.identity_id)
+    if state is not None:
+        _continue(ctx, state, message_id)
     _store_attachments(ctx, message_id, BlobStore(settings.attachments_dir))
     record_event(
         session,
@@ -289,10 +290,9 @@ def _open(ctx: _Context, customer_id: int, choice: ThreadChoice) -> int:
     return conversation_id
 
 
-def _continue(ctx: _Context, choice: ThreadChoice) -> int:
-    """Move the conversation to where the customer is now, and wake it up if it slept."""
-    state = choice.conversation
-    assert state is not None
+def _continue(ctx: _Context, state: Row[Any], message_id: int) -> None:
+    """Move the conversation to where the customer is now, and wake it up if it slept; each
+    change's event names the message that made it."""
     changes = _conversation_changes(state, ctx.channel_id, ctx.inbound.visibility)
     subject = ("conversation", state.id)
     for action, field, before, after in changes:
@@ -303,7 +303,7 @@ def _continue(ctx: _Context, choice: ThreadChoice) -> int:
             subject,
             action,
             before={field: before},
-            after={field: after},
+            after={field: after, "message_id": message_id},
         )
     moved = {field: after for _, field, _, after in changes}
     at = ctx.occurred_at
@@ -319,7 +319,6 @@ def _continue(ctx: _Context, choice: ThreadChoice) -> int:
             "last_activity_at": max(state.last_activity_at, at),
         },
     )
-    return int(state.id)
 
 
 def _conversation_changes(

@@ -1,6 +1,13 @@
 """Every model, importable from one place (Alembic reads ``Base.metadata`` from here)."""
 
-from filrouge.core.models.agent import ApiToken, Team, User, team_members
+from filrouge.core.models.agent import (
+    ApiToken,
+    LoginFailure,
+    Team,
+    User,
+    WebSession,
+    team_members,
+)
 from filrouge.core.models.base import Base
 from filrouge.core.models.conversation import Conversation, ConversationTag, ThreadKey
 from filrouge.core.models.customer import Customer, Identity
@@ -18,10 +25,12 @@ __all__ = [
     "Customer",
     "Event",
     "Identity",
+    "LoginFailure",
     "Message",
     "Team",
     "ThreadKey",
     "User",
+    "WebSession",
     "Workspace",
     "team_members",
 ]

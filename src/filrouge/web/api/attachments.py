@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from filrouge.core.access import access_attachment_by_id
 from filrouge.core.blobs import BlobStore
-from filrouge.core.models import User
+from filrouge.core.models import Attachment, User
 from filrouge.db import transaction
 from filrouge.web.deps import Allowed, FactoryDep, SettingsDep
 from filrouge.web.schemas import IdPath
@@ -31,9 +31,14 @@ def get_attachment(
 ) -> Response:
     with transaction(factory) as session:
         attachment = access_attachment_by_id(session, user, attachment_id)
+    return attachment_response(attachment, BlobStore(settings.attachments_dir))
+
+
+def attachment_response(attachment: Attachment, blobs: BlobStore) -> Response:
+    """The file itself, served so that a browser can never run it as a page."""
     if attachment.sha256 is None:
         return RedirectResponse(attachment.url or "", status_code=307)
-    content = BlobStore(settings.attachments_dir).get(attachment.sha256)
+    content = blobs.get(attachment.sha256)
     disposition = (
         "inline" if attachment.content_type.startswith(("image/", "video/")) else ("attachment")
     )

@@ -1,0 +1,1 @@
+"""The agent workspace: server-rendered pages (Jinja2) with a little vanilla JavaScript."""

@@ -1,0 +1,116 @@
+"""Signing in and out, and changing one's password."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from filrouge.core.actions.sessions import (
+    BadCredentials,
+    change_password,
+    record_failed_sign_in,
+    sign_in,
+    sign_out,
+)
+from filrouge.core.errors import DomainError
+from filrouge.core.models import User, WebSession
+from filrouge.db import transaction
+from filrouge.i18n import translate
+from filrouge.web.deps import FactoryDep, SettingsDep
+from filrouge.web.ui.auth import COOKIE, PageAllowed, Visitor
+from filrouge.web.ui.templating import locale_for, render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/login")
+def login_page(request: Request, next: str = "/inbox") -> Response:
+    return render(request, "login.html", {"next": _safe_next(next), "error": None})
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    factory: FactoryDep,
+    settings: SettingsDep,
+    email: Annotated[str, Form(max_length=320)],
+    password: Annotated[str, Form(max_length=1000)],
+    next: Annotated[str, Form(max_length=2000)] = "/inbox",
+) -> Response:
+    ip = request.client.host if request.client else "unknown"
+    try:
+        with transaction(factory) as session:
+            signed_in = sign_in(session, email, password, ip, settings)
+    except DomainError as refusal:
+        if isinstance(refusal, BadCredentials):
+            with transaction(factory) as session:
+                record_failed_sign_in(session, email, ip)
+        message = translate(refusal.message_id, locale_for(request, None), **_params(refusal))
+        context = {"next": _safe_next(next), "error": message, "email": email}
+        return render(request, "login.html", context, status=refusal.status)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    secure = settings.cookie_secure
+    response.set_cookie(
+        COOKIE,
+        signed_in.token,
+        httponly=True,
+        samesite="lax",
+        path="/",
+        secure=request.url.scheme == "https" if secure is None else secure,
+        max_age=int(settings.session_lifetime.total_seconds()),
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(
+    factory: FactoryDep, visitor: Annotated[Visitor, PageAllowed("account:use")]
+) -> Response:
+    with transaction(factory) as session:
+        sign_out(session, session.get_one(WebSession, visitor.web_session.id))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/")
+    return response
+
+
+@router.get("/password")
+def password_page(
+    request: Request, visitor: Annotated[Visitor, PageAllowed("account:use")]
+) -> Response:
+    return render(request, "password.html", {"done": False, "error": None}, visitor)
+
+
+@router.post("/password")
+def password(
+    request: Request,
+    factory: FactoryDep,
+    visitor: Annotated[Visitor, PageAllowed("account:use")],
+    current: Annotated[str, Form(max_length=1000)],
+    new: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    context: dict[str, object] = {"done": True, "error": None}
+    try:
+        with transaction(factory) as session:
+            user = session.get_one(User, visitor.user.id)
+            keep = session.get_one(WebSession, visitor.web_session.id)
+            change_password(session, user, current, new, keep)
+    except DomainError as refusal:
+        message = translate(
+            refusal.message_id, locale_for(request, visitor.user), **_params(refusal)
+        )
+        context = {"done": False, "error": message}
+        return render(request, "password.html", context, visitor, status=refusal.status)
+    return render(request, "password.html", context, visitor)
+
+
+def _safe_next(target: str) -> str:
+    """Only paths on this site: never an open redirect to somewhere else."""
+    if not target.startswith("/") or target.startswith("//") or "\\\\" in target:
+        return "/inbox"
+    return target
+
+
+def _params(refusal: DomainError) -> dict[str, object]:
+    return dict(refusal.params)

@@ -1,0 +1,166 @@
+"""One conversation: the whole thread across channels, the customer 360 panel, the composer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from filrouge.core.access import access_attachment_by_id, access_conversation_by_id
+from filrouge.core.actions.conversations import ConversationChanges, update_conversation
+from filrouge.core.actions.replies import add_note, add_reply, reachable_channels
+from filrouge.core.audit import Actor
+from filrouge.core.blobs import BlobStore
+from filrouge.core.models import ChannelAccount, Customer, Event, Message, User
+from filrouge.core.models.enums import ConversationStatus, Priority
+from filrouge.core.queries import conversation_thread, customer_conversations
+from filrouge.db import transaction
+from filrouge.web.api.attachments import attachment_response
+from filrouge.web.deps import FactoryDep, SettingsDep
+from filrouge.web.schemas import IdPath
+from filrouge.web.ui.auth import PageAllowed, Visitor
+from filrouge.web.ui.templating import render
+
+router = APIRouter(include_in_schema=False)
+Text = Annotated[str, Form(min_length=1, max_length=64 * 1024)]
+
+
+@dataclass(frozen=True)
+class ThreadEntry:
+    at: datetime
+    message: Message | None = None
+    switch: Event | None = None
+
+
+@router.get("/conversations/{conversation_id}")
+def conversation_page(
+    request: Request,
+    conversation_id: IdPath,
+    factory: FactoryDep,
+    visitor: Annotated[Visitor, PageAllowed("conversations:read")],
+) -> Response:
+    with transaction(factory) as session:  # rendered inside: the page reads relations
+        context = _page_context(session, visitor, conversation_id)
+        return render(request, "conversation.html", context, visitor)
+
+
+@router.post("/conversations/{conversation_id}/reply")
+def reply(
+    conversation_id: IdPath,
+    factory: FactoryDep,
+    visitor: Annotated[Visitor, PageAllowed("conversations:reply")],
+    text: Text,
+    channel_id: Annotated[int | None, Form()] = None,
+) -> Response:
+    with transaction(factory) as session:
+        conversation = access_conversation_by_id(session, visitor.user, conversation_id)
+        add_reply(session, conversation, visitor.user, text, channel_id)
+    return _back(conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/note")
+def note(
+    conversation_id: IdPath,
+    factory: FactoryDep,
+    visitor: Annotated[Visitor, PageAllowed("conversations:note")],
+    text: Text,
+) -> Response:
+    with transaction(factory) as session:
+        conversation = access_conversation_by_id(session, visitor.user, conversation_id)
+        add_note(session, conversation, visitor.user, text)
+    return _back(conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/update")
+def update(
+    conversation_id: IdPath,
+    factory: FactoryDep,
+    visitor: Annotated[Visitor, PageAllowed("conversations:update")],
+    status: Annotated[str | None, Form()] = None,
+    priority: Annotated[str | None, Form()] = None,
+    assignee: Annotated[str | None, Form(max_length=20)] = None,
+    tags: Annotated[str | None, Form(max_length=2000)] = None,
+) -> Response:
+    changes = ConversationChanges(status=status or None, priority=priority or None)
+    if assignee is not None:
+        changes.assignee_id = visitor.user.id if assignee == "me" else _int_or_none(assignee)
+    if tags is not None:
+        changes.tags = [tag for tag in tags.split(",") if tag.strip()]
+    with transaction(factory) as session:
+        conversation = access_conversation_by_id(session, visitor.user, conversation_id)
+        update_conversation(session, conversation, changes, Actor.user(visitor.user.id))
+    return _back(conversation_id)
+
+
+@router.get("/attachments/{attachment_id}")
+def attachment(
+    attachment_id: IdPath,
+    factory: FactoryDep,
+    settings: SettingsDep,
+    visitor: Annotated[Visitor, PageAllowed("attachments:read")],
+) -> Response:
+    with transaction(factory) as session:
+        found = access_attachment_by_id(session, visitor.user, attachment_id)
+    return attachment_response(found, BlobStore(settings.attachments_dir))
+
+
+def _page_context(session: Session, visitor: Visitor, conversation_id: int) -> dict[str, Any]:
+    user = visitor.user
+    conversation = access_conversation_by_id(session, user, conversation_id)
+    thread = conversation_thread(session, conversation)
+    customer = session.get_one(Customer, conversation.customer_id)
+    channels = {
+        c.id: c
+        for c in session.scalars(
+            select(ChannelAccount).where(ChannelAccount.workspace_id == user.workspace_id)
+        )
+    }
+    entries = thread_entries(thread.messages, thread.switches)
+    users = list(
+        session.scalars(
+            select(User)
+            .where(User.workspace_id == user.workspace_id, User.active)
+            .order_by(User.name)
+        )
+    )
+    return {
+        "conversation": conversation,
+        "entries": entries,
+        "customer": customer,
+        "identities": list(customer.identities),
+        "channels": channels,
+        "others": [
+            c for c in customer_conversations(session, user, customer.id) if c.id != conversation.id
+        ],
+        "reply_channels": reachable_channels(session, conversation),
+        "users": users,
+        "authors": {u.id: u for u in users},
+        "statuses": [s.value for s in ConversationStatus],
+        "priorities": [p.value for p in Priority],
+    }
+
+
+def thread_entries(messages: list[Message], switches: list[Event]) -> list[ThreadEntry]:
+    """Messages in order, each channel switch shown just before the message that made it."""
+    by_message = {(e.after or {}).get("message_id"): e for e in switches}
+    entries: list[ThreadEntry] = []
+    for message in messages:
+        switch = by_message.get(message.id)
+        if switch is not None:
+            entries.append(ThreadEntry(message.occurred_at, switch=switch))
+        entries.append(ThreadEntry(message.occurred_at, message=message))
+    return entries
+
+
+def _back(conversation_id: int) -> Response:
+    return RedirectResponse(f"/conversations/{conversation_id}", status_code=303)
+
+
+def _int_or_none(value: str) -> int | None:
+    number = int(value) if value.isdigit() else 0
+    return number if 0 < number < 2**63 else None

@@ -1,0 +1,140 @@
+"""The inbox: every conversation from every channel, by view, with search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from filrouge.core.models import ChannelAccount, Conversation, Customer, User, team_members
+from filrouge.core.queries import (
+    ConversationFilters,
+    channels_used,
+    last_messages,
+    list_conversations,
+)
+from filrouge.db import transaction
+from filrouge.web.deps import FactoryDep
+from filrouge.web.schemas import IdQuery, TextQuery
+from filrouge.web.ui.auth import PageAllowed, Visitor
+from filrouge.web.ui.templating import render
+
+router = APIRouter(include_in_schema=False)
+VIEWS = ("all", "mine", "unassigned", "team", "public", "sla")
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class InboxRow:
+    conversation: Conversation
+    customer_name: str
+    channel_ids: list[int]
+    excerpt: str
+    waiting_since: datetime | None
+    assignee_name: str | None
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/inbox", status_code=303)
+
+
+@router.get("/inbox")
+def inbox(
+    request: Request,
+    factory: FactoryDep,
+    visitor: Annotated[Visitor, PageAllowed("inbox:view")],
+    view: Annotated[str, Query(pattern="^(" + "|".join(VIEWS) + ")$")] = "all",
+    status: TextQuery = None,
+    channel_id: IdQuery = None,
+    q: TextQuery = None,
+    cursor: TextQuery = None,
+) -> Response:
+    with transaction(factory) as session:
+        filters = _filters(session, visitor.user, view, status, channel_id, q)
+        page = list_conversations(session, visitor.user, filters, PAGE_SIZE, cursor)
+        rows = inbox_rows(session, page.items)
+        channels = _channels(session, visitor.user.workspace_id)
+    context: dict[str, Any] = {
+        "rows": rows,
+        "next_cursor": page.next_cursor,
+        "view": view,
+        "views": VIEWS,
+        "status": status,
+        "channel_id": channel_id,
+        "q": q or "",
+        "channels": channels,
+    }
+    return render(request, "inbox.html", context, visitor)
+
+
+def inbox_rows(session: Session, conversations: list[Conversation]) -> list[InboxRow]:
+    """Everything a row shows, in four queries for the whole page."""
+    ids = [c.id for c in conversations]
+    customers = _names(session, Customer, {c.customer_id for c in conversations})
+    assignees = _names(session, User, {c.assignee_id for c in conversations if c.assignee_id})
+    used, last = channels_used(session, ids), last_messages(session, ids)
+    rows = []
+    for conversation in conversations:
+        latest = last.get(conversation.id)
+        waiting = latest.occurred_at if latest and latest.direction == "inbound" else None
+        rows.append(
+            InboxRow(
+                conversation=conversation,
+                customer_name=customers.get(conversation.customer_id) or "—",
+                channel_ids=used.get(conversation.id, [conversation.channel_id]),
+                excerpt=(latest.text if latest else "")[:140],
+                waiting_since=waiting if conversation.status in ("new", "open") else None,
+                assignee_name=assignees.get(conversation.assignee_id or 0),
+            )
+        )
+    return rows
+
+
+def _filters(
+    session: Session,
+    user: User,
+    view: str,
+    status: str | None,
+    channel_id: int | None,
+    q: str | None,
+) -> ConversationFilters:
+    filters = ConversationFilters(status=status or None, channel_id=channel_id, q=q)
+    if view == "mine":
+        filters.assignee_id = user.id
+    elif view == "unassigned":
+        filters.unassigned = True
+    elif view == "team":
+        filters.team_ids = list(
+            session.scalars(select(team_members.c.team_id).where(team_members.c.user_id == user.id))
+        )
+    elif view == "public":
+        filters.visibility = "public"
+    elif view == "sla" and not status:  # until the SLA issue: everything still waiting
+        filters.statuses = ["new", "open"]
+    return filters
+
+
+def _names(session: Session, model: Any, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return {
+        row.id: row.name
+        for row in session.execute(select(model.id, model.name).where(model.id.in_(ids)))
+    }
+
+
+def _channels(session: Session, workspace_id: int) -> dict[int, ChannelAccount]:
+    return {
+        c.id: c
+        for c in session.scalars(
+            select(ChannelAccount)
+            .where(ChannelAccount.workspace_id == workspace_id)
+            .order_by(ChannelAccount.id)
+        )
+    }

@@ -1,0 +1,69 @@
+// Filrouge workspace: keyboard shortcuts, clickable rows, the public-reply warning.
+(function () {
+  "use strict";
+  var rows = Array.prototype.slice.call(document.querySelectorAll("tr.row[data-href]"));
+  var selected = -1;
+
+  function select(index) {
+    if (!rows.length) { return; }
+    selected = Math.max(0, Math.min(rows.length - 1, index));
+    rows.forEach(function (row, i) { row.classList.toggle("selected", i === selected); });
+    rows[selected].scrollIntoView({ block: "nearest" });
+  }
+
+  rows.forEach(function (row, i) {
+    row.addEventListener("click", function (event) {
+      if (event.target.closest("a")) { return; }
+      window.location.href = row.dataset.href;
+    });
+  });
+
+  function typing(target) {
+    return /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName) || target.isContentEditable;
+  }
+
+  function submit(id) {
+    var form = document.getElementById(id);
+    if (form) { form.submit(); }
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.ctrlKey || event.metaKey || event.altKey || typing(event.target)) { return; }
+    var key = event.key;
+    if (key === "j") { select(selected + 1); }
+    else if (key === "k") { select(selected - 1); }
+    else if (key === "Enter" && selected >= 0) { window.location.href = rows[selected].dataset.href; }
+    else if (key === "r") {
+      var text = document.getElementById("reply-text");
+      if (text) { event.preventDefault(); text.focus(); }
+    }
+    else if (key === "e") { submit("resolve"); }
+    else if (key === "a") { submit("assign-me"); }
+    else if (key === "?") {
+      var help = document.getElementById("shortcuts");
+      if (help && help.showModal) { help.showModal(); }
+    }
+  });
+
+  var helpButton = document.querySelector("[data-shortcuts]");
+  if (helpButton) {
+    helpButton.addEventListener("click", function () {
+      document.getElementById("shortcuts").showModal();
+    });
+  }
+
+  // A public reply that carries personal data should move to a private channel.
+  var personal = /[\w.+-]+@[\w-]+\.[\w.]+|(?:\+|00)?\d[\d .-]{7,}\d|\b[A-Z]{2,4}-\d{4}-\d{4,}\b/;
+  var text = document.getElementById("reply-text");
+  var channel = document.getElementById("reply-channel");
+  var warning = document.getElementById("public-warning");
+  function check() {
+    if (!text || !channel || !warning) { return; }
+    var option = channel.options[channel.selectedIndex];
+    var isPublic = option && option.dataset.public === "yes";
+    warning.hidden = !(isPublic && personal.test(text.value));
+  }
+  if (text) { text.addEventListener("input", check); }
+  if (channel) { channel.addEventListener("change", check); }
+  check();
+}());
