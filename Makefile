@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 KEYWORDS = $(shell $(BIN)/python -c "from filrouge.i18n import EXTRACT_KEYWORDS as k; print(' '.join('-k ' + x for x in k))")
 LOCALE := src/filrouge/locale
 
-.PHONY: help install demo serve test lint typecheck pytest bench messages clean
+.PHONY: help install demo serve test lint typecheck browser pytest bench messages clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ serve: install ## Serve on :8000 without loading anything
 	$(BIN)/filrouge migrate
 	$(BIN)/filrouge serve --host 127.0.0.1 --port 8000
 
-test: install lint typecheck pytest ## Every check: ruff, mypy, the whole suite
+test: install lint typecheck browser pytest ## Every check: ruff, mypy, the whole suite
 
 lint: install ## ruff (lint and format check)
 	$(BIN)/ruff check src tests benchmarks
@@ -36,6 +36,11 @@ lint: install ## ruff (lint and format check)
 
 typecheck: install ## mypy on the package
 	$(BIN)/mypy
+
+browser: ## Debian's Chromium for the browser tests (installed with apt-get when missing)
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+		|| { echo "The browser tests need /usr/bin/chromium: sudo apt-get install chromium"; exit 1; }
 
 pytest: install ## The suite (on PostgreSQL too when FILROUGE_TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -131,7 +131,10 @@ def test_it_lists_conversations_with_their_channels_and_badges(make_browser, adm
     assert "Jeanne" in page
     assert "Paul" in page
     assert "Je vous écris ici" in page
-    assert '𝕏</span><span title="WhatsApp">🟢' in page  # both channels of Jeanne's thread
+    marks = (
+        '<span class="ch ch-x">X</span></span><span title="WhatsApp"><span class="ch ch-whatsapp">'
+    )
+    assert marks in page  # both channels Jeanne's thread went through
     public = browser.get("/inbox?view=public").text
     assert "Paul" in public
     assert "Jeanne" not in public

@@ -42,22 +42,23 @@ VOCABULARY = (
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
+# Short channel marks, drawn as coloured badges by app.css (no emoji font needed).
 CHANNEL_ICONS = {
-    "email": "✉",
-    "web_form": "📝",
-    "chat": "💬",
-    "messenger": "Ⓜ",
-    "facebook_comments": "ⓕ",
-    "instagram": "◎",
-    "whatsapp": "🟢",
-    "x": "𝕏",
-    "telegram": "✈",
-    "sms": "📱",
-    "callback": "☎",
-    "phone": "📞",
-    "in_person": "🏬",
-    "postal": "📮",
-    "api": "⚙",
+    "email": "@",
+    "web_form": "Form",
+    "chat": "Chat",
+    "messenger": "Msg",
+    "facebook_comments": "FB",
+    "instagram": "IG",
+    "whatsapp": "WA",
+    "x": "X",
+    "telegram": "TG",
+    "sms": "SMS",
+    "callback": "Rappel",
+    "phone": "Tél",
+    "in_person": "Mag",
+    "postal": "Lettre",
+    "api": "API",
 }
 
 environment = Environment(

@@ -1,0 +1,262 @@
+"""The workspace in a real browser: Debian's Chromium driven by Playwright, against a real
+`filrouge serve` on 127.0.0.1."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+CHROMIUM = os.environ.get("FILROUGE_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOTS = os.environ.get("FILROUGE_SCREENSHOTS")  # a folder: save the README's pictures
+PASSWORD = "correct horse battery"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-m", "filrouge.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    tmp = tmp_path_factory.mktemp("browser")
+    env = {
+        **os.environ,
+        "FILROUGE_DATABASE_URL": f"sqlite:///{tmp}/filrouge.db",
+        "FILROUGE_DATA_DIR": str(tmp / "var"),
+        "FILROUGE_LOG_LEVEL": "WARNING",
+    }
+    cli(env, "migrate")
+    for email, role, name in (
+        ("admin@example.fr", "admin", "Camille Admin"),
+        ("lea@example.fr", "agent", "Léa Martin"),
+    ):
+        cli(
+            env,
+            "user",
+            "create",
+            "--email",
+            email,
+            "--password",
+            PASSWORD,
+            "--role",
+            role,
+            "--name",
+            name,
+        )
+    token = cli(env, "token", "create", "--email", "admin@example.fr").strip().splitlines()[-1]
+    port = free_port()
+    log = (tmp / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "filrouge.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for(base)
+        yield {"base": base, **_seed(base, token)}
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        log.close()
+
+
+def _wait_for(base: str) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    raise AssertionError("the server did not start")
+
+
+def _seed(base: str, token: str) -> dict[str, Any]:
+    """A customer who moved from a public post on X to WhatsApp, and a hostile visitor."""
+    with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {token}"}) as api:
+        x = api.post("/api/v1/channels", json={"kind": "x", "name": "X @maison"}).json()
+        whatsapp = api.post("/api/v1/channels", json={"kind": "whatsapp", "name": "WhatsApp"})
+        phone = api.post("/api/v1/channels", json={"kind": "phone", "name": "Téléphone"}).json()
+        sender = {
+            "kind": "whatsapp",
+            "value": "+33612345678",
+            "name": "Jeanne Martin",
+            "verified": True,
+        }
+        api.post(
+            "/api/v1/inbound",
+            json={
+                "channel_id": x["id"],
+                "sender": sender,
+                "visibility": "public",
+                "text": "@maison mon colis n'est jamais arrivé",
+            },
+        )
+        jeanne = api.post(
+            "/api/v1/inbound",
+            json={
+                "channel_id": whatsapp.json()["id"],
+                "sender": sender,
+                "text": "Je vous écris ici, commande ML-2026-104233",
+            },
+        ).json()
+        hostile = api.post(
+            "/api/v1/inbound",
+            json={
+                "channel_id": x["id"],
+                "visibility": "public",
+                "sender": {"kind": "x", "value": "@troll", "name": "<img src=x onerror=alert(1)>"},
+                "text": "<script>alert('pwned')</script> public post",
+            },
+        ).json()
+        reviews = api.post("/api/v1/channels", json={"kind": "api", "name": "Avis en ligne"})
+        review = api.post(
+            "/api/v1/inbound",
+            json={
+                "channel_id": reviews.json()["id"],
+                "visibility": "public",
+                "sender": {"kind": "external", "value": "review-77", "name": "Avis 77"},
+                "text": "Livraison en retard, une étoile.",
+            },
+        ).json()
+    return {
+        "jeanne": jeanne["conversation_id"],
+        "hostile": hostile["conversation_id"],
+        "review": review["conversation_id"],
+        "phone": phone["id"],
+    }
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium", pytrace=False)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def signed_in(browser: Browser, server: dict[str, Any], email: str, **context: Any) -> Page:
+    page = browser.new_context(base_url=server["base"], locale="fr-FR", **context).new_page()
+    page.on("dialog", lambda dialog: pytest.fail(f"a dialog opened: {dialog.message}"))
+    page.goto("/inbox")
+    expect(page).to_have_url(f"{server['base']}/login?next=%2Finbox")
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page).to_have_url(f"{server['base']}/inbox")
+    return page
+
+
+def test_it_signs_in_and_keeps_an_agent_out_of_the_admin_pages(browser, server):
+    page = signed_in(browser, server, "lea@example.fr")
+    expect(page.get_by_role("link", name="Jeanne Martin")).to_be_visible()
+    expect(page.get_by_role("link", name="Administration")).to_have_count(0)
+    response = page.goto("/admin")
+    assert response is not None
+    assert response.status == 403
+    expect(page.get_by_role("alert")).to_contain_text("ne permet pas")
+
+
+def test_it_follows_the_customer_across_channels_and_replies_on_another(browser, server):
+    page = signed_in(browser, server, "lea@example.fr")
+    page.get_by_role("link", name="Jeanne Martin").click()
+    expect(page.locator(".switch")).to_contain_text("Passé de X @maison à WhatsApp")
+    messages = page.locator(".message .text")
+    expect(messages.first).to_contain_text("mon colis n'est jamais arrivé")
+    expect(messages.nth(1)).to_contain_text("ML-2026-104233")
+    if SCREENSHOTS:
+        page.screenshot(path=str(Path(SCREENSHOTS) / "conversation.png"), full_page=True)
+    page.get_by_label("Répondre sur").select_option(str(server["phone"]))
+    page.locator("#reply-text").fill("Appel passé : le colis repart demain.")
+    page.get_by_role("button", name="Envoyer").click()
+    last = page.locator(".message.outbound").last
+    expect(last).to_contain_text("Appel passé : le colis repart demain.")
+    expect(last).to_contain_text("Téléphone")
+    expect(last.locator(".delivery")).to_have_text("envoyé")
+
+
+def test_it_shows_hostile_markup_as_text_without_running_it(browser, server):
+    page = signed_in(browser, server, "lea@example.fr")
+    expect(page.get_by_text("<img src=x onerror=alert(1)>")).to_be_visible()
+    page.goto(f"/conversations/{server['hostile']}")
+    expect(page.locator(".message .text").first).to_have_text(
+        "<script>alert('pwned')</script> public post"
+    )
+    assert page.evaluate("document.querySelectorAll('main script, main img').length") == 0
+
+
+def test_it_warns_before_personal_data_goes_out_in_public(browser, server):
+    page = signed_in(browser, server, "lea@example.fr")
+    page.goto(f"/conversations/{server['review']}")
+    warning = page.locator("#public-warning")
+    page.locator("#reply-text").fill("Écrivez-nous à service@maison.example")
+    expect(warning).to_be_visible()
+    page.locator("#reply-text").fill("Nous vous écrivons en privé.")
+    expect(warning).to_be_hidden()
+
+
+def test_it_moves_through_the_inbox_with_the_keyboard(browser, server):
+    page = signed_in(browser, server, "lea@example.fr")
+    if SCREENSHOTS:
+        page.screenshot(path=str(Path(SCREENSHOTS) / "inbox.png"), full_page=True)
+    page.keyboard.press("?")
+    expect(page.locator("#shortcuts")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    selected = page.locator("tr.row.selected")
+    expect(selected).to_have_count(1)
+    expect(selected).to_have_attribute(
+        "data-id", page.locator("tr.row").nth(1).get_attribute("data-id") or ""
+    )
+    target = selected.get_attribute("data-href")
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(f"{server['base']}{target}")
+    page.keyboard.press("r")
+    expect(page.locator("#reply-text")).to_be_focused()
+
+
+def test_it_stays_usable_on_a_phone(browser, server):
+    page = signed_in(browser, server, "lea@example.fr", viewport={"width": 390, "height": 844})
+    expect(page.get_by_role("link", name="Jeanne Martin")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.get_by_role("link", name="Jeanne Martin").click()
+    expect(page.locator("#reply-text")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
