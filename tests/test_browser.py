@@ -88,7 +88,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_for(base)
-        yield {"base": base, **_seed(base, token)}
+        yield {"base": base, "token": token, **_seed(base, token)}
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -260,3 +260,23 @@ def test_it_stays_usable_on_a_phone(browser, server):
     page.get_by_role("link", name="Jeanne Martin").click()
     expect(page.locator("#reply-text")).to_be_visible()
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+
+def test_it_shows_a_new_message_without_a_reload(browser, server):
+    page = signed_in(browser, server, "lea@example.fr")
+    page.goto(f"/conversations/{server['jeanne']}")
+    expect(page.locator(".message")).not_to_have_count(0)
+    page.evaluate("window.filrougeMarker = 'same page'")
+    headers = {"Authorization": f"Bearer {server['token']}"}
+    with httpx.Client(base_url=server["base"], headers=headers) as api:
+        channel = api.get("/api/v1/channels").json()["items"][1]  # WhatsApp
+        api.post(
+            "/api/v1/inbound",
+            json={
+                "channel_id": channel["id"],
+                "text": "Toujours rien reçu ce matin",
+                "sender": {"kind": "whatsapp", "value": "+33612345678", "verified": True},
+            },
+        )
+    expect(page.locator(".message .text").last).to_have_text("Toujours rien reçu ce matin")
+    assert page.evaluate("window.filrougeMarker") == "same page"  # no reload happened

@@ -12,6 +12,7 @@ from filrouge.core.models.enums import Role
 from filrouge.web.deps import permission_of
 from filrouge.web.permissions import RULES
 
+STREAMS = {"/events"}
 PUBLIC_PATHS = {
     "/",
     "/login",
@@ -69,6 +70,9 @@ def test_it_enforces_the_rule_for_each_role_on_each_route(app, make_caller, make
         permission = permissions_of(route)[0]
         method = sorted(route.methods)[0]
         path = re.sub(r"\{\w+\}", "1", full_path)
+        if path in STREAMS:  # never ends when allowed: checked against a live server
+            assert role in RULES[permission]  # in test_realtime.py
+            continue
         if path.startswith("/api/"):
             response = caller.request(method, path, json={})
         else:  # a page: the browser's cookie, and its CSRF token on every change

@@ -91,7 +91,13 @@ def serve(host: str, port: int, worker: bool) -> None:
         consumer.start()
     click.echo(f"Filrouge on http://{host}:{port}  (API docs: /api/v1/docs)")
     try:
-        uvicorn.run(app, host=host, port=port, log_level=get_settings().log_level.lower())
+        uvicorn.run(
+            app,
+            host=host,
+            port=port,
+            log_level=get_settings().log_level.lower(),
+            timeout_graceful_shutdown=3,  # open event streams never end by themselves
+        )
     finally:
         if consumer is not None:
             consumer.stop(graceful=True)

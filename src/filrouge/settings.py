@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # Task queue: "" (SQLite file in data_dir, embedded), "redis://host:port/db" at scale,
     # or "memory://" (tasks run at once, in process: tests and one-off scripts).
     queue_url: str = ""
+    # Several server processes: realtime events fan out through Redis pub/sub.
+    redis_url: str = ""
     languages: list[str] = Field(default_factory=lambda: ["fr", "en"])
     session_lifetime: timedelta = timedelta(hours=12)
     session_idle: timedelta = timedelta(hours=2)

@@ -20,8 +20,9 @@ from filrouge.settings import Settings, get_settings
 from filrouge.web.api import attachments, channels, conversations, customers, inbound
 from filrouge.web.errors import install_error_handlers
 from filrouge.web.limits import BodyLimit
+from filrouge.web.realtime import Broker
 from filrouge.web.schemas import ERROR_RESPONSES
-from filrouge.web.ui import account, admin, conversation, inbox
+from filrouge.web.ui import account, admin, conversation, inbox, live
 from filrouge.web.ui.templating import STATIC
 
 API_PREFIX = "/api/v1"
@@ -33,8 +34,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     engine = engine or create_db_engine(settings.database_url)
     check_migrated(engine)
     logging.basicConfig(level=settings.log_level)
+    broker = Broker(settings.redis_url)
     app = FastAPI(
-        lifespan=_background_checkpoints(engine),
+        lifespan=_lifespan(engine, broker),
         title="Filrouge",
         version=__version__,
         description="One inbox, one thread per customer, every channel.",
@@ -43,6 +45,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         redoc_url=None,
     )
     app.state.settings = settings
+    app.state.broker = broker
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     bind_factory(app.state.session_factory)
@@ -51,20 +54,24 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     for module in (channels, inbound, conversations, customers, attachments):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for ui_module in (account, inbox, conversation, admin):
+    for ui_module in (account, inbox, conversation, admin, live):
         app.include_router(ui_module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/healthz", _health, methods=["GET"], include_in_schema=False)
     return app
 
 
-def _background_checkpoints(engine: Engine) -> Any:
+def _lifespan(engine: Engine, broker: Broker) -> Any:
+    """While serving: SQLite checkpoints in the background, and the realtime broker."""
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         checkpointer = start_checkpointer(engine)
+        broker.start()
         try:
             yield
         finally:
+            broker.stop()
             if checkpointer is not None:
                 checkpointer.stop()
 

@@ -52,6 +52,9 @@ def add_reply(
     session.add(message)
     session.flush()
     _mark_answered(session, conversation, message, author)
+    publish_after_commit(
+        session, "reply.added", message_id=message.id, conversation_id=conversation.id
+    )
     if message.status == DeliveryStatus.QUEUED:
         publish_after_commit(session, "message.queued", message_id=message.id)
     return message

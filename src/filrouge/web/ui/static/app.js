@@ -67,3 +67,40 @@
   if (channel) { channel.addEventListener("change", check); }
   check();
 }());
+
+// Realtime: the server says which conversation changed; the page fetches its own fresh view.
+(function () {
+  "use strict";
+  if (!window.EventSource || !document.querySelector('meta[name="csrf-token"]')) { return; }
+  var thread = document.querySelector("[data-conversation]");
+  var rows = document.getElementById("rows");
+  if (!thread && !rows) { return; }
+  var pending = null;
+
+  function refresh(selectors) {
+    fetch(window.location.href, { credentials: "same-origin" })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) { return; }
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        selectors.forEach(function (selector) {
+          var now = document.querySelector(selector);
+          var next = fresh.querySelector(selector);
+          if (now && next) { now.replaceWith(next); }
+        });
+        document.dispatchEvent(new CustomEvent("filrouge:refreshed"));
+      });
+  }
+
+  var source = new EventSource("/events");
+  source.onmessage = function (event) {
+    var data = JSON.parse(event.data);
+    var wanted = rows ? ["#rows tbody"] : null;
+    if (thread && String(data.conversation_id) === thread.dataset.conversation) {
+      wanted = ["ol.messages", ".thread-head h1"];
+    }
+    if (!wanted) { return; }
+    clearTimeout(pending);
+    pending = setTimeout(function () { refresh(wanted); }, 100);
+  };
+}());

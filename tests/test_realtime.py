@@ -1,0 +1,129 @@
+"""Realtime across processes: an event written through one server reaches a browser connected
+to another, through Redis pub/sub (FILROUGE_TEST_REDIS_URL, set in CI)."""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from test_end_to_end import cli, free_port, wait_until
+
+REDIS_URL = os.environ.get("FILROUGE_TEST_REDIS_URL")
+PASSWORD = "correct horse battery"
+SETUPS = ["one process"] + (["two processes and Redis"] if REDIS_URL else [])
+
+
+@pytest.fixture(params=SETUPS)
+def servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
+    """(where to write, where to listen, API token)."""
+    two = request.param != "one process"
+    env = {
+        **os.environ,
+        "FILROUGE_DATABASE_URL": f"sqlite:///{tmp_path}/filrouge.db",
+        "FILROUGE_DATA_DIR": str(tmp_path / "var"),
+        "FILROUGE_LOG_LEVEL": "WARNING",
+        "FILROUGE_REDIS_URL": REDIS_URL if two and REDIS_URL else "",
+    }
+    cli(env, "migrate")
+    cli(
+        env,
+        "user",
+        "create",
+        "--email",
+        "admin@example.fr",
+        "--password",
+        PASSWORD,
+        "--role",
+        "admin",
+    )
+    token = cli(env, "token", "create", "--email", "admin@example.fr").strip().splitlines()[-1]
+    ports = [free_port(), free_port()] if two else [free_port()]
+    processes = []
+    for port in ports:
+        with (tmp_path / f"serve-{port}.log").open("wb") as log:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "filrouge.cli", "serve", "--port", str(port)],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    try:
+        for base in bases:
+            wait_until(lambda base=base: _healthy(base))
+        yield bases[0], bases[-1], token
+    finally:
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def listen(base: str, received: queue.Queue[dict[str, Any]], ready: threading.Event) -> None:
+    """A browser's EventSource, in a thread; it ends when the server goes away."""
+    try:
+        _listen(base, received, ready)
+    except httpx.HTTPError:
+        return
+
+
+def _listen(base: str, received: queue.Queue[dict[str, Any]], ready: threading.Event) -> None:
+    with httpx.Client(base_url=base, timeout=httpx.Timeout(10, read=30)) as browser:
+        browser.post("/login", data={"email": "admin@example.fr", "password": PASSWORD})
+        with browser.stream("GET", "/events") as stream:
+            assert stream.headers["content-type"].startswith("text/event-stream")
+            for line in stream.iter_lines():
+                ready.set()
+                if line.startswith("data: "):
+                    received.put(json.loads(line[6:]))
+
+
+def test_it_pushes_a_new_message_to_open_pages(servers):
+    write, listen_on, token = servers
+    received: queue.Queue[dict[str, Any]] = queue.Queue()
+    ready = threading.Event()
+    threading.Thread(target=listen, args=(listen_on, received, ready), daemon=True).start()
+    assert ready.wait(10), "the event stream did not open"
+    time.sleep(0.3)  # the relay subscribes as the stream opens
+    with httpx.Client(base_url=write, headers={"Authorization": f"Bearer {token}"}) as api:
+        channel = api.post("/api/v1/channels", json={"kind": "api", "name": "Site"}).json()
+        stored = api.post(
+            "/api/v1/inbound",
+            json={
+                "channel_id": channel["id"],
+                "text": "Bonjour",
+                "sender": {"kind": "email", "value": "jeanne@example.fr"},
+            },
+        ).json()
+    event = received.get(timeout=10)  # the figure itself is measured in docs/PERFORMANCE.md
+    assert event == {
+        "type": "message.received",
+        "message_id": stored["message_id"],
+        "conversation_id": stored["conversation_id"],
+        "customer_id": stored["customer_id"],
+    }
+
+
+def test_it_refuses_the_event_stream_without_a_session(servers):
+    _, listen_on, _ = servers
+    response = httpx.get(f"{listen_on}/events", follow_redirects=False)
+    assert response.status_code == 303
