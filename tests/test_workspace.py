@@ -234,3 +234,14 @@ def test_it_answers_in_the_agents_language(make_browser, factory):
     page = browser.get("/inbox").text
     assert "Keyboard shortcuts" in page
     assert "Raccourcis clavier" not in page
+
+
+def test_it_speaks_the_language_and_time_zone_the_agent_chose(make_browser):
+    browser = make_browser("agent")
+    saved = browser.post("/preferences", {"locale": "en", "timezone": "America/Montreal"})
+    assert saved.status_code == 303
+    page = browser.get("/password").text
+    assert "Change your password" in page
+    assert '<option value="America/Montreal" selected>' in page
+    refused = browser.post("/preferences", {"locale": "de", "timezone": "Mars/Olympus"})
+    assert refused.status_code == 422

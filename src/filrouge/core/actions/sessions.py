@@ -5,17 +5,24 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from filrouge.core.actions.users import hash_password, password_matches
 from filrouge.core.audit import Actor, record_event
-from filrouge.core.errors import DomainError, Invalid
+from filrouge.core.errors import DomainError, Invalid, check_choice
 from filrouge.core.models import LoginFailure, User, WebSession
 from filrouge.lib.secrets import new_token, token_digest
 from filrouge.lib.timeutil import utcnow
 from filrouge.settings import Settings
+
+
+class Locale(StrEnum):
+    FR = "fr"
+    EN = "en"
 
 
 class TooManyAttempts(DomainError):
@@ -111,3 +118,25 @@ def _check_not_throttled(session: Session, address: str, ip: str, settings: Sett
             "Too many failed sign-ins. Try again in {minutes} minutes.",
             minutes=minutes,
         )
+
+
+def update_preferences(session: Session, user: User, locale: str, timezone: str) -> None:
+    """The language and time zone the workspace speaks and shows dates in, for this user."""
+    check_choice(locale, Locale, "locale")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise Invalid(
+            "invalid_timezone", "{value} is not a time zone.", field="timezone", value=timezone
+        ) from exc
+    before = {"locale": user.locale, "timezone": user.timezone}
+    user.locale, user.timezone = locale, timezone
+    record_event(
+        session,
+        user.workspace_id,
+        Actor.user(user.id),
+        ("user", user.id),
+        "preferences_changed",
+        before=before,
+        after={"locale": locale, "timezone": timezone},
+    )

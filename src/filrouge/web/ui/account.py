@@ -13,6 +13,7 @@ from filrouge.core.actions.sessions import (
     record_failed_sign_in,
     sign_in,
     sign_out,
+    update_preferences,
 )
 from filrouge.core.errors import DomainError
 from filrouge.core.models import User, WebSession
@@ -23,6 +24,21 @@ from filrouge.web.ui.auth import COOKIE, PageAllowed, Visitor
 from filrouge.web.ui.templating import locale_for, render
 
 router = APIRouter(include_in_schema=False)
+COMMON_ZONES = (
+    "Europe/Paris",
+    "Europe/Brussels",
+    "Europe/Zurich",
+    "Europe/London",
+    "America/Montreal",
+    "Indian/Reunion",
+    "America/Martinique",
+    "America/Guadeloupe",
+    "Pacific/Noumea",
+    "Pacific/Tahiti",
+    "Africa/Casablanca",
+    "Africa/Dakar",
+    "UTC",
+)
 
 
 @router.get("/login")
@@ -79,7 +95,8 @@ def logout(
 def password_page(
     request: Request, visitor: Annotated[Visitor, PageAllowed("account:use")]
 ) -> Response:
-    return render(request, "password.html", {"done": False, "error": None}, visitor)
+    context = {"done": False, "error": None, "zones": COMMON_ZONES}
+    return render(request, "password.html", context, visitor)
 
 
 @router.post("/password")
@@ -90,7 +107,7 @@ def password(
     current: Annotated[str, Form(max_length=1000)],
     new: Annotated[str, Form(max_length=1000)],
 ) -> Response:
-    context: dict[str, object] = {"done": True, "error": None}
+    context: dict[str, object] = {"done": True, "error": None, "zones": COMMON_ZONES}
     try:
         with transaction(factory) as session:
             user = session.get_one(User, visitor.user.id)
@@ -100,9 +117,22 @@ def password(
         message = translate(
             refusal.message_id, locale_for(request, visitor.user), **_params(refusal)
         )
-        context = {"done": False, "error": message}
+        context = {"done": False, "error": message, "zones": COMMON_ZONES}
         return render(request, "password.html", context, visitor, status=refusal.status)
     return render(request, "password.html", context, visitor)
+
+
+@router.post("/preferences")
+def preferences(
+    request: Request,
+    factory: FactoryDep,
+    visitor: Annotated[Visitor, PageAllowed("account:use")],
+    locale: Annotated[str, Form(max_length=8)],
+    timezone: Annotated[str, Form(max_length=64)],
+) -> Response:
+    with transaction(factory) as session:
+        update_preferences(session, session.get_one(User, visitor.user.id), locale, timezone)
+    return RedirectResponse("/password", status_code=303)
 
 
 def _safe_next(target: str) -> str:
