@@ -76,6 +76,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             "--name",
             name,
         )
+    cli(
+        env,
+        "user",
+        "create",
+        "--email",
+        "hugo@example.fr",
+        "--password",
+        PASSWORD,
+        "--role",
+        "contributor",
+        "--name",
+        "Hugo Vendeur",
+        "--expertise",
+        "livraison",
+    )
     token = cli(env, "token", "create", "--email", "admin@example.fr").strip().splitlines()[-1]
     port = free_port()
     log = (tmp / "serve.log").open("wb")
@@ -154,6 +169,9 @@ def _seed(base: str, token: str) -> dict[str, Any]:
                 "text": "Livraison en retard, une étoile.",
             },
         ).json()
+        api.patch(
+            f"/api/v1/conversations/{jeanne['conversation_id']}", json={"tags": ["livraison"]}
+        )
     return {
         "jeanne": jeanne["conversation_id"],
         "hostile": hostile["conversation_id"],
@@ -280,3 +298,22 @@ def test_it_shows_a_new_message_without_a_reload(browser, server):
         )
     expect(page.locator(".message .text").last).to_have_text("Toujours rien reçu ce matin")
     assert page.evaluate("window.filrougeMarker") == "same page"  # no reload happened
+
+
+def test_it_holds_a_contributors_reply_for_approval(browser, server):
+    page = signed_in(browser, server, "hugo@example.fr")
+    expect(page.get_by_role("link", name="Jeanne Martin")).to_be_visible()
+    expect(page.get_by_role("link", name="Avis 77")).to_have_count(0)  # not their expertise
+    page.get_by_role("link", name="Jeanne Martin").click()
+    page.get_by_label("Répondre sur").select_option(str(server["phone"]))
+    page.locator("#reply-text").fill("Le transporteur passe demain matin.")
+    page.get_by_role("button", name="Envoyer").click()
+    last = page.locator(".message.outbound").last
+    expect(last.locator(".delivery")).to_have_text("en attente de validation")
+    boss = signed_in(browser, server, "admin@example.fr")
+    boss.get_by_role("link", name="Validations").click()
+    expect(boss.locator(".approval")).to_contain_text("Le transporteur passe demain matin.")
+    boss.get_by_role("button", name="Valider et envoyer").click()
+    expect(boss.get_by_text("Rien n'attend.")).to_be_visible()
+    page.reload()
+    expect(page.locator(".message.outbound").last.locator(".delivery")).to_have_text("envoyé")

@@ -7,10 +7,13 @@ from typing import Any
 
 import pytest
 from fastapi.routing import APIRoute
+from sqlalchemy import update
 
+from filrouge.core.models import User
 from filrouge.core.models.enums import Role
 from filrouge.web.deps import permission_of
 from filrouge.web.permissions import RULES
+from helpers import receive
 
 STREAMS = {"/events"}
 PUBLIC_PATHS = {
@@ -84,32 +87,24 @@ def test_it_enforces_the_rule_for_each_role_on_each_route(app, make_caller, make
         )
 
 
-def test_it_shows_contributors_only_public_and_assigned_conversations(admin, make_caller, channel):
+def test_it_shows_contributors_only_conversations_of_their_expertise_or_theirs(
+    admin, make_caller, channel, factory
+):
     contributor = make_caller("contributor")
-    x, whatsapp = channel("x"), channel("whatsapp")
-    public = admin.post(
-        "/api/v1/inbound",
-        json={
-            "channel_id": x["id"],
-            "sender": {"kind": "x", "value": "@client"},
-            "text": "Public",
-            "visibility": "public",
-        },
-    ).json()
-    private = admin.post(
-        "/api/v1/inbound",
-        json={
-            "channel_id": whatsapp["id"],
-            "sender": {"kind": "whatsapp", "value": "+33612345678"},
-            "text": "Privé",
-        },
-    ).json()
+    with factory() as session, session.begin():
+        session.execute(
+            update(User).where(User.id == contributor.user.id).values(expertise=["literie"])
+        )
+    ch = channel("api")
+    mattress = receive(admin, ch["id"], "a@example.fr", text="Mon matelas s'affaisse")
+    other = receive(admin, ch["id"], "b@example.fr", text="Où est ma commande ?")
+    admin.patch(f"/api/v1/conversations/{mattress['conversation_id']}", json={"tags": ["Literie"]})
     listed = [c["id"] for c in contributor.get("/api/v1/conversations").json()["items"]]
-    assert listed == [public["conversation_id"]]
-    assert contributor.get(f"/api/v1/conversations/{private['conversation_id']}").status_code == 404
-    assert contributor.get(f"/api/v1/customers/{private['customer_id']}").status_code == 404
+    assert listed == [mattress["conversation_id"]]
+    assert contributor.get(f"/api/v1/conversations/{other['conversation_id']}").status_code == 404
+    assert contributor.get(f"/api/v1/customers/{other['customer_id']}").status_code == 404
     admin.patch(
-        f"/api/v1/conversations/{private['conversation_id']}",
+        f"/api/v1/conversations/{other['conversation_id']}",
         json={"assignee_id": contributor.user.id},
     )
-    assert contributor.get(f"/api/v1/conversations/{private['conversation_id']}").status_code == 200
+    assert contributor.get(f"/api/v1/conversations/{other['conversation_id']}").status_code == 200

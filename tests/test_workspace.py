@@ -7,6 +7,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
+from fake_provider import fake_provider
 from filrouge.core.models import Message, WebSession
 from filrouge.lib.timeutil import utcnow
 from helpers import receive
@@ -245,3 +246,69 @@ def test_it_speaks_the_language_and_time_zone_the_agent_chose(make_browser):
     assert '<option value="America/Montreal" selected>' in page
     refused = browser.post("/preferences", {"locale": "de", "timezone": "Mars/Olympus"})
     assert refused.status_code == 422
+
+
+def contributor_on(make_browser, factory, expertise: list[str], trusted: bool = False):
+    from filrouge.core.models import User
+
+    browser = make_browser("contributor", email="vendeur@example.test", name="Hugo Vendeur")
+    with factory() as session, session.begin():
+        session.execute(
+            update(User)
+            .where(User.id == browser.user.id)
+            .values(expertise=expertise, trusted=trusted)
+        )
+    return browser
+
+
+def test_it_holds_a_contributors_reply_until_a_supervisor_approves_it(
+    make_browser, admin, channel, factory
+):
+    with fake_provider() as provider:
+        ch = channel("api", "Boutique en ligne", outbound_url=provider.url)
+        c = receive(admin, ch["id"], "a@example.fr", text="Quel sommier ?")
+        cid = c["conversation_id"]
+        admin.patch(f"/api/v1/conversations/{cid}", json={"tags": ["literie"]})
+        contributor = contributor_on(make_browser, factory, ["literie"])
+        reply = contributor.post(f"/conversations/{cid}/reply", {"text": "Le sommier 160."})
+        assert reply.status_code == 303
+        assert "en attente de validation" in contributor.get(f"/conversations/{cid}").text
+        assert provider.received == []
+        assert admin.get(f"/api/v1/conversations/{cid}").json()["first_response_at"] is None
+        assert contributor.get("/approvals").status_code == 403
+        supervisor = make_browser("supervisor", email="chef@example.test")
+        queue = supervisor.get("/approvals").text
+        assert "Le sommier 160." in queue
+        assert "Hugo Vendeur" in queue
+        with factory() as session:
+            waiting = session.scalars(select(Message).where(Message.direction == "outbound")).one()
+        assert supervisor.post(f"/approvals/{waiting.id}/approve").status_code == 303
+        assert provider.received[0].json()["text"] == "Le sommier 160.\nHugo"
+    detail = admin.get(f"/api/v1/conversations/{cid}").json()
+    sent = detail["messages"][-1]
+    assert (sent["status"], sent["signed_by_id"]) == ("sent", contributor.user.id)
+    assert detail["first_response_at"] is not None
+    assert supervisor.post(f"/approvals/{waiting.id}/approve").status_code == 409
+
+
+def test_it_never_sends_a_rejected_reply(make_browser, admin, channel, factory):
+    ch = channel("phone")
+    cid = receive(admin, ch["id"], "+33612345678", kind="phone")["conversation_id"]
+    admin.patch(f"/api/v1/conversations/{cid}", json={"tags": ["literie"]})
+    contributor = contributor_on(make_browser, factory, ["literie"])
+    contributor.post(f"/conversations/{cid}/reply", {"text": "Promo -50 % !"})
+    with factory() as session:
+        reply = session.scalars(select(Message).where(Message.direction == "outbound")).one()
+    make_browser("supervisor", email="chef@example.test").post(f"/approvals/{reply.id}/reject")
+    assert admin.get(f"/api/v1/conversations/{cid}").json()["messages"][-1]["status"] == (
+        "rejected"
+    )
+
+
+def test_it_lets_a_trusted_contributor_answer_directly(make_browser, admin, channel, factory):
+    ch = channel("phone")
+    cid = receive(admin, ch["id"], "+33612345678", kind="phone")["conversation_id"]
+    admin.patch(f"/api/v1/conversations/{cid}", json={"tags": ["literie"]})
+    contributor = contributor_on(make_browser, factory, ["literie"], trusted=True)
+    contributor.post(f"/conversations/{cid}/reply", {"text": "Oui, en stock."})
+    assert admin.get(f"/api/v1/conversations/{cid}").json()["messages"][-1]["status"] == "sent"

@@ -141,13 +141,20 @@ def user() -> None:
     "--role", required=True, type=click.Choice(["admin", "supervisor", "agent", "contributor"])
 )
 @click.option("--name", default=None)
-def user_create(email: str, password: str, role: str, name: str | None) -> None:
+@click.option("--expertise", default="", help="Contributors: tags they answer, comma-separated.")
+@click.option("--trusted", is_flag=True, help="Contributors: replies go out without approval.")
+def user_create(
+    email: str, password: str, role: str, name: str | None, expertise: str, trusted: bool
+) -> None:
     """Create a user with an argon2id-hashed password."""
+    from filrouge.core.actions.conversations import normalise_tag
     from filrouge.core.actions.users import create_user, ensure_workspace
 
     with _session() as session:
         workspace = ensure_workspace(session, get_settings().workspace_name)
         created = create_user(session, workspace.id, email, password, role, name)
+        created.expertise = sorted({normalise_tag(t) for t in expertise.split(",") if t.strip()})
+        created.trusted = trusted
         click.echo(f"user {created.email} created with role {created.role}")
 
 

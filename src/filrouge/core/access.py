@@ -1,7 +1,8 @@
 """Permission-checked loaders: every read of customer data goes through one of these.
 
 Admins, supervisors and agents see the whole workspace. Contributors (employees outside the
-support team) see public conversations and those assigned to them, and the customers of those.
+support team: a store manager, a product expert) see the conversations tagged with one of their
+expertise tags and those assigned to them, and the customers of those.
 """
 
 from __future__ import annotations
@@ -10,16 +11,27 @@ from sqlalchemy import ColumnElement, exists, or_, select, true
 from sqlalchemy.orm import Session
 
 from filrouge.core.errors import NotFound
-from filrouge.core.models import Attachment, Conversation, Customer, Message, User
-from filrouge.core.models.enums import Role, Visibility
+from filrouge.core.models import (
+    Attachment,
+    Conversation,
+    ConversationTag,
+    Customer,
+    Message,
+    User,
+)
+from filrouge.core.models.enums import Role
 
 
 def conversation_scope(user: User) -> ColumnElement[bool]:
     """The SQL condition selecting the conversations ``user`` may see."""
     if user.role != Role.CONTRIBUTOR:
         return Conversation.workspace_id == user.workspace_id
+    shared = exists().where(
+        ConversationTag.conversation_id == Conversation.id,
+        ConversationTag.tag.in_(user.expertise or []),
+    )
     return (Conversation.workspace_id == user.workspace_id) & or_(
-        Conversation.visibility == Visibility.PUBLIC, Conversation.assignee_id == user.id
+        shared, Conversation.assignee_id == user.id
     )
 
 

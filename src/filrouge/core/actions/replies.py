@@ -8,10 +8,16 @@ from sqlalchemy.orm import Session
 from filrouge.channels.base import ChannelAdapter
 from filrouge.channels.registry import adapter_for
 from filrouge.core.audit import Actor, record_event
-from filrouge.core.errors import Invalid
+from filrouge.core.errors import Conflict, Invalid
 from filrouge.core.events import publish_after_commit
 from filrouge.core.models import ChannelAccount, Conversation, Identity, Message, User
-from filrouge.core.models.enums import ConversationStatus, DeliveryStatus, Direction, Visibility
+from filrouge.core.models.enums import (
+    ConversationStatus,
+    DeliveryStatus,
+    Direction,
+    Role,
+    Visibility,
+)
 from filrouge.core.signatures import sign_reply
 from filrouge.lib.timeutil import utcnow
 
@@ -45,19 +51,104 @@ def add_reply(
         signed_by_id=author.id if signed else None,
         text=body,
         in_reply_to_id=None if last_inbound is None else last_inbound.id,
-        status=DeliveryStatus.SENT if adapter.logs_only else DeliveryStatus.QUEUED,
+        status=_first_status(author, adapter),
         visibility=reply_visibility(conversation, last_inbound),
         occurred_at=utcnow(),
     )
     session.add(message)
     session.flush()
-    _mark_answered(session, conversation, message, author)
+    if message.status == DeliveryStatus.AWAITING_APPROVAL:
+        record_event(
+            session,
+            conversation.workspace_id,
+            Actor.user(author.id),
+            ("conversation", conversation.id),
+            "reply.awaiting_approval",
+            after={"message_id": message.id, "channel_id": channel.id},
+        )
+    else:
+        _mark_answered(session, conversation, message, author)
     publish_after_commit(
         session, "reply.added", message_id=message.id, conversation_id=conversation.id
     )
     if message.status == DeliveryStatus.QUEUED:
         publish_after_commit(session, "message.queued", message_id=message.id)
     return message
+
+
+def needs_approval(author: User) -> bool:
+    """A contributor's reply waits for a supervisor, unless the admin trusted them."""
+    return author.role == Role.CONTRIBUTOR and not author.trusted
+
+
+def _first_status(author: User, adapter: ChannelAdapter) -> DeliveryStatus:
+    if needs_approval(author):
+        return DeliveryStatus.AWAITING_APPROVAL
+    return DeliveryStatus.SENT if adapter.logs_only else DeliveryStatus.QUEUED
+
+
+def approve_reply(session: Session, message: Message, reviewer: User) -> Message:
+    """Let a contributor's reply go out, signed with the contributor's name."""
+    _check_awaiting(message)
+    adapter = adapter_for(session.get_one(ChannelAccount, message.channel_id).kind)
+    logs_only = adapter is not None and adapter.logs_only
+    message.status = DeliveryStatus.SENT if logs_only else DeliveryStatus.QUEUED
+    message.occurred_at = utcnow()
+    conversation = session.get_one(Conversation, message.conversation_id)
+    author = session.get_one(User, message.author_id)
+    _mark_answered(session, conversation, message, author)
+    record_event(
+        session,
+        conversation.workspace_id,
+        Actor.user(reviewer.id),
+        ("conversation", conversation.id),
+        "reply.approved",
+        after={"message_id": message.id},
+    )
+    publish_after_commit(
+        session, "reply.added", message_id=message.id, conversation_id=conversation.id
+    )
+    if message.status == DeliveryStatus.QUEUED:
+        publish_after_commit(session, "message.queued", message_id=message.id)
+    return message
+
+
+def reject_reply(session: Session, message: Message, reviewer: User) -> Message:
+    """The reply never leaves; the contributor sees it was not sent."""
+    _check_awaiting(message)
+    message.status = DeliveryStatus.REJECTED
+    conversation = session.get_one(Conversation, message.conversation_id)
+    record_event(
+        session,
+        conversation.workspace_id,
+        Actor.user(reviewer.id),
+        ("conversation", conversation.id),
+        "reply.rejected",
+        after={"message_id": message.id},
+    )
+    publish_after_commit(
+        session, "reply.added", message_id=message.id, conversation_id=conversation.id
+    )
+    return message
+
+
+def awaiting_approval(session: Session, workspace_id: int) -> list[Message]:
+    return list(
+        session.scalars(
+            select(Message)
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(
+                Conversation.workspace_id == workspace_id,
+                Message.status == DeliveryStatus.AWAITING_APPROVAL,
+            )
+            .order_by(Message.occurred_at, Message.id)
+        )
+    )
+
+
+def _check_awaiting(message: Message) -> None:
+    if message.status != DeliveryStatus.AWAITING_APPROVAL:
+        raise Conflict("not_awaiting_approval", "This reply is not waiting for approval.")
 
 
 def reply_visibility(conversation: Conversation, last_inbound: Message | None) -> str:

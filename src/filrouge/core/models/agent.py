@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from filrouge.core.models.base import Base, CreatedMixin, IdMixin, IdType, UTCDateTime
+from filrouge.core.models.base import Base, CreatedMixin, IdMixin, IdType, JsonType, UTCDateTime
 
 team_members = Table(
     "team_members",
@@ -39,6 +39,10 @@ class User(IdMixin, CreatedMixin, Base):
         String(64), default="Europe/Paris", server_default="Europe/Paris"
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Contributors (employees outside support) see conversations tagged with their expertise;
+    # their replies wait for a supervisor's approval unless they are trusted.
+    expertise: Mapped[list[str]] = mapped_column(JsonType, default=list, server_default="[]")
+    trusted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     teams: Mapped[list[Team]] = relationship(secondary=team_members, back_populates="members")
 
     @property

@@ -65,6 +65,8 @@ class Direction(StrEnum):
 
 class DeliveryStatus(StrEnum):
     RECEIVED = "received"
+    AWAITING_APPROVAL = "awaiting_approval"  # a contributor's reply, before a supervisor's OK
+    REJECTED = "rejected"
     QUEUED = "queued"
     SENT = "sent"
     DELIVERED = "delivered"

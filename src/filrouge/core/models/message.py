@@ -29,7 +29,7 @@ class Message(IdMixin, CreatedMixin, Base):
     html: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(500))
     in_reply_to_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("messages.id"))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24))
     visibility: Mapped[str] = mapped_column(String(16), default=Visibility.PRIVATE)
     error: Mapped[str | None] = mapped_column(Text)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)

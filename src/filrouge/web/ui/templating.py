@@ -33,6 +33,8 @@ VOCABULARY = (
     N_("agent"),
     N_("contributor"),
     N_("received"),
+    N_("awaiting_approval"),
+    N_("rejected"),
     N_("queued"),
     N_("sent"),
     N_("delivered"),
