@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, exists, func, literal, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from filrouge.core.access import conversation_scope, customer_scope
@@ -101,8 +101,9 @@ def keyset_page(
     """Newest first by (moment, id); stable under inserts, unlike OFFSET."""
     if cursor:
         after_moment, after_id = decode_cursor(cursor)
+        # A row-value comparison walks the (…, moment, id) index; an OR of two would not.
         query = query.where(
-            or_(moment < after_moment, and_(moment == after_moment, row_id < after_id))
+            tuple_(moment, row_id) < tuple_(literal(after_moment, moment.type), literal(after_id))
         )
     rows = list(session.scalars(query.order_by(moment.desc(), row_id.desc()).limit(limit + 1)))
     items = rows[:limit]

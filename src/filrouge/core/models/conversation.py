@@ -16,6 +16,8 @@ class Conversation(IdMixin, CreatedMixin, Base):
     __tablename__ = "conversations"
     __table_args__ = (
         Index("ix_conversations_activity", "last_activity_at", "id"),
+        # the inbox: one workspace's conversations, most recent activity first
+        Index("ix_conversations_workspace_activity", "workspace_id", "last_activity_at", "id"),
         Index("ix_conversations_customer_activity", "customer_id", "last_activity_at"),
         Index("ix_conversations_status_activity", "status", "last_activity_at"),
     )
