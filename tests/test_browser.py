@@ -317,3 +317,16 @@ def test_it_holds_a_contributors_reply_for_approval(browser, server):
     expect(boss.get_by_text("Rien n'attend.")).to_be_visible()
     page.reload()
     expect(page.locator(".message.outbound").last.locator(".delivery")).to_have_text("envoyé")
+
+
+def test_it_shows_who_else_is_on_the_conversation(browser, server):
+    lea = signed_in(browser, server, "lea@example.fr")
+    boss = signed_in(browser, server, "admin@example.fr")
+    lea.goto(f"/conversations/{server['review']}")
+    boss.goto(f"/conversations/{server['review']}")
+    expect(lea.locator("#collision")).to_have_text(
+        "Camille Admin a aussi cette conversation ouverte"
+    )
+    boss.locator("#reply-text").fill("Bonjour")
+    expect(lea.locator("#collision")).to_have_text("Camille Admin est en train de répondre")
+    expect(boss.locator("#collision")).to_have_text("Léa Martin a aussi cette conversation ouverte")

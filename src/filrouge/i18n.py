@@ -51,6 +51,8 @@ def catalogue(locale: str) -> dict[str, str]:
 
 def translate(message_id: str, locale: str = DEFAULT_LOCALE, **params: Any) -> str:
     text = catalogue(locale if locale in LOCALES else DEFAULT_LOCALE).get(message_id, message_id)
+    if not params:  # a template may want the placeholders, to fill them in the browser
+        return text
     try:
         return text.format(**params)
     except (KeyError, IndexError, ValueError):

@@ -58,7 +58,11 @@ class Broker:
         self._stop.set()
 
     def _on_domain_event(self, event: events.DomainEvent) -> None:
-        data = json.dumps({"type": event.name, **_ids(event.payload)})
+        self.publish({"type": event.name, **_ids(event.payload)})
+
+    def publish(self, message: dict[str, Any]) -> None:
+        """Send ``message`` to every open page, in this process or (with Redis) in all."""
+        data = json.dumps(message)
         if self._redis is not None:
             self._redis.publish(CHANNEL, data)
         else:

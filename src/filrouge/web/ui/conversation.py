@@ -22,6 +22,7 @@ from filrouge.core.queries import conversation_thread, customer_conversations
 from filrouge.db import transaction
 from filrouge.web.api.attachments import attachment_response
 from filrouge.web.deps import FactoryDep, SettingsDep
+from filrouge.web.realtime import Broker
 from filrouge.web.schemas import IdPath
 from filrouge.web.ui.auth import PageAllowed, Visitor
 from filrouge.web.ui.templating import render
@@ -95,6 +96,30 @@ def update(
         conversation = access_conversation_by_id(session, visitor.user, conversation_id)
         update_conversation(session, conversation, changes, Actor.user(visitor.user.id))
     return _back(conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/presence", status_code=204)
+def presence(
+    request: Request,
+    conversation_id: IdPath,
+    factory: FactoryDep,
+    visitor: Annotated[Visitor, PageAllowed("conversations:read")],
+    state: Annotated[str, Form(pattern="^(viewing|typing)$")] = "viewing",
+) -> Response:
+    """Tell the others on this conversation that someone is viewing it or typing a reply."""
+    with transaction(factory) as session:
+        access_conversation_by_id(session, visitor.user, conversation_id)
+    broker: Broker = request.app.state.broker
+    broker.publish(
+        {
+            "type": "presence",
+            "conversation_id": conversation_id,
+            "user_id": visitor.user.id,
+            "name": visitor.user.name,
+            "state": state,
+        }
+    )
+    return Response(status_code=204)
 
 
 @router.get("/attachments/{attachment_id}")

@@ -95,6 +95,10 @@
   var source = new EventSource("/events");
   source.onmessage = function (event) {
     var data = JSON.parse(event.data);
+    if (data.type === "presence") {
+      document.dispatchEvent(new CustomEvent("filrouge:presence", { detail: data }));
+      return;
+    }
     var wanted = rows ? ["#rows tbody"] : null;
     if (thread && String(data.conversation_id) === thread.dataset.conversation) {
       wanted = ["ol.messages", ".thread-head h1"];
@@ -103,4 +107,60 @@
     clearTimeout(pending);
     pending = setTimeout(function () { refresh(wanted); }, 100);
   };
+}());
+
+// Collision: say who else has this conversation open, and who is typing a reply.
+(function () {
+  "use strict";
+  var thread = document.querySelector("[data-conversation]");
+  var banner = document.getElementById("collision");
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  if (!thread || !banner || !meta) { return; }
+  var id = thread.dataset.conversation;
+  var me = thread.dataset.me;
+  var others = {};
+  var EXPIRES_MS = 15000;
+
+  function ping(state) {
+    fetch("/conversations/" + id + "/presence", {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRF-Token": meta.content,
+                 "Content-Type": "application/x-www-form-urlencoded" },
+      body: "state=" + state
+    });
+  }
+
+  function render() {
+    var now = Date.now();
+    var typing = [], viewing = [];
+    Object.keys(others).forEach(function (key) {
+      var other = others[key];
+      if (now - other.at > EXPIRES_MS) { delete others[key]; return; }
+      (other.state === "typing" ? typing : viewing).push(other.name);
+    });
+    var names = typing.length ? typing : viewing;
+    var template = typing.length ? banner.dataset.typing : banner.dataset.viewing;
+    banner.hidden = names.length === 0;
+    banner.textContent = names.length ? template.replace("{names}", names.join(", ")) : "";
+  }
+
+  document.addEventListener("filrouge:presence", function (event) {
+    var data = event.detail;
+    if (String(data.conversation_id) !== id || String(data.user_id) === me) { return; }
+    var known = others[data.user_id];
+    others[data.user_id] = { name: data.name, state: data.state, at: Date.now() };
+    render();
+    if (!known) { ping("viewing"); }  // a newcomer learns we are here too
+  });
+
+  var lastTyping = 0;
+  var text = document.getElementById("reply-text");
+  if (text) {
+    text.addEventListener("input", function () {
+      if (Date.now() - lastTyping > 3000) { lastTyping = Date.now(); ping("typing"); }
+    });
+  }
+  ping("viewing");
+  setInterval(function () { ping("viewing"); }, 10000);
+  setInterval(render, 2000);
 }());
