@@ -330,3 +330,22 @@ def test_it_shows_who_else_is_on_the_conversation(browser, server):
     boss.locator("#reply-text").fill("Bonjour")
     expect(lea.locator("#collision")).to_have_text("Camille Admin est en train de répondre")
     expect(boss.locator("#collision")).to_have_text("Léa Martin a aussi cette conversation ouverte")
+
+
+def test_it_inserts_a_canned_response_filled_for_the_customer(browser, server):
+    boss = signed_in(browser, server, "admin@example.fr")
+    boss.get_by_role("link", name="Réponses types").click()
+    boss.get_by_label("Titre").fill("Excuses livraison")
+    boss.locator("textarea[name=body]").fill(
+        "Bonjour {{ customer.first_name }}, toutes nos excuses pour ce retard."
+    )
+    boss.get_by_role("button", name="Ajouter").click()
+    expect(boss.get_by_text("Excuses livraison")).to_be_visible()
+    page = signed_in(browser, server, "lea@example.fr")
+    page.goto(f"/conversations/{server['jeanne']}")
+    page.keyboard.press("c")
+    expect(page.locator("#canned")).to_be_focused()
+    page.locator("#canned").select_option(label="Excuses livraison")
+    expect(page.locator("#reply-text")).to_have_value(
+        "Bonjour Jeanne, toutes nos excuses pour ce retard."
+    )

@@ -312,3 +312,24 @@ def test_it_lets_a_trusted_contributor_answer_directly(make_browser, admin, chan
     contributor = contributor_on(make_browser, factory, ["literie"], trusted=True)
     contributor.post(f"/conversations/{cid}/reply", {"text": "Oui, en stock."})
     assert admin.get(f"/api/v1/conversations/{cid}").json()["messages"][-1]["status"] == "sent"
+
+
+def test_it_fills_canned_responses_for_the_customer_and_the_agent(make_browser, admin, channel):
+    ch = channel("phone")
+    cid = receive(admin, ch["id"], "+33612345678", kind="phone", name="Jeanne Martin")[
+        "conversation_id"
+    ]
+    supervisor = make_browser("supervisor", email="chef@example.test")
+    body = "Bonjour {{ customer.first_name }}, c'est {{ agent.first_name }}."
+    assert supervisor.post("/canned", {"title": "Accueil", "body": body}).status_code == 303
+    sneaky = "{{ ''.__class__.__mro__[1].__subclasses__() }}"
+    supervisor.post("/canned", {"title": "Piège", "body": sneaky})
+    broken = supervisor.post("/canned", {"title": "Cassée", "body": "{{ customer.first_name "})
+    assert broken.status_code == 422
+    agent = make_browser("agent", name="Léa Martin")
+    page = agent.get(f"/conversations/{cid}").text
+    assert 'data-text="Bonjour Jeanne, c&#39;est Léa.">Accueil</option>' in page
+    assert "subclasses" in page  # the unsafe one is offered as written, never run
+    assert "&lt;class" not in page
+    assert agent.get("/canned").status_code == 403
+    assert agent.post("/canned", {"title": "x", "body": "y"}).status_code == 403

@@ -22,7 +22,7 @@ from filrouge.web.errors import install_error_handlers
 from filrouge.web.limits import BodyLimit
 from filrouge.web.realtime import Broker
 from filrouge.web.schemas import ERROR_RESPONSES
-from filrouge.web.ui import account, admin, approvals, conversation, inbox, live
+from filrouge.web.ui import account, admin, approvals, canned, conversation, inbox, live
 from filrouge.web.ui.templating import STATIC
 
 API_PREFIX = "/api/v1"
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     for module in (channels, inbound, conversations, customers, attachments):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
-    for ui_module in (account, inbox, conversation, approvals, admin, live):
+    for ui_module in (account, inbox, conversation, approvals, canned, admin, live):
         app.include_router(ui_module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/healthz", _health, methods=["GET"], include_in_schema=False)

@@ -32,6 +32,7 @@ RULES: dict[str, frozenset[Role]] = {
     "inbox:view": EVERYONE,
     "admin:view": frozenset({Role.ADMIN}),
     "approvals:review": MANAGERS,
+    "canned:manage": MANAGERS,
 }
 
 

@@ -2,6 +2,7 @@
 
 from filrouge.core.models.agent import (
     ApiToken,
+    CannedResponse,
     LoginFailure,
     Team,
     User,
@@ -19,6 +20,7 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "Base",
+    "CannedResponse",
     "ChannelAccount",
     "Conversation",
     "ConversationTag",

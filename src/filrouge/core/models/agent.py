@@ -89,3 +89,15 @@ class LoginFailure(IdMixin, Base):
     email: Mapped[str] = mapped_column(String(320))
     ip: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CannedResponse(IdMixin, CreatedMixin, Base):
+    """A reply the team writes once and reuses; ``{{ customer.first_name }}`` and
+    ``{{ agent.first_name }}`` are filled in for each conversation."""
+
+    __tablename__ = "canned_responses"
+
+    workspace_id: Mapped[int] = mapped_column(IdType, ForeignKey("workspaces.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("users.id"))

@@ -8,10 +8,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from jinja2 import TemplateError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from filrouge.core.access import access_attachment_by_id, access_conversation_by_id
+from filrouge.core.actions.canned import fill_canned, list_canned
 from filrouge.core.actions.conversations import ConversationChanges, update_conversation
 from filrouge.core.actions.replies import add_note, add_reply, reachable_channels
 from filrouge.core.audit import Actor
@@ -163,11 +165,23 @@ def _page_context(session: Session, visitor: Visitor, conversation_id: int) -> d
             c for c in customer_conversations(session, user, customer.id) if c.id != conversation.id
         ],
         "reply_channels": reachable_channels(session, conversation),
+        "canned": filled_canned(session, customer, user),
         "users": users,
         "authors": {u.id: u for u in users},
         "statuses": [s.value for s in ConversationStatus],
         "priorities": [p.value for p in Priority],
     }
+
+
+def filled_canned(session: Session, customer: Customer, agent: User) -> list[tuple[str, str]]:
+    """Each canned response, already filled in for this customer and this agent."""
+    filled = []
+    for canned in list_canned(session, agent.workspace_id):
+        try:
+            filled.append((canned.title, fill_canned(canned.body, customer, agent)))
+        except TemplateError:  # a response that cannot be filled is offered as written
+            filled.append((canned.title, canned.body))
+    return filled
 
 
 def thread_entries(messages: list[Message], switches: list[Event]) -> list[ThreadEntry]:

@@ -37,6 +37,10 @@
       var text = document.getElementById("reply-text");
       if (text) { event.preventDefault(); text.focus(); }
     }
+    else if (key === "c") {
+      var canned = document.getElementById("canned");
+      if (canned) { event.preventDefault(); canned.focus(); }
+    }
     else if (key === "e") { submit("resolve"); }
     else if (key === "a") { submit("assign-me"); }
     else if (key === "?") {
@@ -163,4 +167,21 @@
   ping("viewing");
   setInterval(function () { ping("viewing"); }, 10000);
   setInterval(render, 2000);
+}());
+
+// Canned responses: the chosen one goes into the reply where the cursor is.
+(function () {
+  "use strict";
+  var canned = document.getElementById("canned");
+  var text = document.getElementById("reply-text");
+  if (!canned || !text) { return; }
+  canned.addEventListener("change", function () {
+    var option = canned.options[canned.selectedIndex];
+    if (!option || !option.dataset.text) { return; }
+    var start = text.selectionStart || 0, end = text.selectionEnd || 0;
+    text.value = text.value.slice(0, start) + option.dataset.text + text.value.slice(end);
+    canned.selectedIndex = 0;
+    text.focus();
+    text.dispatchEvent(new Event("input"));
+  });
 }());
