@@ -4,10 +4,6 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +12,10 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
+from live_server import PASSWORD, environment, install, running
+
 CHROMIUM = os.environ.get("FILROUGE_CHROMIUM", "/usr/bin/chromium")
 SCREENSHOTS = os.environ.get("FILROUGE_SCREENSHOTS")  # a folder: save the README's pictures
-PASSWORD = "correct horse battery"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -30,95 +27,26 @@ CHROMIUM_ARGS = [
 ]
 
 
-def cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "filrouge.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("browser")
-    env = {
-        **os.environ,
-        "FILROUGE_DATABASE_URL": f"sqlite:///{tmp}/filrouge.db",
-        "FILROUGE_DATA_DIR": str(tmp / "var"),
-        "FILROUGE_LOG_LEVEL": "WARNING",
-    }
-    cli(env, "migrate")
-    for email, role, name in (
-        ("admin@example.fr", "admin", "Camille Admin"),
-        ("lea@example.fr", "agent", "Léa Martin"),
-    ):
-        cli(
-            env,
-            "user",
-            "create",
-            "--email",
-            email,
-            "--password",
-            PASSWORD,
-            "--role",
-            role,
-            "--name",
-            name,
-        )
-    cli(
+    env = environment(tmp)
+    token = install(
         env,
-        "user",
-        "create",
-        "--email",
-        "hugo@example.fr",
-        "--password",
-        PASSWORD,
-        "--role",
-        "contributor",
-        "--name",
-        "Hugo Vendeur",
-        "--expertise",
-        "livraison",
+        ("--email", "lea@example.fr", "--role", "agent", "--name", "Léa Martin"),
+        (
+            "--email",
+            "hugo@example.fr",
+            "--role",
+            "contributor",
+            "--name",
+            "Hugo Vendeur",
+            "--expertise",
+            "livraison",
+        ),
     )
-    token = cli(env, "token", "create", "--email", "admin@example.fr").strip().splitlines()[-1]
-    port = free_port()
-    log = (tmp / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "filrouge.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(base)
-        yield {"base": base, "token": token, **_seed(base, token)}
-    finally:
-        process.terminate()
-        process.wait(timeout=20)
-        log.close()
-
-
-def _wait_for(base: str) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise AssertionError("the server did not start")
+    with running(env, tmp, ["serve"]) as bases:
+        yield {"base": bases[0], "token": token, **_seed(bases[0], token)}
 
 
 def _seed(base: str, token: str) -> dict[str, Any]:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,10 +15,9 @@ from typing import Any
 import httpx
 import pytest
 
-from test_end_to_end import cli, free_port, wait_until
+from live_server import PASSWORD, environment, install, running
 
 REDIS_URL = os.environ.get("FILROUGE_TEST_REDIS_URL")
-PASSWORD = "correct horse battery"
 SETUPS = ["one process"] + (["two processes and Redis"] if REDIS_URL else [])
 
 
@@ -28,54 +25,10 @@ SETUPS = ["one process"] + (["two processes and Redis"] if REDIS_URL else [])
 def servers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str, str]]:
     """(where to write, where to listen, API token)."""
     two = request.param != "one process"
-    env = {
-        **os.environ,
-        "FILROUGE_DATABASE_URL": f"sqlite:///{tmp_path}/filrouge.db",
-        "FILROUGE_DATA_DIR": str(tmp_path / "var"),
-        "FILROUGE_LOG_LEVEL": "WARNING",
-        "FILROUGE_REDIS_URL": REDIS_URL if two and REDIS_URL else "",
-    }
-    cli(env, "migrate")
-    cli(
-        env,
-        "user",
-        "create",
-        "--email",
-        "admin@example.fr",
-        "--password",
-        PASSWORD,
-        "--role",
-        "admin",
-    )
-    token = cli(env, "token", "create", "--email", "admin@example.fr").strip().splitlines()[-1]
-    ports = [free_port(), free_port()] if two else [free_port()]
-    processes = []
-    for port in ports:
-        with (tmp_path / f"serve-{port}.log").open("wb") as log:
-            processes.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "filrouge.cli", "serve", "--port", str(port)],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-    bases = [f"http://127.0.0.1:{port}" for port in ports]
-    try:
-        for base in bases:
-            wait_until(lambda base=base: _healthy(base))
+    env = environment(tmp_path, redis_url=REDIS_URL if two and REDIS_URL else "")
+    token = install(env)
+    with running(env, tmp_path, *([["serve"], ["serve"]] if two else [["serve"]])) as bases:
         yield bases[0], bases[-1], token
-    finally:
-        for process in processes:
-            process.terminate()
-            process.wait(timeout=20)
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/healthz", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def listen(base: str, received: queue.Queue[dict[str, Any]], ready: threading.Event) -> None:

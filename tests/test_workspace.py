@@ -244,6 +244,8 @@ def test_it_speaks_the_language_and_time_zone_the_agent_chose(make_browser):
     page = browser.get("/password").text
     assert "Change your password" in page
     assert '<option value="America/Montreal" selected>' in page
+    assert page.count('action="/preferences"') == 1
+    assert "<title>Password · Filrouge</title>" in page
     refused = browser.post("/preferences", {"locale": "de", "timezone": "Mars/Olympus"})
     assert refused.status_code == 422
 

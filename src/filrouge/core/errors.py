@@ -5,6 +5,8 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+from filrouge.i18n import translate
+
 
 class DomainError(Exception):
     """A refusal the caller can act on. ``code`` is stable; ``message_id`` is in the catalogue."""
@@ -19,6 +21,10 @@ class DomainError(Exception):
         self.field = field
         self.params = {"field": field, **params}
         super().__init__(message_id.format(**self.params))
+
+    def message_in(self, locale: str) -> str:
+        """The refusal in ``locale``'s words, from the catalogue."""
+        return translate(self.message_id, locale, **self.params)
 
 
 class NotFound(DomainError):

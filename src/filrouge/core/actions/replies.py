@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -58,11 +60,10 @@ def add_reply(
     session.add(message)
     session.flush()
     if message.status == DeliveryStatus.AWAITING_APPROVAL:
-        record_event(
+        _log(
             session,
-            conversation.workspace_id,
-            Actor.user(author.id),
-            ("conversation", conversation.id),
+            conversation,
+            author,
             "reply.awaiting_approval",
             after={"message_id": message.id, "channel_id": channel.id},
         )
@@ -97,14 +98,7 @@ def approve_reply(session: Session, message: Message, reviewer: User) -> Message
     conversation = session.get_one(Conversation, message.conversation_id)
     author = session.get_one(User, message.author_id)
     _mark_answered(session, conversation, message, author)
-    record_event(
-        session,
-        conversation.workspace_id,
-        Actor.user(reviewer.id),
-        ("conversation", conversation.id),
-        "reply.approved",
-        after={"message_id": message.id},
-    )
+    _log(session, conversation, reviewer, "reply.approved", after={"message_id": message.id})
     publish_after_commit(
         session, "reply.added", message_id=message.id, conversation_id=conversation.id
     )
@@ -118,14 +112,7 @@ def reject_reply(session: Session, message: Message, reviewer: User) -> Message:
     _check_awaiting(message)
     message.status = DeliveryStatus.REJECTED
     conversation = session.get_one(Conversation, message.conversation_id)
-    record_event(
-        session,
-        conversation.workspace_id,
-        Actor.user(reviewer.id),
-        ("conversation", conversation.id),
-        "reply.rejected",
-        after={"message_id": message.id},
-    )
+    _log(session, conversation, reviewer, "reply.rejected", after={"message_id": message.id})
     publish_after_commit(
         session, "reply.added", message_id=message.id, conversation_id=conversation.id
     )
@@ -143,6 +130,20 @@ def awaiting_approval(session: Session, workspace_id: int) -> list[Message]:
             )
             .order_by(Message.occurred_at, Message.id)
         )
+    )
+
+
+def _log(
+    session: Session, conversation: Conversation, who: User, action: str, after: dict[str, Any]
+) -> None:
+    """An event on the conversation, by the user who acted."""
+    record_event(
+        session,
+        conversation.workspace_id,
+        Actor.user(who.id),
+        ("conversation", conversation.id),
+        action,
+        after=after,
     )
 
 
@@ -173,14 +174,7 @@ def add_note(session: Session, conversation: Conversation, author: User, text: s
     )
     session.add(message)
     session.flush()
-    record_event(
-        session,
-        conversation.workspace_id,
-        Actor.user(author.id),
-        ("conversation", conversation.id),
-        "note.added",
-        after={"message_id": message.id},
-    )
+    _log(session, conversation, author, "note.added", after={"message_id": message.id})
     publish_after_commit(
         session, "note.added", message_id=message.id, conversation_id=conversation.id
     )
@@ -282,11 +276,10 @@ def _mark_answered(
     if conversation.status == ConversationStatus.NEW:
         conversation.status = ConversationStatus.OPEN
     conversation.last_activity_at = max(conversation.last_activity_at, message.occurred_at)
-    record_event(
+    _log(
         session,
-        conversation.workspace_id,
-        Actor.user(author.id),
-        ("conversation", conversation.id),
+        conversation,
+        author,
         "reply.added",
         after={
             "message_id": message.id,

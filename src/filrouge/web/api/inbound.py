@@ -13,7 +13,7 @@ from filrouge.channels.base import IncomingAttachment, NormalisedInbound, Sender
 from filrouge.core.actions.inbound import InboundResult, receive_message, receive_messages
 from filrouge.core.errors import DomainError, Invalid
 from filrouge.core.models import User
-from filrouge.i18n import negotiate_locale, translate
+from filrouge.i18n import negotiate_locale
 from filrouge.web.deps import Allowed, FactoryDep, SettingsDep
 from filrouge.web.schemas import (
     AttachmentIn,
@@ -77,8 +77,7 @@ def post_inbound_batch(
 
 def _batch_item(result: InboundResult | DomainError, locale: str) -> InboundBatchItem:
     if isinstance(result, DomainError):
-        params = {k: v for k, v in result.params.items() if k != "field"}
-        message = translate(result.message_id, locale, field=result.field, **params)
+        message = result.message_in(locale)
         return InboundBatchItem(
             error=ErrorPublic(code=result.code, message=message, field=result.field)
         )

@@ -18,7 +18,6 @@ from filrouge.core.actions.sessions import (
 from filrouge.core.errors import DomainError
 from filrouge.core.models import User, WebSession
 from filrouge.db import transaction
-from filrouge.i18n import translate
 from filrouge.web.deps import FactoryDep, SettingsDep
 from filrouge.web.ui.auth import COOKIE, PageAllowed, Visitor
 from filrouge.web.ui.templating import locale_for, render
@@ -63,7 +62,7 @@ def login(
         if isinstance(refusal, BadCredentials):
             with transaction(factory) as session:
                 record_failed_sign_in(session, email, ip)
-        message = translate(refusal.message_id, locale_for(request, None), **_params(refusal))
+        message = refusal.message_in(locale_for(request, None))
         context = {"next": _safe_next(next), "error": message, "email": email}
         return render(request, "login.html", context, status=refusal.status)
     response = RedirectResponse(_safe_next(next), status_code=303)
@@ -114,9 +113,7 @@ def password(
             keep = session.get_one(WebSession, visitor.web_session.id)
             change_password(session, user, current, new, keep)
     except DomainError as refusal:
-        message = translate(
-            refusal.message_id, locale_for(request, visitor.user), **_params(refusal)
-        )
+        message = refusal.message_in(locale_for(request, visitor.user))
         context = {"done": False, "error": message, "zones": COMMON_ZONES}
         return render(request, "password.html", context, visitor, status=refusal.status)
     return render(request, "password.html", context, visitor)
@@ -140,7 +137,3 @@ def _safe_next(target: str) -> str:
     if not target.startswith("/") or target.startswith("//") or "\\\\" in target:
         return "/inbox"
     return target
-
-
-def _params(refusal: DomainError) -> dict[str, object]:
-    return dict(refusal.params)
