@@ -19,6 +19,7 @@ STREAMS = {"/events"}
 PUBLIC_PATHS = {
     "/",
     "/login",
+    "/invite/{token}",
     "/healthz",
     "/api/v1/openapi.json",
     "/api/v1/docs",

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from filrouge.core.models import User
 from filrouge.core.models.enums import ConversationStatus, DeliveryStatus, Direction
-from filrouge.core.signatures import sign_reply
+from filrouge.core.signatures import sign_reply, signature_style
 from filrouge.demo import phrases
 
 IN, OUT, NOTE = Direction.INBOUND.value, Direction.OUTBOUND.value, Direction.NOTE.value
@@ -305,7 +305,7 @@ class ConversationPlanner:
         first_name = conversation.person.first_name
         draft = phrases.agent_text(self.rng, language, kind, body, first_name, first)
         author = self._author(conversation)
-        text, signed = sign_reply(draft, author, kind)
+        text, signed = sign_reply(draft, author, signature_style(kind))
         status = self._delivery_status(kind)
         return PlannedMessage(OUT, kind, text, status, author, signed, self._provider_id(kind))
 

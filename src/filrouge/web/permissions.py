@@ -31,6 +31,7 @@ RULES: dict[str, frozenset[Role]] = {
     "account:use": EVERYONE,
     "inbox:view": EVERYONE,
     "admin:view": frozenset({Role.ADMIN}),
+    "admin:manage": frozenset({Role.ADMIN}),
     "approvals:review": MANAGERS,
     "canned:manage": MANAGERS,
 }

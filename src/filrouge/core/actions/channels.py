@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.orm import Session
 
 from filrouge.core.audit import Actor, record_event
-from filrouge.core.errors import Invalid, check_choice
+from filrouge.core.errors import Invalid, NotFound, check_choice
 from filrouge.core.models import ChannelAccount
 from filrouge.core.models.enums import ChannelKind
+from filrouge.core.signatures import SignatureStyle
 from filrouge.lib.secrets import new_token, token_digest
 
 SECRET_SETTING_SUFFIXES = ("secret", "token", "password", "key")
@@ -48,6 +50,89 @@ def create_channel(
         after={"kind": kind, "name": channel.name, "settings": redact_settings(settings)},
     )
     return channel, token
+
+
+@dataclass
+class ChannelChanges:
+    """What an administrator may change on a channel; ``None`` leaves a field as it is.
+
+    ``settings`` replaces the settings as a whole, except that a value still masked (as
+    ``redact_settings`` shows secrets) keeps the secret stored before."""
+
+    name: str | None = None
+    active: bool | None = None
+    signature_style: str | None = None
+    settings: dict[str, Any] | None = None
+
+
+def update_channel(
+    session: Session, workspace_id: int, channel_id: int, changes: ChannelChanges, actor: Actor
+) -> ChannelAccount:
+    channel = channel_of_workspace(session, workspace_id, channel_id)
+    before = _shown(channel)
+    if changes.name is not None:
+        if not changes.name.strip():
+            raise Invalid("empty_name", "The name is empty.", field="name")
+        channel.name = changes.name.strip()
+    if changes.active is not None:
+        channel.active = changes.active
+    settings = dict(channel.settings or {})
+    if changes.settings is not None:
+        settings = _keep_masked_secrets(changes.settings, settings)
+    if changes.signature_style is not None:
+        settings = _with_signature_style(settings, changes.signature_style)
+    channel.settings = settings
+    after = _shown(channel)
+    if before != after:
+        record_event(
+            session, workspace_id, actor, ("channel", channel.id), "channel.updated", before, after
+        )
+    return channel
+
+
+def rotate_inbound_token(session: Session, workspace_id: int, channel_id: int, actor: Actor) -> str:
+    """A new inbound token for the channel; the old one stops working at once."""
+    channel = channel_of_workspace(session, workspace_id, channel_id)
+    token = new_token("frin")
+    channel.inbound_token_digest = token_digest(token)
+    record_event(session, workspace_id, actor, ("channel", channel.id), "channel.token_rotated")
+    return token
+
+
+def channel_of_workspace(session: Session, workspace_id: int, channel_id: int) -> ChannelAccount:
+    channel = session.get(ChannelAccount, channel_id)
+    if channel is None or channel.workspace_id != workspace_id:
+        raise NotFound(
+            "unknown_channel", "There is no channel {id}.", field="channel_id", id=channel_id
+        )
+    return channel
+
+
+def _shown(channel: ChannelAccount) -> dict[str, Any]:
+    return {
+        "name": channel.name,
+        "active": channel.active,
+        "settings": redact_settings(dict(channel.settings or {})),
+    }
+
+
+def _with_signature_style(settings: dict[str, Any], style: str) -> dict[str, Any]:
+    if style == "":  # back to the default of the channel's kind
+        return {k: v for k, v in settings.items() if k != "signature_style"}
+    check_choice(style, SignatureStyle, "signature_style")
+    return {**settings, "signature_style": style}
+
+
+def _keep_masked_secrets(new: dict[str, Any], old: dict[str, Any]) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for key, value in new.items():
+        if value == MASK and key in old:
+            kept[key] = old[key]
+        elif isinstance(value, dict) and isinstance(old.get(key), dict):
+            kept[key] = _keep_masked_secrets(value, old[key])
+        else:
+            kept[key] = value
+    return kept
 
 
 def redact_settings(settings: dict[str, Any]) -> dict[str, Any]:

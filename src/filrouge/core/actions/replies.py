@@ -20,7 +20,7 @@ from filrouge.core.models.enums import (
     Role,
     Visibility,
 )
-from filrouge.core.signatures import sign_reply
+from filrouge.core.signatures import sign_reply, signature_style
 from filrouge.lib.timeutil import utcnow
 
 
@@ -43,7 +43,8 @@ def add_reply(
         )
     identity = reply_identity(session, conversation, channel, adapter)
     last_inbound = _last_inbound_on(session, conversation.id, channel.id)
-    body, signed = sign_reply(_require_text(text), author, channel.kind)
+    style = signature_style(channel.kind, channel.settings)
+    body, signed = sign_reply(_require_text(text), author, style)
     message = Message(
         conversation_id=conversation.id,
         channel_id=channel.id,

@@ -120,8 +120,11 @@ def _check_not_throttled(session: Session, address: str, ip: str, settings: Sett
         )
 
 
-def update_preferences(session: Session, user: User, locale: str, timezone: str) -> None:
-    """The language and time zone the workspace speaks and shows dates in, for this user."""
+def update_preferences(
+    session: Session, user: User, locale: str, timezone: str, signature: str | None = None
+) -> None:
+    """The language and time zone the workspace speaks and shows dates in, for this user, and
+    the signature their replies carry where a full one is the norm (``None``: unchanged)."""
     check_choice(locale, Locale, "locale")
     try:
         ZoneInfo(timezone)
@@ -129,8 +132,10 @@ def update_preferences(session: Session, user: User, locale: str, timezone: str)
         raise Invalid(
             "invalid_timezone", "{value} is not a time zone.", field="timezone", value=timezone
         ) from exc
-    before = {"locale": user.locale, "timezone": user.timezone}
+    before = {"locale": user.locale, "timezone": user.timezone, "signature": user.signature}
     user.locale, user.timezone = locale, timezone
+    if signature is not None:
+        user.signature = signature.strip() or None
     record_event(
         session,
         user.workspace_id,
@@ -138,5 +143,5 @@ def update_preferences(session: Session, user: User, locale: str, timezone: str)
         ("user", user.id),
         "preferences_changed",
         before=before,
-        after={"locale": locale, "timezone": timezone},
+        after={"locale": locale, "timezone": timezone, "signature": user.signature},
     )

@@ -3,6 +3,7 @@
 from filrouge.core.models.agent import (
     ApiToken,
     CannedResponse,
+    Invitation,
     LoginFailure,
     Team,
     User,
@@ -27,6 +28,7 @@ __all__ = [
     "Customer",
     "Event",
     "Identity",
+    "Invitation",
     "LoginFailure",
     "Message",
     "Team",

@@ -77,6 +77,19 @@ class WebSession(IdMixin, CreatedMixin, Base):
     user: Mapped[User] = relationship()
 
 
+class Invitation(IdMixin, CreatedMixin, Base):
+    """A link to choose one's password: sent to a new colleague, or to one who forgot it.
+    Only its digest is stored; it works once, until it expires."""
+
+    __tablename__ = "invitations"
+
+    user_id: Mapped[int] = mapped_column(IdType, ForeignKey("users.id"), index=True)
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    user: Mapped[User] = relationship()
+
+
 class LoginFailure(IdMixin, Base):
     """A failed sign-in, kept to slow down password guessing (by address and by IP)."""
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
+from filrouge.core.actions.invitations import accept_invitation, invitation_for_token
 from filrouge.core.actions.sessions import (
     BadCredentials,
     change_password,
@@ -23,6 +25,7 @@ from filrouge.web.ui.auth import COOKIE, PageAllowed, Visitor
 from filrouge.web.ui.templating import locale_for, render
 
 router = APIRouter(include_in_schema=False)
+InviteToken = Annotated[str, Path(max_length=100)]
 COMMON_ZONES = (
     "Europe/Paris",
     "Europe/Brussels",
@@ -41,8 +44,9 @@ COMMON_ZONES = (
 
 
 @router.get("/login")
-def login_page(request: Request, next: str = "/inbox") -> Response:
-    return render(request, "login.html", {"next": _safe_next(next), "error": None})
+def login_page(request: Request, next: str = "/inbox", email: str = "") -> Response:
+    context = {"next": _safe_next(next), "error": None, "email": email[:320]}
+    return render(request, "login.html", context)
 
 
 @router.post("/login")
@@ -77,6 +81,39 @@ def login(
         max_age=int(settings.session_lifetime.total_seconds()),
     )
     return response
+
+
+@router.get("/invite/{token}")
+def invitation_page(request: Request, factory: FactoryDep, token: InviteToken) -> Response:
+    """Where a link from an administrator leads: choose a password (the token is the proof)."""
+    try:
+        with transaction(factory) as session:
+            email = invitation_for_token(session, token).user.email
+    except DomainError as refusal:
+        return _invitation_refused(request, refusal)
+    return render(request, "invitation.html", {"email": email, "error": None})
+
+
+@router.post("/invite/{token}")
+def accept(
+    request: Request,
+    factory: FactoryDep,
+    token: InviteToken,
+    password: Annotated[str, Form(max_length=1000)],
+) -> Response:
+    try:
+        with transaction(factory) as session:
+            email = accept_invitation(session, token, password).email
+    except DomainError as refusal:
+        return _invitation_refused(request, refusal)
+    return RedirectResponse(f"/login?email={quote(email)}", status_code=303)
+
+
+def _invitation_refused(request: Request, refusal: DomainError) -> Response:
+    message = refusal.message_in(locale_for(request, None))
+    expired = refusal.code != "password_too_short"
+    context = {"email": None if expired else "", "error": message}
+    return render(request, "invitation.html", context, status=refusal.status)
 
 
 @router.post("/logout")
@@ -126,9 +163,11 @@ def preferences(
     visitor: Annotated[Visitor, PageAllowed("account:use")],
     locale: Annotated[str, Form(max_length=8)],
     timezone: Annotated[str, Form(max_length=64)],
+    signature: Annotated[str | None, Form(max_length=2000)] = None,
 ) -> Response:
     with transaction(factory) as session:
-        update_preferences(session, session.get_one(User, visitor.user.id), locale, timezone)
+        user = session.get_one(User, visitor.user.id)
+        update_preferences(session, user, locale, timezone, signature)
     return RedirectResponse("/password", status_code=303)
 
 

@@ -1,43 +1,280 @@
-"""Administration: the channel accounts and the people of the workspace."""
+"""Administration: channel accounts (signature style, inbound token), teams, and people
+(invitations, roles, expertise and trust of contributors, signatures, deactivation)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from collections.abc import Callable
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from filrouge.core.actions.channels import redact_settings
+from filrouge.core.actions.channels import (
+    ChannelChanges,
+    create_channel,
+    redact_settings,
+    rotate_inbound_token,
+    update_channel,
+)
+from filrouge.core.actions.invitations import invite_user, issue_invitation
+from filrouge.core.actions.teams import create_team, list_teams, update_team
+from filrouge.core.actions.users import UserChanges, update_user
+from filrouge.core.audit import Actor
+from filrouge.core.errors import DomainError, Invalid, NotFound
 from filrouge.core.models import ChannelAccount, User
+from filrouge.core.models.enums import ChannelKind, Role
+from filrouge.core.signatures import SignatureStyle, signature_style
 from filrouge.db import transaction
 from filrouge.web.deps import FactoryDep
+from filrouge.web.schemas import IdPath
 from filrouge.web.ui.auth import PageAllowed, Visitor
-from filrouge.web.ui.templating import render
+from filrouge.web.ui.templating import locale_for, render
 
 router = APIRouter(include_in_schema=False)
+Viewer = Annotated[Visitor, PageAllowed("admin:view")]
+Manager = Annotated[Visitor, PageAllowed("admin:manage")]
+Name = Annotated[str, Form(max_length=200)]
+Checkbox = Annotated[bool, Form()]
+PAGES = {
+    "channels": "admin_channels.html",
+    "people": "admin_people.html",
+    "teams": "admin_teams.html",
+}
 
 
 @router.get("/admin")
-def admin_page(
+def admin_page(request: Request, factory: FactoryDep, visitor: Viewer) -> Response:
+    return _show(request, factory, visitor, "channels")
+
+
+@router.get("/admin/people")
+def people_page(request: Request, factory: FactoryDep, visitor: Viewer) -> Response:
+    return _show(request, factory, visitor, "people")
+
+
+@router.get("/admin/teams")
+def teams_page(request: Request, factory: FactoryDep, visitor: Viewer) -> Response:
+    return _show(request, factory, visitor, "teams")
+
+
+@router.post("/admin/channels")
+def add_channel(
     request: Request,
     factory: FactoryDep,
-    visitor: Annotated[Visitor, PageAllowed("admin:view")],
+    visitor: Manager,
+    kind: Annotated[str, Form(max_length=32)],
+    name: Name,
+    settings: Annotated[str, Form(max_length=16 * 1024)] = "{}",
+) -> Response:
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        channel, token = create_channel(
+            session, visitor.user.workspace_id, kind, name, _json_object(settings), actor
+        )
+        return {"secret": {"label": channel.name, "token": token, "kind": "inbound"}}
+
+    return _change(request, factory, visitor, "channels", change)
+
+
+@router.post("/admin/channels/{channel_id}")
+def edit_channel(
+    request: Request,
+    channel_id: IdPath,
+    factory: FactoryDep,
+    visitor: Manager,
+    name: Name,
+    style: Annotated[str, Form(max_length=20)] = "",
+    settings: Annotated[str, Form(max_length=16 * 1024)] = "{}",
+    active: Checkbox = False,
+) -> Response:
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        changes = ChannelChanges(
+            name=name, active=active, signature_style=style, settings=_json_object(settings)
+        )
+        update_channel(session, visitor.user.workspace_id, channel_id, changes, actor)
+        return {}
+
+    return _change(request, factory, visitor, "channels", change)
+
+
+@router.post("/admin/channels/{channel_id}/token")
+def new_channel_token(
+    request: Request, channel_id: IdPath, factory: FactoryDep, visitor: Manager
+) -> Response:
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        token = rotate_inbound_token(session, visitor.user.workspace_id, channel_id, actor)
+        name = session.get_one(ChannelAccount, channel_id).name
+        return {"secret": {"label": name, "token": token, "kind": "inbound"}}
+
+    return _change(request, factory, visitor, "channels", change)
+
+
+@router.post("/admin/people")
+def invite(
+    request: Request,
+    factory: FactoryDep,
+    visitor: Manager,
+    email: Annotated[str, Form(max_length=320)],
+    role: Annotated[str, Form(max_length=16)],
+    name: Name = "",
+) -> Response:
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        user, token = invite_user(session, visitor.user.workspace_id, email, name, role, actor)
+        return {"secret": _link(request, user, token)}
+
+    return _change(request, factory, visitor, "people", change)
+
+
+@router.post("/admin/people/{user_id}")
+def edit_person(
+    request: Request,
+    user_id: IdPath,
+    factory: FactoryDep,
+    visitor: Manager,
+    name: Name,
+    role: Annotated[str, Form(max_length=16)],
+    signature: Annotated[str, Form(max_length=2000)] = "",
+    expertise: Annotated[str, Form(max_length=2000)] = "",
+    trusted: Checkbox = False,
+    active: Checkbox = False,
+) -> Response:
+    changes = UserChanges(
+        name=name,
+        role=role,
+        signature=signature,
+        expertise=expertise.split(","),
+        trusted=trusted,
+        active=active,
+    )
+
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        update_user(session, session.get_one(User, visitor.user.id), user_id, changes)
+        return {}
+
+    return _change(request, factory, visitor, "people", change)
+
+
+@router.post("/admin/people/{user_id}/link")
+def new_sign_in_link(
+    request: Request, user_id: IdPath, factory: FactoryDep, visitor: Manager
+) -> Response:
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        user = session.get(User, user_id)
+        if user is None or user.workspace_id != visitor.user.workspace_id:
+            raise NotFound("unknown_user", "There is no user {id}.", field="user_id", id=user_id)
+        return {"secret": _link(request, user, issue_invitation(session, user, actor))}
+
+    return _change(request, factory, visitor, "people", change)
+
+
+@router.post("/admin/teams")
+def add_team(request: Request, factory: FactoryDep, visitor: Manager, name: Name) -> Response:
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        create_team(session, visitor.user.workspace_id, name, actor)
+        return {}
+
+    return _change(request, factory, visitor, "teams", change)
+
+
+@router.post("/admin/teams/{team_id}")
+def edit_team(
+    request: Request,
+    team_id: IdPath,
+    factory: FactoryDep,
+    visitor: Manager,
+    name: Name,
+    members: Annotated[list[int] | None, Form()] = None,
+) -> Response:
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        update_team(session, visitor.user.workspace_id, team_id, name, members or [], actor)
+        return {}
+
+    return _change(request, factory, visitor, "teams", change)
+
+
+def _change(
+    request: Request,
+    factory: FactoryDep,
+    visitor: Visitor,
+    page: str,
+    change: Callable[[Session, Actor], dict[str, Any]],
+) -> Response:
+    """Run one change; on success show the page again (with a secret shown once, if any),
+    on a refusal show it with the reason and nothing changed."""
+    try:
+        with transaction(factory) as session:
+            shown = change(session, Actor.user(visitor.user.id))
+    except DomainError as refusal:
+        error = refusal.message_in(locale_for(request, visitor.user))
+        return _show(request, factory, visitor, page, {"error": error}, refusal.status)
+    if not shown:
+        target = "/admin" if page == "channels" else f"/admin/{page}"
+        return RedirectResponse(target, status_code=303)
+    return _show(request, factory, visitor, page, shown)
+
+
+def _show(
+    request: Request,
+    factory: FactoryDep,
+    visitor: Visitor,
+    page: str,
+    extra: dict[str, Any] | None = None,
+    status: int = 200,
 ) -> Response:
     workspace_id = visitor.user.workspace_id
     with transaction(factory) as session:
-        channels = [
-            (c, redact_settings(c.settings or {}))
-            for c in session.scalars(
-                select(ChannelAccount)
-                .where(ChannelAccount.workspace_id == workspace_id)
-                .order_by(ChannelAccount.id)
-            )
-        ]
-        users = list(
-            session.scalars(
-                select(User).where(User.workspace_id == workspace_id).order_by(User.name)
-            )
-        )
-    context = {"channels": channels, "users": users}
-    return render(request, "admin.html", context, visitor)
+        context = {
+            "page": page,
+            "channels": _channels(session, workspace_id),
+            "users": list(
+                session.scalars(
+                    select(User).where(User.workspace_id == workspace_id).order_by(User.name)
+                )
+            ),
+            "teams": [
+                (team, {u.id for u in team.members}) for team in list_teams(session, workspace_id)
+            ],
+            "kinds": [kind.value for kind in ChannelKind],
+            "roles": [role.value for role in Role],
+            "styles": [style.value for style in SignatureStyle],
+            **(extra or {}),
+        }
+        return render(request, PAGES[page], context, visitor, status=status)
+
+
+def _channels(session: Session, workspace_id: int) -> list[dict[str, Any]]:
+    rows = session.scalars(
+        select(ChannelAccount)
+        .where(ChannelAccount.workspace_id == workspace_id)
+        .order_by(ChannelAccount.id)
+    )
+    return [
+        {
+            "channel": channel,
+            "settings": json.dumps(
+                redact_settings(channel.settings or {}), ensure_ascii=False, indent=1
+            ),
+            "style": (channel.settings or {}).get("signature_style", ""),
+            "default_style": signature_style(channel.kind).value,
+        }
+        for channel in rows
+    ]
+
+
+def _link(request: Request, user: User, token: str) -> dict[str, str]:
+    url = str(request.base_url).rstrip("/") + f"/invite/{token}"
+    return {"label": user.email, "token": url, "kind": "link"}
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text or "{}")
+    except json.JSONDecodeError as error:
+        raise Invalid(
+            "invalid_settings", "The settings are not valid JSON: {reason}.", reason=error.msg
+        ) from error
+    if not isinstance(value, dict):
+        raise Invalid("invalid_settings", "The settings must be a JSON object.")
+    return value

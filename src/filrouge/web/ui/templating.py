@@ -41,6 +41,28 @@ VOCABULARY = (
     N_("read"),
     N_("failed"),
 )
+KIND_LABELS = {
+    "email": N_("Email"),
+    "web_form": N_("Web form"),
+    "chat": N_("Live chat"),
+    "messenger": N_("Messenger"),
+    "facebook_comments": N_("Facebook page comments"),
+    "instagram": N_("Instagram"),
+    "whatsapp": N_("WhatsApp"),
+    "x": N_("X (Twitter)"),
+    "telegram": N_("Telegram"),
+    "sms": N_("SMS"),
+    "callback": N_("Callback"),
+    "phone": N_("Phone"),
+    "in_person": N_("In store"),
+    "postal": N_("Letter"),
+    "api": N_("API"),
+}
+SIGNATURE_LABELS = {
+    "full": N_("Full signature"),
+    "first_name": N_("First name"),
+    "none": N_("Not signed"),
+}
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
@@ -113,6 +135,8 @@ def render(
         user=user,
         request=request,
         icons=CHANNEL_ICONS,
+        kind_labels=KIND_LABELS,
+        signature_labels=SIGNATURE_LABELS,
         **context,
     )
     headers = {
