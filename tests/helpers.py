@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # all test dates are in the past
 
@@ -33,3 +37,31 @@ def receive(admin: Any, channel_id: int, sender: str, hours: float = 0, **extra:
     response = admin.post("/api/v1/inbound", json=body)
     assert response.status_code == 201, response.text
     return response.json()
+
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def shared_data(*parts: str) -> Path:
+    """A folder of ../shared/data (real material nobody here wrote); skips the test, with the
+    reason, on a clone without it. CI always has it (and never skips: see .ci/run)."""
+    folder = SHARED_DATA.joinpath(*parts)
+    if not folder.exists():
+        reason = f"{folder} is absent: the shared real-world fixtures are not on this machine"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return folder
+
+
+def shared_mail_files() -> list[Path]:
+    """Every whole mail under ../shared/data/email (the crisp-* folders hold bodies only)."""
+    root = shared_data("email")
+    return sorted(
+        path
+        for path in root.rglob("*")
+        if path.is_file()
+        and not path.relative_to(root).parts[0].startswith("crisp-")
+        and not path.name.startswith(".")
+        and path.name.lower() not in {"readme", "readme.md", "license"}
+    )

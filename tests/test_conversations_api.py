@@ -169,8 +169,8 @@ def test_it_replies_on_another_channel_where_the_customer_has_an_identity(admin,
 
 
 def test_it_refuses_a_reply_on_a_channel_that_cannot_send_yet(admin, channel):
-    email = channel("email")
-    c = receive(admin, email["id"], "a@example.fr")
+    whatsapp = channel("whatsapp")
+    c = receive(admin, whatsapp["id"], "+33612345678", kind="phone")
     response = admin.post(
         f"/api/v1/conversations/{c['conversation_id']}/replies", json={"text": "Bonjour"}
     )

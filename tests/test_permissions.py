@@ -77,7 +77,7 @@ def test_it_enforces_the_rule_for_each_role_on_each_route(app, make_caller, make
         if path in STREAMS:  # never ends when allowed: checked against a live server
             assert role in RULES[permission]  # in test_realtime.py
             continue
-        if path.startswith("/api/"):
+        if path.startswith(("/api/", "/hooks/")):  # API tokens
             response = caller.request(method, path, json={})
         else:  # a page: the browser's cookie, and its CSRF token on every change
             headers = {"X-CSRF-Token": browser.csrf_token}

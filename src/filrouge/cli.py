@@ -104,6 +104,32 @@ def serve(host: str, port: int, worker: bool) -> None:
 
 
 @main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=2525, show_default=True, type=int)
+def smtpd(host: str, port: int) -> None:
+    """Receive mail by SMTP for the email channels (each recipient: a channel's address)."""
+    import threading
+
+    from filrouge.channels.email.smtpd import start_smtpd
+
+    settings = get_settings()
+    engine = create_db_engine(settings.database_url)
+    check_migrated(engine)
+    try:
+        controller = start_smtpd(make_session_factory(engine), settings, host, port)
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    click.echo(f"Filrouge SMTP on {host}:{port}")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        controller.stop()
+        engine.dispose()
+
+
+@main.command()
 @click.option("--workers", default=2, show_default=True, type=int)
 def worker(workers: int) -> None:
     """Run the background worker alone (deliveries, sweeps)."""

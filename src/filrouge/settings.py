@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     max_text_bytes: int = 64 * 1024
     max_html_bytes: int = 1024 * 1024
     max_attachment_bytes: int = 25 * 1024 * 1024
+    max_reply_attachments: int = 10  # files an agent may attach to one reply
     max_request_bytes: int = 40 * 1024 * 1024
     log_level: str = "INFO"
     workspace_name: str = "Filrouge"

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
-from filrouge.core.models.enums import Visibility
+from filrouge.core.models.enums import MessageFlag, Visibility
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,11 @@ class NormalisedInbound:
     visibility: Visibility = Visibility.PRIVATE
     occurred_at: datetime | None = None
     subject: str | None = None
+    # Set by channels that can tell: a message no person wrote ("auto_reply", "bounce",
+    # "bulk") never wakes a conversation up; "unreadable" is kept raw for a person to read.
+    flag: MessageFlag | None = None
+    # A bounce names the provider ids of the messages that could not be delivered.
+    bounced_provider_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,6 +73,9 @@ class OutboundMessage:
     visibility: Visibility
     in_reply_to: str | None = None
     attachments: tuple[IncomingAttachment, ...] = field(default=())
+    subject: str | None = None
+    # Earlier provider ids of the conversation on this channel, oldest first (mail threads).
+    references: tuple[str, ...] = ()
 
 
 class DeliveryError(Exception):

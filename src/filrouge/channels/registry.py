@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from filrouge.channels.api.adapter import ApiAdapter
 from filrouge.channels.base import ChannelAdapter
+from filrouge.channels.email.adapter import EmailAdapter
 from filrouge.channels.manual.adapter import InPersonAdapter, PhoneAdapter, PostalAdapter
 
 ADAPTERS: dict[str, ChannelAdapter] = {
     adapter.kind: adapter
-    for adapter in (ApiAdapter(), PhoneAdapter(), InPersonAdapter(), PostalAdapter())
+    for adapter in (
+        ApiAdapter(),
+        EmailAdapter(),
+        PhoneAdapter(),
+        InPersonAdapter(),
+        PostalAdapter(),
+    )
 }
 
 

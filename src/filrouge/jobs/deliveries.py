@@ -11,7 +11,7 @@ from huey.api import Task
 from filrouge.channels.base import DeliveryError
 from filrouge.core.actions.deliveries import deliver_message, give_up, stale_queued_ids
 from filrouge.core.events import DomainEvent, subscribe
-from filrouge.jobs.queue import huey, task_factory
+from filrouge.jobs.queue import huey, task_blobs, task_factory
 
 log = logging.getLogger(__name__)
 RETRIES = 5
@@ -24,7 +24,7 @@ STALE_AFTER = timedelta(seconds=RETRIES * RETRY_DELAY_SECONDS * 3)
 def deliver(message_id: int, task: Task | None = None) -> str:
     with huey.lock_task(f"deliver-{message_id}"):
         try:
-            return deliver_message(task_factory(), message_id)
+            return deliver_message(task_factory(), message_id, task_blobs())
         except DeliveryError as exc:
             if task is not None and task.retries > 0:
                 raise

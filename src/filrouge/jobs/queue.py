@@ -5,6 +5,7 @@ from __future__ import annotations
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey
 from sqlalchemy.orm import Session, sessionmaker
 
+from filrouge.core.blobs import BlobStore
 from filrouge.db import create_db_engine, make_session_factory
 from filrouge.settings import Settings, get_settings
 
@@ -21,12 +22,23 @@ def make_huey(settings: Settings) -> Huey:
 
 huey: Huey = make_huey(get_settings())
 _factory: sessionmaker[Session] | None = None
+_blobs: BlobStore | None = None
 
 
 def bind_factory(factory: sessionmaker[Session]) -> None:
     """Tasks use this factory (the web app and the worker bind theirs at start)."""
     global _factory
     _factory = factory
+
+
+def bind_blobs(blobs: BlobStore) -> None:
+    """Tasks read attachments from this store (the web app binds its settings' one)."""
+    global _blobs
+    _blobs = blobs
+
+
+def task_blobs() -> BlobStore:
+    return _blobs or BlobStore(get_settings().attachments_dir)
 
 
 def task_factory() -> sessionmaker[Session]:

@@ -12,14 +12,17 @@ from sqlalchemy import Engine
 from starlette.staticfiles import StaticFiles
 
 from filrouge import __version__
+from filrouge.core.blobs import BlobStore
 from filrouge.db import create_db_engine, make_session_factory, start_checkpointer
 from filrouge.jobs import deliveries
-from filrouge.jobs.queue import bind_factory
+from filrouge.jobs.queue import bind_blobs, bind_factory
 from filrouge.schema import check_migrated
 from filrouge.settings import Settings, get_settings
 from filrouge.web.api import attachments, channels, conversations, customers, inbound
 from filrouge.web.errors import install_error_handlers
+from filrouge.web.hooks import email as email_hook
 from filrouge.web.limits import BodyLimit
+from filrouge.web.logs import install_redaction
 from filrouge.web.realtime import Broker
 from filrouge.web.schemas import ERROR_RESPONSES
 from filrouge.web.ui import account, admin, approvals, canned, conversation, inbox, live
@@ -49,11 +52,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     bind_factory(app.state.session_factory)
+    bind_blobs(BlobStore(settings.attachments_dir))
     deliveries.install()
     install_error_handlers(app)
+    install_redaction()
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     for module in (channels, inbound, conversations, customers, attachments):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
+    app.include_router(email_hook.router)
     for ui_module in (account, inbox, conversation, approvals, canned, admin, live):
         app.include_router(ui_module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

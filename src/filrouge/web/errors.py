@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from filrouge.core.errors import DomainError
+from filrouge.core.uploads import megabytes
 from filrouge.i18n import N_, negotiate_locale, translate
 
 log = logging.getLogger("filrouge.rejections")
@@ -29,6 +30,12 @@ _HTTP_CODES = {
     413: ("request_too_large", N_("The request is too large.")),
     415: ("unsupported_media_type", N_("This content type is not accepted here.")),
 }
+# A body over FILROUGE_MAX_REQUEST_BYTES: an API client is told the byte limit; on a page it is
+# an agent whose files do not fit in one request.
+REQUEST_TOO_LARGE = N_("The request is larger than {limit} bytes.")
+FORM_TOO_LARGE = N_(
+    "This is too much to send at once (more than {limit_mb} MB). Send fewer or smaller files."
+)
 
 
 def error_response(
@@ -53,12 +60,12 @@ def error_response(
         translate(message_id, "en", field=field, **params),
     )
     if not request.url.path.startswith(JSON_PREFIXES):
-        return _error_page(request, status, message)
+        return error_page(request, status, message)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
-def _error_page(request: Request, status: int, message: str) -> Response:
+def error_page(request: Request, status: int, message: str) -> Response:
     from filrouge.web.ui.templating import render
 
     return render(request, "error.html", {"status": status, "message": message}, status=status)
@@ -89,8 +96,20 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def too_large_response(request: Request, limit: int) -> Response:
+    """413 for a body over ``limit`` bytes: JSON for the API, a page that says why for forms."""
+    if request.url.path.startswith(JSON_PREFIXES):
+        return error_response(request, 413, "request_too_large", REQUEST_TOO_LARGE, limit=limit)
+    return error_response(
+        request, 413, "request_too_large", FORM_TOO_LARGE, limit_mb=megabytes(limit)
+    )
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    limit = getattr(exc, "limit", None)  # web.limits.BodyTooLarge: a streamed body too long
+    if exc.status_code == 413 and isinstance(limit, int):
+        return too_large_response(request, limit)
     code, message_id = _HTTP_CODES.get(exc.status_code, ("http_error", N_("The request failed.")))
     response = error_response(request, exc.status_code, code, message_id)
     response.headers.update(exc.headers or {})  # e.g. Allow on a 405

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
-import json
-import logging
-
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from filrouge.i18n import N_, negotiate_locale, translate
-
-MESSAGE_ID = N_("The request is larger than {limit} bytes.")
-log = logging.getLogger("filrouge.rejections")
+from filrouge.web.errors import too_large_response
 
 
 class BodyTooLarge(HTTPException):
-    """Raised from ``receive`` once a streamed body passes the limit (answered as a 413)."""
+    """Raised from ``receive`` once a streamed body passes the limit (answered as a 413 by the
+    app's handler, which reads ``limit`` to say why)."""
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int) -> None:
         super().__init__(status_code=413)
+        self.limit = limit
 
 
 class BodyLimit:
-    """ASGI middleware: 413 with the usual error shape, before the app reads too much."""
+    """ASGI middleware: 413 before the app reads too much; JSON with the usual error shape for
+    the API, the error page for the workspace's forms."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app, self.limit = app, limit
@@ -34,7 +32,7 @@ class BodyLimit:
         headers = dict(scope["headers"])
         length = headers.get(b"content-length", b"0").decode("latin-1")
         if not length.isdigit() or int(length) > self.limit:
-            await self._refuse(scope, send)
+            await self._refuse(scope, receive, send)
             return
         started = False
 
@@ -47,7 +45,7 @@ class BodyLimit:
             await self.app(scope, self._counting(receive), tracking_send)
         except BodyTooLarge:
             if not started:
-                await self._refuse(scope, send)
+                await self._refuse(scope, receive, send)
 
     def _counting(self, receive: Receive) -> Receive:
         seen = 0
@@ -57,29 +55,11 @@ class BodyLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.limit:
-                raise BodyTooLarge
+                raise BodyTooLarge(self.limit)
             return message
 
         return counted
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        log.info(
-            "rejected %s %s -> 413 request_too_large: over %d bytes",
-            scope.get("method"),
-            scope.get("path"),
-            self.limit,
-        )
-        accept = dict(scope["headers"]).get(b"accept-language", b"").decode("latin-1")
-        message = translate(MESSAGE_ID, negotiate_locale(accept), limit=self.limit)
-        body = json.dumps({"error": {"code": "request_too_large", "message": message}}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = too_large_response(Request(scope), self.limit)  # logs the rejection
+        await response(scope, receive, send)

@@ -23,7 +23,8 @@ MAX_ID = 2**63 - 1  # ids are 64-bit integers in the database
 def clean_text(value: Any) -> Any:
     """Refuse text that no database can store: NUL characters and lone surrogates."""
     if isinstance(value, str):
-        if "\x00" in value or any("\ud800" <= c <= "\udfff" for c in value):
+        surrogates = not value.isascii() and any("\ud800" <= c <= "\udfff" for c in value)
+        if "\x00" in value or surrogates:
             raise ValueError("contains a NUL character or an invalid Unicode code point")
     elif isinstance(value, list | tuple):
         for item in value:
@@ -178,6 +179,9 @@ class MessagePublic(BaseModel):
     provider_message_id: str | None
     in_reply_to_id: int | None
     error: str | None
+    flag: Literal["auto_reply", "bounce", "bulk", "unreadable"] | None = Field(
+        None, description="Set on messages no person wrote, and on mail that could not be read."
+    )
     created_at: datetime
 
 
@@ -222,9 +226,34 @@ class ConversationUpdate(Strict):
     tags: list[str] | None = Field(default=None, max_length=50)
 
 
+class ReplyAttachmentIn(Strict):
+    """One file sent with a reply, its bytes in base64."""
+
+    filename: str = Field(min_length=1, max_length=500, examples=["colis-abime.jpg"])
+    content_type: str = Field(
+        default="application/octet-stream",
+        max_length=200,
+        examples=["image/jpeg"],
+        description="A hint only: the stored type comes from the bytes and the file name.",
+    )
+    content_base64: str = Field(
+        description="The file, base64 (standard alphabet; invalid: 422 `invalid_base64`). At "
+        "most FILROUGE_MAX_ATTACHMENT_BYTES (default 25 MiB) once decoded: over it, 413 "
+        "`attachment_too_large`.",
+        examples=["/9j/4AAQSkZJRgABAQ…"],
+    )
+
+
 class ReplyCreate(Strict):
     text: str = Field(min_length=1, max_length=64 * 1024)
     channel_id: Id | None = None
+    attachments: list[ReplyAttachmentIn] = Field(
+        default_factory=list,
+        description="Files sent with the reply (photos, videos, PDFs…): at most "
+        "FILROUGE_MAX_REPLY_ATTACHMENTS (default 10; more: 422 `too_many_attachments`), none "
+        "empty (422 `attachment_empty`). The whole request stays under "
+        "FILROUGE_MAX_REQUEST_BYTES (default 40 MiB; over it: 413 `request_too_large`).",
+    )
 
 
 class NoteCreate(Strict):

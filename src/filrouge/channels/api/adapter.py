@@ -3,18 +3,26 @@
 Inbound: ``POST /api/v1/inbound`` (the web layer parses it into ``NormalisedInbound``).
 Outbound: each reply is POSTed as JSON to the channel's ``settings.outbound_url``, signed with
 ``X-Filrouge-Signature: sha256=<hex HMAC-SHA256(settings.outbound_secret, raw body)>``; the
-receiver answers 2xx, optionally with ``{"id": "<its message id>"}``.
+receiver answers 2xx, optionally with ``{"id": "<its message id>"}``. The reply's files come in
+``attachments``: ``{"filename", "content_type", "size", "sha256", "content_base64"}`` each (or
+``{"filename", "content_type", "url"}`` for a file kept elsewhere); the signature covers them.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from typing import ClassVar
 
 import httpx
 
-from filrouge.channels.base import ChannelAdapter, DeliveryError, OutboundMessage
+from filrouge.channels.base import (
+    ChannelAdapter,
+    DeliveryError,
+    IncomingAttachment,
+    OutboundMessage,
+)
 from filrouge.core.models.enums import ChannelKind, IdentityKind
 from filrouge.lib.http import BlockedAddress, json_bytes, post_json
 
@@ -46,7 +54,22 @@ def outbound_payload(message: OutboundMessage) -> dict[str, object]:
         "text": message.text,
         "visibility": str(message.visibility),
         "in_reply_to": message.in_reply_to,
+        "attachments": [_attachment_payload(a) for a in message.attachments],
     }
+
+
+def _attachment_payload(attachment: IncomingAttachment) -> dict[str, object]:
+    payload: dict[str, object] = {
+        "filename": attachment.filename,
+        "content_type": attachment.content_type,
+    }
+    if attachment.content is None:
+        payload["url"] = attachment.url
+        return payload
+    payload["size"] = len(attachment.content)
+    payload["sha256"] = hashlib.sha256(attachment.content).hexdigest()
+    payload["content_base64"] = base64.b64encode(attachment.content).decode("ascii")
+    return payload
 
 
 def signature_headers(body: bytes, secret: object) -> dict[str, str]:

@@ -8,37 +8,58 @@ database transaction so that a slow provider never holds a lock.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from filrouge.channels.base import DeliveryError, OutboundMessage, Recipient
+from filrouge.channels.base import DeliveryError, IncomingAttachment, OutboundMessage, Recipient
 from filrouge.channels.registry import adapter_for
 from filrouge.core.audit import Actor, record_event
+from filrouge.core.blobs import BlobStore
 from filrouge.core.events import publish_after_commit
-from filrouge.core.models import ChannelAccount, Identity, Message
+from filrouge.core.models import ChannelAccount, Conversation, Identity, Message
 from filrouge.core.models.enums import DeliveryStatus, Visibility
 from filrouge.lib.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
 
-def deliver_message(factory: sessionmaker[Session], message_id: int) -> str:
-    """Try to send one queued message; return its status afterwards.
+@dataclass(frozen=True)
+class _FileRef:
+    filename: str
+    content_type: str
+    sha256: str | None
+    url: str | None
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A queued message read from the database; its files are read after the transaction."""
+
+    outbound: OutboundMessage
+    channel_kind: str
+    files: tuple[_FileRef, ...]
+
+
+def deliver_message(factory: sessionmaker[Session], message_id: int, blobs: BlobStore) -> str:
+    """Try to send one queued message (with its attachments' bytes, read from ``blobs``);
+    return its status afterwards.
 
     Raises ``DeliveryError`` (not permanent) when the caller should retry later.
     """
     with factory() as session, session.begin():
-        outbound = _prepare(session, message_id)
-    if outbound is None:
+        pending = _prepare(session, message_id)
+    if pending is None:
         return "skipped"
-    adapter = adapter_for(outbound[1])
+    adapter = adapter_for(pending.channel_kind)
     if adapter is None:
         return DeliveryStatus.QUEUED
     try:
-        provider_id = adapter.send(outbound[0])
+        outbound = replace(pending.outbound, attachments=_attachments(pending.files, blobs))
+        provider_id = adapter.send(outbound)
     except DeliveryError as exc:
         if not exc.permanent:
             log.warning("delivery of message %s failed, will retry: %s", message_id, exc)
@@ -65,7 +86,7 @@ def give_up(factory: sessionmaker[Session], message_id: int, reason: str) -> str
     return _record_outcome(factory, message_id, DeliveryStatus.FAILED, None, reason)
 
 
-def _prepare(session: Session, message_id: int) -> tuple[OutboundMessage, str] | None:
+def _prepare(session: Session, message_id: int) -> _Pending | None:
     message = session.get(Message, message_id)
     if message is None or message.status != DeliveryStatus.QUEUED:
         return None
@@ -85,8 +106,48 @@ def _prepare(session: Session, message_id: int) -> tuple[OutboundMessage, str] |
         html=message.html,
         visibility=Visibility(message.visibility),
         in_reply_to=None if replied_to is None else replied_to.provider_message_id,
+        subject=session.get_one(Conversation, message.conversation_id).subject,
+        references=thread_references(session, message),
     )
-    return outbound, channel.kind
+    files = tuple(
+        _FileRef(a.filename, a.content_type, a.sha256, a.url) for a in message.attachments
+    )
+    return _Pending(outbound, channel.kind, files)
+
+
+def thread_references(session: Session, message: Message, limit: int = 20) -> tuple[str, ...]:
+    """Provider ids of the conversation's earlier messages on the same channel, oldest first:
+    what a mail's References header names so that clients keep the thread together."""
+    ids = session.scalars(
+        select(Message.provider_message_id)
+        .where(
+            Message.conversation_id == message.conversation_id,
+            Message.channel_id == message.channel_id,
+            Message.id != message.id,
+            Message.provider_message_id.is_not(None),
+        )
+        .order_by(Message.occurred_at.desc(), Message.id.desc())
+        .limit(limit)
+    )
+    return tuple(reversed([i for i in ids if i]))
+
+
+def _attachments(files: tuple[_FileRef, ...], blobs: BlobStore) -> tuple[IncomingAttachment, ...]:
+    """The files to send, with their bytes; a file gone from the store fails the delivery."""
+    loaded = []
+    for file in files:
+        content = None
+        if file.sha256 is not None:
+            try:
+                content = blobs.get(file.sha256)
+            except (OSError, ValueError) as exc:
+                raise DeliveryError(
+                    f"attachment {file.filename!r} is missing from the store", permanent=True
+                ) from exc
+        loaded.append(
+            IncomingAttachment(file.filename, file.content_type, content=content, url=file.url)
+        )
+    return tuple(loaded)
 
 
 def _record_outcome(

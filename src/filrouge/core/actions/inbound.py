@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from filrouge.channels.base import IncomingAttachment, NormalisedInbound
 from filrouge.core.actions import inbound_sql as sql
+from filrouge.core.actions.bounces import bounced_replies, fail_bounced
 from filrouge.core.actions.identities import resolve_sender
 from filrouge.core.actions.threading import ThreadChoice, choose_conversation, find_thread_key
 from filrouge.core.audit import Actor, record_event
@@ -25,6 +26,7 @@ from filrouge.core.blobs import BlobStore
 from filrouge.core.errors import DomainError, Invalid, NotFound, TooLarge
 from filrouge.core.events import publish_after_commit
 from filrouge.core.models.enums import (
+    AUTOMATIC_FLAGS,
     ActorKind,
     ConversationStatus,
     DeliveryStatus,
@@ -151,6 +153,10 @@ def receive_in_session(
     occurred_at = _when(inbound)
     actor = Actor(ActorKind.CHANNEL, channel.id)
     ctx = _Context(session, conn, channel.workspace_id, channel.id, actor, inbound, occurred_at)
+    if inbound.bounced_provider_ids:
+        replies = bounced_replies(conn, ctx.workspace_id, inbound.bounced_provider_ids)
+        if replies:
+            return _store_bounce(ctx, replies, settings)
     sender = resolve_sender(
         session, ctx.workspace_id, inbound.sender, settings.default_region, actor
     )
@@ -165,24 +171,44 @@ def receive_in_session(
     if state is not None:
         _continue(ctx, state, message_id)
     _store_attachments(ctx, message_id, BlobStore(settings.attachments_dir))
+    result = InboundResult(message_id, conversation_id, sender.customer_id, duplicate=False)
+    _received(ctx, result, choice.reason)
+    return result
+
+
+def _store_bounce(ctx: _Context, replies: list[Row[Any]], settings: Settings) -> InboundResult:
+    """A bounce of our own replies: they fail, and the report joins their conversation."""
+    reason = ctx.inbound.text.strip()[:2000] or "bounced"
+    fail_bounced(ctx.session, ctx.workspace_id, replies, reason, ctx.actor)
+    first = replies[0]
+    message_id = _store_message(ctx, first.conversation_id, None)
+    _store_attachments(ctx, message_id, BlobStore(settings.attachments_dir))
+    result = InboundResult(message_id, first.conversation_id, first.customer_id, duplicate=False)
+    _received(ctx, result, "bounce")
+    return result
+
+
+def _received(ctx: _Context, result: InboundResult, threaded_by: str) -> None:
     record_event(
-        session,
+        ctx.session,
         ctx.workspace_id,
-        actor,
-        ("conversation", conversation_id),
+        ctx.actor,
+        ("conversation", result.conversation_id),
         "message.received",
-        after={"message_id": message_id, "channel_id": channel.id, "threaded_by": choice.reason},
+        after={
+            "message_id": result.message_id,
+            "channel_id": ctx.channel_id,
+            "threaded_by": threaded_by,
+        },
     )
     publish_after_commit(
-        session,
+        ctx.session,
         "message.received",
-        message_id=message_id,
-        conversation_id=conversation_id,
-        customer_id=sender.customer_id,
+        message_id=result.message_id,
+        conversation_id=result.conversation_id,
+        customer_id=result.customer_id,
     )
-    result = InboundResult(message_id, conversation_id, sender.customer_id, duplicate=False)
-    _remember_received(session, inbound, result)
-    return result
+    _remember_received(ctx.session, ctx.inbound, result)
 
 
 def _channel_in_transaction(session: Session, conn: Connection, channel_id: int) -> Row[Any]:
@@ -293,7 +319,8 @@ def _open(ctx: _Context, customer_id: int, choice: ThreadChoice) -> int:
 def _continue(ctx: _Context, state: Row[Any], message_id: int) -> None:
     """Move the conversation to where the customer is now, and wake it up if it slept; each
     change's event names the message that made it."""
-    changes = _conversation_changes(state, ctx.channel_id, ctx.inbound.visibility)
+    automatic = ctx.inbound.flag in AUTOMATIC_FLAGS
+    changes = _conversation_changes(state, ctx.channel_id, ctx.inbound.visibility, automatic)
     subject = ("conversation", state.id)
     for action, field, before, after in changes:
         record_event(
@@ -315,16 +342,19 @@ def _continue(ctx: _Context, state: Row[Any], message_id: int) -> None:
             "status": moved.get("status", state.status),
             "visibility": moved.get("visibility", state.visibility),
             "first_inbound_at": min(state.first_inbound_at or at, at),
-            "last_inbound_at": max(state.last_inbound_at or at, at),
+            "last_inbound_at": state.last_inbound_at
+            if automatic
+            else max(state.last_inbound_at or at, at),
             "last_activity_at": max(state.last_activity_at, at),
         },
     )
 
 
 def _conversation_changes(
-    state: Row[Any], channel_id: int, visibility: str
+    state: Row[Any], channel_id: int, visibility: str, automatic: bool = False
 ) -> list[tuple[str, str, Any, Any]]:
-    """(event, field, before, after) for each way this message changes the conversation."""
+    """(event, field, before, after) for each way this message changes the conversation.
+    A message no person wrote (an out-of-office, a bounce) never wakes a conversation up."""
     changes: list[tuple[str, str, Any, Any]] = []
     if state.channel_id != channel_id:
         changes.append(
@@ -332,7 +362,7 @@ def _conversation_changes(
         )
     if visibility == Visibility.PRIVATE and state.visibility == Visibility.PUBLIC:
         changes.append(("conversation.moved_to_private", "visibility", "public", "private"))
-    if state.status in _WAKES_UP:
+    if state.status in _WAKES_UP and not automatic:
         changes.append(("conversation.reopened", "status", state.status, "open"))
     return changes
 
@@ -367,7 +397,7 @@ def _remember_thread_key(ctx: _Context, customer_id: int, conversation_id: int) 
         )
 
 
-def _store_message(ctx: _Context, conversation_id: int, identity_id: int) -> int:
+def _store_message(ctx: _Context, conversation_id: int, identity_id: int | None) -> int:
     inbound = ctx.inbound
     message_id: int = ctx.conn.execute(
         sql.INSERT_MESSAGE,
@@ -381,6 +411,7 @@ def _store_message(ctx: _Context, conversation_id: int, identity_id: int) -> int
             "provider_message_id": inbound.provider_message_id or None,
             "status": DeliveryStatus.RECEIVED,
             "visibility": inbound.visibility,
+            "flag": inbound.flag,
             "occurred_at": ctx.occurred_at,
         },
     ).scalar_one()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -10,9 +11,10 @@ from sqlalchemy.orm import Session
 from filrouge.channels.base import ChannelAdapter
 from filrouge.channels.registry import adapter_for
 from filrouge.core.audit import Actor, record_event
+from filrouge.core.blobs import BlobStore
 from filrouge.core.errors import Conflict, Invalid
 from filrouge.core.events import publish_after_commit
-from filrouge.core.models import ChannelAccount, Conversation, Identity, Message, User
+from filrouge.core.models import Attachment, ChannelAccount, Conversation, Identity, Message, User
 from filrouge.core.models.enums import (
     ConversationStatus,
     DeliveryStatus,
@@ -21,7 +23,9 @@ from filrouge.core.models.enums import (
     Visibility,
 )
 from filrouge.core.signatures import sign_reply, signature_style
+from filrouge.core.uploads import CheckedFile, UploadedFile, check_uploads
 from filrouge.lib.timeutil import utcnow
+from filrouge.settings import Settings
 
 
 def add_reply(
@@ -30,8 +34,16 @@ def add_reply(
     author: User,
     text: str,
     channel_id: int | None = None,
+    *,
+    attachments: Sequence[UploadedFile] = (),
+    settings: Settings | None = None,
 ) -> Message:
-    """Queue a reply on ``channel_id`` (default: where the customer wrote last)."""
+    """Queue a reply on ``channel_id`` (default: where the customer wrote last).
+
+    ``attachments`` are checked against ``settings`` (size of each file, number of files)
+    before anything is written, then kept in the blob store under ``settings.attachments_dir``.
+    """
+    files = _checked_files(attachments, settings)
     channel = _reply_channel(session, conversation, channel_id)
     adapter = adapter_for(channel.kind)
     if adapter is None:
@@ -58,6 +70,7 @@ def add_reply(
         visibility=reply_visibility(conversation, last_inbound),
         occurred_at=utcnow(),
     )
+    message.attachments = _stored(files, settings)
     session.add(message)
     session.flush()
     if message.status == DeliveryStatus.AWAITING_APPROVAL:
@@ -76,6 +89,32 @@ def add_reply(
     if message.status == DeliveryStatus.QUEUED:
         publish_after_commit(session, "message.queued", message_id=message.id)
     return message
+
+
+def _checked_files(
+    attachments: Sequence[UploadedFile], settings: Settings | None
+) -> list[CheckedFile]:
+    if not attachments:
+        return []
+    if settings is None:
+        raise TypeError("add_reply needs the settings to store attachments")
+    return check_uploads(attachments, settings.max_attachment_bytes, settings.max_reply_attachments)
+
+
+def _stored(files: list[CheckedFile], settings: Settings | None) -> list[Attachment]:
+    """Each file's bytes in the blob store (once per content), and its row."""
+    if not files or settings is None:
+        return []
+    blobs = BlobStore(settings.attachments_dir)
+    return [
+        Attachment(
+            filename=file.filename,
+            content_type=file.content_type,
+            size=len(file.content),
+            sha256=blobs.put(file.content),
+        )
+        for file in files
+    ]
 
 
 def needs_approval(author: User) -> bool:
@@ -277,14 +316,11 @@ def _mark_answered(
     if conversation.status == ConversationStatus.NEW:
         conversation.status = ConversationStatus.OPEN
     conversation.last_activity_at = max(conversation.last_activity_at, message.occurred_at)
-    _log(
-        session,
-        conversation,
-        author,
-        "reply.added",
-        after={
-            "message_id": message.id,
-            "channel_id": message.channel_id,
-            "status": message.status,
-        },
-    )
+    after: dict[str, Any] = {
+        "message_id": message.id,
+        "channel_id": message.channel_id,
+        "status": message.status,
+    }
+    if message.attachments:
+        after["attachment_ids"] = [a.id for a in message.attachments]
+    _log(session, conversation, author, "reply.added", after=after)

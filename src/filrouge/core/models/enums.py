@@ -86,3 +86,15 @@ class ActorKind(StrEnum):
     CUSTOMER = "customer"
     CHANNEL = "channel"
     SYSTEM = "system"
+
+
+class MessageFlag(StrEnum):
+    """Why a message needs another look than a customer's words."""
+
+    AUTO_REPLY = "auto_reply"  # out of office, autoresponders
+    BOUNCE = "bounce"  # a delivery failure report
+    BULK = "bulk"  # newsletters, lists
+    UNREADABLE = "unreadable"  # could not be parsed: kept raw
+
+
+AUTOMATIC_FLAGS = frozenset({MessageFlag.AUTO_REPLY, MessageFlag.BOUNCE, MessageFlag.BULK})

@@ -32,6 +32,7 @@ class Message(IdMixin, CreatedMixin, Base):
     status: Mapped[str] = mapped_column(String(24))
     visibility: Mapped[str] = mapped_column(String(16), default=Visibility.PRIVATE)
     error: Mapped[str | None] = mapped_column(Text)
+    flag: Mapped[str | None] = mapped_column(String(24))  # a ``MessageFlag``
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
 

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from filrouge.core.access import access_attachment_by_id
 from filrouge.core.blobs import BlobStore
 from filrouge.core.models import Attachment, User
+from filrouge.core.uploads import ACTIVE_TYPES, GENERIC_TYPE, inline_type, normalise_type
 from filrouge.db import transaction
 from filrouge.web.deps import Allowed, FactoryDep, SettingsDep
 from filrouge.web.schemas import IdPath
@@ -35,17 +36,20 @@ def get_attachment(
 
 
 def attachment_response(attachment: Attachment, blobs: BlobStore) -> Response:
-    """The file itself, served so that a browser can never run it as a page."""
+    """The file itself, served so that a browser can never run it as a page: only known image
+    and video types are shown inline, a type that could run (HTML, SVG…) or is malformed is
+    served as bytes to download, never sniffed, and sandboxed even so."""
     if attachment.sha256 is None:
         return RedirectResponse(attachment.url or "", status_code=307)
     content = blobs.get(attachment.sha256)
-    disposition = (
-        "inline" if attachment.content_type.startswith(("image/", "video/")) else ("attachment")
-    )
+    media_type = normalise_type(attachment.content_type)
+    if media_type is None or media_type in ACTIVE_TYPES:
+        media_type = GENERIC_TYPE
+    disposition = "inline" if inline_type(media_type) else "attachment"
     filename = quote(attachment.filename, safe="")
     return Response(
         content,
-        media_type=attachment.content_type,
+        media_type=media_type,
         headers={
             "Content-Disposition": f"{disposition}; filename*=UTF-8''{filename}",
             "X-Content-Type-Options": "nosniff",

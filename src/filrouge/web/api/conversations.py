@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -11,8 +13,10 @@ from filrouge.core.access import access_conversation_by_id
 from filrouge.core.actions.conversations import ConversationChanges, update_conversation
 from filrouge.core.actions.replies import add_note, add_reply, reachable_channels
 from filrouge.core.audit import Actor
+from filrouge.core.errors import Invalid
 from filrouge.core.models import Customer, User
 from filrouge.core.queries import ConversationFilters, conversation_thread, list_conversations
+from filrouge.core.uploads import UploadedFile
 from filrouge.db import transaction
 from filrouge.web.api.present import (
     authors_of,
@@ -21,7 +25,7 @@ from filrouge.web.api.present import (
     message_public,
     switches_public,
 )
-from filrouge.web.deps import Allowed, FactoryDep
+from filrouge.web.deps import Allowed, FactoryDep, SettingsDep
 from filrouge.web.schemas import (
     ConversationDetail,
     ConversationPublic,
@@ -31,6 +35,7 @@ from filrouge.web.schemas import (
     MessagePublic,
     NoteCreate,
     PagePublic,
+    ReplyAttachmentIn,
     ReplyCreate,
     TextQuery,
 )
@@ -94,12 +99,38 @@ def post_reply(
     conversation_id: IdPath,
     body: ReplyCreate,
     factory: FactoryDep,
+    settings: SettingsDep,
     user: Annotated[User, Allowed("conversations:reply")],
 ) -> MessagePublic:
+    """Queue a reply, with files if any (``attachments``, base64). The reply goes out on
+    ``channel_id`` (default: where the customer wrote last); files over the limits are refused
+    before anything is stored. Each stored file is listed in the answer's ``attachments`` and
+    served by ``GET /api/v1/attachments/{id}``."""
+    files = [_uploaded(index, item) for index, item in enumerate(body.attachments)]
     with transaction(factory) as session:
         conversation = access_conversation_by_id(session, user, conversation_id)
-        message = add_reply(session, conversation, user, body.text, body.channel_id)
+        message = add_reply(
+            session,
+            conversation,
+            user,
+            body.text,
+            body.channel_id,
+            attachments=files,
+            settings=settings,
+        )
         return message_public(message, {user.id: user})
+
+
+def _uploaded(index: int, item: ReplyAttachmentIn) -> UploadedFile:
+    try:
+        content = base64.b64decode("".join(item.content_base64.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise Invalid(
+            "invalid_base64",
+            "{field} is not valid base64.",
+            field=f"attachments.{index}.content_base64",
+        ) from exc
+    return UploadedFile(item.filename, item.content_type, content)
 
 
 @router.post("/{conversation_id}/notes", status_code=201, response_model=MessagePublic)

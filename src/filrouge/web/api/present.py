@@ -53,6 +53,7 @@ def message_public(message: Message, authors: dict[int, User]) -> MessagePublic:
         provider_message_id=message.provider_message_id,
         in_reply_to_id=message.in_reply_to_id,
         error=message.error,
+        flag=message.flag,
         created_at=message.occurred_at,
     )
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from jinja2 import TemplateError
 from sqlalchemy import select
@@ -21,7 +21,9 @@ from filrouge.core.blobs import BlobStore
 from filrouge.core.models import ChannelAccount, Customer, Event, Message, User
 from filrouge.core.models.enums import ConversationStatus, Priority
 from filrouge.core.queries import conversation_thread, customer_conversations
+from filrouge.core.uploads import UploadedFile, inline_type, megabytes
 from filrouge.db import transaction
+from filrouge.settings import Settings
 from filrouge.web.api.attachments import attachment_response
 from filrouge.web.deps import FactoryDep, SettingsDep
 from filrouge.web.realtime import Broker
@@ -45,10 +47,12 @@ def conversation_page(
     request: Request,
     conversation_id: IdPath,
     factory: FactoryDep,
+    settings: SettingsDep,
     visitor: Annotated[Visitor, PageAllowed("conversations:read")],
 ) -> Response:
     with transaction(factory) as session:  # rendered inside: the page reads relations
         context = _page_context(session, visitor, conversation_id)
+        context["uploads"] = _upload_limits(settings)
         return render(request, "conversation.html", context, visitor)
 
 
@@ -56,14 +60,50 @@ def conversation_page(
 def reply(
     conversation_id: IdPath,
     factory: FactoryDep,
+    settings: SettingsDep,
     visitor: Annotated[Visitor, PageAllowed("conversations:reply")],
     text: Text,
     channel_id: Annotated[int | None, Form()] = None,
+    files: Annotated[list[UploadFile] | None, File()] = None,
 ) -> Response:
+    """The composer (multipart): the text, the channel, and the files the agent attached."""
+    uploaded = _read_uploads(files or [], settings)
     with transaction(factory) as session:
         conversation = access_conversation_by_id(session, visitor.user, conversation_id)
-        add_reply(session, conversation, visitor.user, text, channel_id)
+        add_reply(
+            session,
+            conversation,
+            visitor.user,
+            text,
+            channel_id,
+            attachments=uploaded,
+            settings=settings,
+        )
     return _back(conversation_id)
+
+
+def _read_uploads(files: list[UploadFile], settings: Settings) -> list[UploadedFile]:
+    """The files' bytes, read no further than one byte past the limit: the core refuses what
+    is too large or too many (one file past the count is enough for it to know)."""
+    return [
+        UploadedFile(
+            upload.filename or "",
+            upload.content_type or "",
+            upload.file.read(settings.max_attachment_bytes + 1),
+        )
+        for upload in files[: settings.max_reply_attachments + 1]
+    ]
+
+
+def _upload_limits(settings: Settings) -> dict[str, Any]:
+    """What the composer checks before sending (the server checks again)."""
+    return {
+        "max_bytes": settings.max_attachment_bytes,
+        "max_mb": megabytes(settings.max_attachment_bytes),
+        "max_files": settings.max_reply_attachments,
+        "max_request": settings.max_request_bytes,
+        "max_request_mb": megabytes(settings.max_request_bytes),
+    }
 
 
 @router.post("/conversations/{conversation_id}/note")
@@ -170,6 +210,7 @@ def _page_context(session: Session, visitor: Visitor, conversation_id: int) -> d
         "authors": {u.id: u for u in users},
         "statuses": [s.value for s in ConversationStatus],
         "priorities": [p.value for p in Priority],
+        "inline_type": inline_type,
     }
 
 

@@ -185,3 +185,38 @@
     text.dispatchEvent(new Event("input"));
   });
 }());
+
+// Files on the composer: say at once what the server would refuse (too many, too large, empty).
+(function () {
+  "use strict";
+  var input = document.getElementById("reply-files");
+  var warning = document.getElementById("files-warning");
+  if (!input || !warning) { return; }
+  var data = input.dataset;
+
+  function problem() {
+    var files = Array.prototype.slice.call(input.files || []);
+    var total = 0;
+    if (files.length > Number(data.maxFiles)) {
+      return data.tooMany.replace("{limit}", data.maxFiles);
+    }
+    for (var i = 0; i < files.length; i += 1) {
+      total += files[i].size;
+      if (files[i].size === 0) { return data.empty.replace("{filename}", files[i].name); }
+      if (files[i].size > Number(data.maxBytes)) {
+        return data.tooLarge.replace("{filename}", files[i].name).replace("{limit_mb}", data.maxMb);
+      }
+    }
+    if (total > Number(data.maxRequest) - 65536) {  // room for the text and the form's framing
+      return data.tooMuch.replace("{limit_mb}", data.maxRequestMb);
+    }
+    return "";
+  }
+
+  input.addEventListener("change", function () {
+    var message = problem();
+    input.setCustomValidity(message);  // the browser then refuses to submit the form
+    warning.textContent = message;
+    warning.hidden = !message;
+  });
+}());

@@ -1,0 +1,430 @@
+"""Raw mail bytes → ``ParsedEmail``: headers decoded, bodies chosen, attachments kept, replies cut.
+
+Pure: no database, no web. Built on the standard library's ``email`` package with the modern
+policy; every header is read from its raw value, so malformed headers, 8-bit bytes and unknown
+charsets degrade to a best guess instead of an exception. Only bytes that are not a mail at all
+raise ``EmailUnreadable`` (the caller stores them raw and flags them).
+"""
+
+from __future__ import annotations
+
+import binascii
+import mimetypes
+import quopri
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+from email import policy
+from email.header import decode_header
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import collapse_rfc2231_value, getaddresses, parsedate_to_datetime
+
+from filrouge.channels.base import IncomingAttachment
+from filrouge.channels.email.auto import AutoKind, bounce_details, classify
+from filrouge.channels.email.quotes import visible_text
+from filrouge.channels.email.text import html_to_text, text_of, unflow
+from filrouge.lib.html import sanitise_html
+from filrouge.lib.timeutil import as_utc
+
+__all__ = ["AutoKind", "EmailAddress", "EmailAttachment", "EmailUnreadable", "ParsedEmail"]
+
+
+class EmailUnreadable(ValueError):
+    """The bytes are not a mail (no header at all: an HTML page, an Outlook .msg, nothing)."""
+
+
+@dataclass(frozen=True)
+class EmailAddress:
+    address: str
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class EmailAttachment(IncomingAttachment):
+    """An attachment; ``content_id`` (no angle brackets) resolves ``cid:`` links in the HTML."""
+
+    content_id: str | None = None
+    inline: bool = False
+
+
+@dataclass(frozen=True)
+class ParsedEmail:
+    message_id: str | None
+    in_reply_to: tuple[str, ...]
+    references: tuple[str, ...]
+    subject: str | None
+    sender: EmailAddress | None
+    to: tuple[EmailAddress, ...]
+    cc: tuple[EmailAddress, ...]
+    reply_to: tuple[EmailAddress, ...]
+    date: datetime | None
+    text: str
+    html: str | None
+    visible_text: str
+    attachments: tuple[EmailAttachment, ...]
+    auto: AutoKind | None
+    bounced_message_ids: tuple[str, ...]
+    bounce_recipients: tuple[str, ...]
+
+    def attachment_for_cid(self, content_id: str) -> EmailAttachment | None:
+        """The inline part a ``cid:`` link in the HTML points to."""
+        wanted = content_id.removeprefix("cid:").strip("<>")
+        return next((a for a in self.attachments if a.content_id == wanted), None)
+
+
+@dataclass
+class _Bodies:
+    texts: list[str]
+    htmls: list[str]
+    attachments: list[EmailAttachment]
+
+
+_MSG_ID = re.compile(r"<([^<>]+)>")
+_HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
+_OBSOLETE_HEADER_LINE = re.compile(rb"^([!-9;-~]+)[ \t]+:")
+_PARSER = BytesParser(policy=policy.default)
+_MISSING_SEPARATOR = "MissingHeaderBodySeparatorDefect"
+_MAIL_HEADERS = {
+    "from",
+    "to",
+    "cc",
+    "subject",
+    "date",
+    "message-id",
+    "received",
+    "return-path",
+    "sender",
+    "reply-to",
+    "delivered-to",
+    "in-reply-to",
+    "references",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+}
+
+
+def parse_email(raw: bytes) -> ParsedEmail:
+    """Parse one mail as received (RFC 5322 bytes, with or without an mbox ``From `` line)."""
+    message = _message(raw)
+    sender = _sender(message)
+    subject = _text_header(message, "subject")
+    bodies = _Bodies([], [], [])
+    _collect(message, bodies)
+    html = "\n".join(bodies.htmls) if bodies.htmls else None
+    text = "\n\n".join(t for t in bodies.texts if t.strip()) or html_to_text(html or "")
+    auto = classify(message, sender.address if sender else None, subject)
+    bounce = bounce_details(message, text) if auto is AutoKind.BOUNCE else None
+    return ParsedEmail(
+        message_id=next(iter(_message_ids(message, "message-id")), None),
+        in_reply_to=_message_ids(message, "in-reply-to"),
+        references=_message_ids(message, "references"),
+        subject=subject,
+        sender=sender,
+        to=_addresses(message, "to"),
+        cc=_addresses(message, "cc"),
+        reply_to=_addresses(message, "reply-to"),
+        date=_date(message),
+        text=text,
+        html=sanitise_html(html),
+        visible_text=visible_text(text) if auto is None else text.strip(),
+        attachments=tuple(_mark_inline(a, html) for a in bodies.attachments),
+        auto=auto,
+        bounced_message_ids=bounce.message_ids if bounce else (),
+        bounce_recipients=bounce.recipients if bounce else (),
+    )
+
+
+# --- the message and its headers -------------------------------------------------------------
+
+
+def _message(raw: bytes) -> Message:
+    if not raw.strip():
+        raise EmailUnreadable("empty")
+    message = _PARSER.parsebytes(raw)
+    if _MISSING_SEPARATOR in (type(defect).__name__ for defect in message.defects):
+        repaired = _PARSER.parsebytes(_repair_header_block(raw))
+        if _looks_like_headers(raw) and len(repaired.keys()) > len(message.keys()):
+            message = repaired
+    if not {key.lower() for key in message} & _MAIL_HEADERS:
+        raise EmailUnreadable("no mail header fields: not a mail")
+    _repair_multiparts(message)
+    return message
+
+
+def _looks_like_headers(raw: bytes) -> bool:
+    first = raw.lstrip(b"\r\n")[:200]
+    return bool(
+        _HEADER_LINE.match(first) or _OBSOLETE_HEADER_LINE.match(first)
+    ) or first.startswith(b"From ")
+
+
+def _repair_header_block(raw: bytes) -> bytes:
+    """Drop junk lines from the header block and accept RFC 822's ``Name  :`` spelling."""
+    end = re.search(rb"\r?\n\r?\n", raw)
+    head, rest = (raw[: end.start()], raw[end.start() :]) if end else (raw, b"")
+    lines = []
+    for number, line in enumerate(head.splitlines(keepends=True)):
+        if _HEADER_LINE.match(line) or line[:1] in (b" ", b"\t"):
+            lines.append(line)
+        elif _OBSOLETE_HEADER_LINE.match(line):
+            lines.append(_OBSOLETE_HEADER_LINE.sub(rb"\1:", line, count=1))
+        elif number == 0 and line.startswith(b"From "):
+            lines.append(line)
+    return b"".join(lines) + rest
+
+
+def _raw_header(message: Message, name: str) -> str | None:
+    """The first raw value of ``name``; 8-bit bytes read as UTF-8, else as the body's charset."""
+    for key, value in message.raw_items():
+        if key.lower() == name:
+            return _fix_8bit(str(value), message)
+    return None
+
+
+def _fix_8bit(value: str, message: Message) -> str:
+    if not re.search(r"[\udc80-\udcff]", value):
+        return value
+    data = value.encode("utf-8", "surrogateescape")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return text_of(data, _charset_hint(message))
+
+
+def _charset_hint(message: Message) -> str | None:
+    return next((charset for part in message.walk() if (charset := _charset(part))), None)
+
+
+def _text_header(message: Message, name: str) -> str | None:
+    raw = _raw_header(message, name)
+    return None if raw is None else _decode_words(raw)
+
+
+def _decode_words(value: str) -> str:
+    """RFC 2047 encoded words → text, whatever charset they claim."""
+    unfolded = re.sub(r"\r?\n[ \t]*", " ", value)
+    try:
+        chunks = decode_header(unfolded)
+    except Exception:  # a malformed encoded word: keep the text as it came
+        return unfolded.strip()
+    decoded = "".join(
+        text_of(chunk, charset) if charset else _plain_chunk(chunk) for chunk, charset in chunks
+    )
+    return decoded.replace("\x00", "").strip()
+
+
+def _plain_chunk(chunk: str | bytes) -> str:
+    if isinstance(chunk, str):
+        return chunk
+    return chunk.decode("raw-unicode-escape", "replace")
+
+
+def _addresses(message: Message, name: str) -> tuple[EmailAddress, ...]:
+    raw = _raw_header(message, name)
+    if raw is None:
+        return ()
+    found = []
+    for display, address in getaddresses([re.sub(r"\r?\n[ \t]*", " ", raw)]):
+        address = address.strip()
+        if "@" in address or (address and not display):
+            found.append(EmailAddress(address, _decode_words(display) or None))
+    return tuple(found)
+
+
+def _sender(message: Message) -> EmailAddress | None:
+    """From; for the rare mail without one, whoever else the headers name."""
+    for name in ("from", "sender", "reply-to", "return-path"):
+        found = _addresses(message, name)
+        if found:
+            return found[0]
+    return None
+
+
+def _message_ids(message: Message, name: str) -> tuple[str, ...]:
+    raw = _raw_header(message, name) or ""
+    ids = [re.sub(r"\s+", "", found) for found in _MSG_ID.findall(raw)]
+    if not ids and raw.strip():
+        ids = [token.strip("<>") for token in raw.split() if "@" in token]
+    return tuple(dict.fromkeys(i for i in ids if i))
+
+
+def _date(message: Message) -> datetime | None:
+    raw = _raw_header(message, "date")
+    try:
+        return as_utc(parsedate_to_datetime(raw)) if raw else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+# --- bodies and attachments ------------------------------------------------------------------
+
+
+def _collect(part: Message, bodies: _Bodies) -> None:
+    ctype = part.get_content_type()
+    if ctype.startswith("multipart/") and not part.is_multipart():
+        bodies.texts.append(_body_text(part))  # no usable boundary: the body as it is
+    elif ctype == "multipart/alternative":
+        _collect_alternatives(part, bodies)
+    elif part.is_multipart() and ctype.startswith("multipart/"):
+        for child in _children(part):
+            _collect(child, bodies)
+    elif _is_body(part, ctype):
+        target = bodies.htmls if ctype == "text/html" else bodies.texts
+        target.append(_body_text(part))
+    else:
+        bodies.attachments.append(_attachment(part, ctype))
+
+
+def _collect_alternatives(part: Message, bodies: _Bodies) -> None:
+    """Text from the plainest alternative that has some, HTML from the richest."""
+    found = []
+    for child in _children(part):
+        alternative = _Bodies([], [], [])
+        _collect(child, alternative)
+        found.append(alternative)
+    texts = next((a.texts for a in found if any(t.strip() for t in a.texts)), [])
+    htmls = next((a.htmls for a in reversed(found) if a.htmls), [])
+    bodies.texts += texts or [html_to_text("\n".join(htmls))]
+    bodies.htmls += htmls
+    for alternative in found:
+        bodies.attachments += alternative.attachments
+
+
+def _repair_multiparts(part: Message) -> None:
+    """A multipart whose declared boundary is missing or unused gets the one its body uses."""
+    body = part.get_payload()
+    if part.get_content_maintype() == "multipart" and isinstance(body, str):
+        found = re.search(r"^--([^\s]+?)(?:--)?[ \t]*\r?$", body, re.MULTILINE)
+        if found and found.group(1) != part.get_boundary():
+            head = f'Content-Type: multipart/mixed; boundary="{found.group(1)}"\n\n'
+            data = head.encode() + body.encode("utf-8", "surrogateescape")
+            recovered = _PARSER.parsebytes(data)
+            if recovered.is_multipart():
+                part.set_payload(recovered.get_payload())
+    for child in _children(part):
+        _repair_multiparts(child)
+
+
+def _children(part: Message) -> list[Message]:
+    payload = part.get_payload()
+    return (
+        [child for child in payload if isinstance(child, Message)]
+        if isinstance(payload, list)
+        else []
+    )
+
+
+def _is_body(part: Message, ctype: str) -> bool:
+    if ctype not in ("text/plain", "text/html"):
+        return False
+    disposition = _disposition(part)
+    return disposition != "attachment" and not (disposition == "inline" and _filename(part))
+
+
+def _body_text(part: Message) -> str:
+    data = _payload_bytes(part)
+    text = text_of(data, _charset(part)).replace("\r\n", "\n").replace("\x00", "")
+    if part.get_content_type() == "text/plain" and _param(part, "format") == "flowed":
+        return unflow(text, delete_space=_param(part, "delsp") == "yes")
+    return text
+
+
+def _attachment(part: Message, ctype: str) -> EmailAttachment:
+    content_id = _raw_header(part, "content-id")
+    return EmailAttachment(
+        filename=_filename(part) or _default_filename(part, ctype),
+        content_type=ctype,
+        content=_payload_bytes(part),
+        content_id=content_id.strip().strip("<>").strip() if content_id else None,
+        inline=_disposition(part) == "inline",
+    )
+
+
+def _mark_inline(attachment: EmailAttachment, html: str | None) -> EmailAttachment:
+    """An attachment the HTML shows through ``cid:`` is inline, whatever its disposition."""
+    cid = attachment.content_id
+    if attachment.inline or not cid or not html or f"cid:{cid}" not in html:
+        return attachment
+    return replace(attachment, inline=True)
+
+
+def _payload_bytes(part: Message) -> bytes:
+    if part.get_content_type() == "message/rfc822" or part.is_multipart():
+        return _enclosed_bytes(part)
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
+
+
+def _enclosed_bytes(part: Message) -> bytes:
+    """An enclosed message as bytes (some mailers base64 it, though RFC 2046 forbids that)."""
+    data = b"\n".join(_as_bytes(child) for child in _children(part))
+    encoding = (_raw_header(part, "content-transfer-encoding") or "").strip().lower()
+    if encoding == "base64":
+        return binascii.a2b_base64(data.strip() or b"")
+    if encoding == "quoted-printable":
+        return quopri.decodestring(data)
+    return data
+
+
+def _as_bytes(message: Message) -> bytes:
+    try:
+        return message.as_bytes(policy=policy.compat32)
+    except Exception:  # a header the generator cannot write back: keep what we can
+        return str(message).encode("utf-8", "surrogateescape")
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename() or part.get_param("name")
+    except Exception:  # a broken RFC 2231 parameter
+        name = None
+    if isinstance(name, tuple):  # an RFC 2231 value the library left encoded
+        name = collapse_rfc2231_value(name)
+    if not isinstance(name, str) or not name.strip():
+        return None
+    name = _unquoted_name(part, name)
+    return _decode_words(_fix_8bit(name, part)).replace("/", "_").replace("\\", "_") or None
+
+
+def _unquoted_name(part: Message, name: str) -> str:
+    """``filename=This is a test.txt``: a name with spaces that its sender forgot to quote."""
+    for header in ("content-disposition", "content-type"):
+        found = re.search(
+            r"\b(?:file)?name\s*=\s*([^\";\r\n][^\";\r\n]*)", _raw_header(part, header) or ""
+        )
+        if found and found.group(1).strip().startswith(name) and " " in found.group(1).strip():
+            return found.group(1).strip()
+    return name
+
+
+def _default_filename(part: Message, ctype: str) -> str:
+    maintype, _, subtype = ctype.partition("/")
+    if ctype == "message/rfc822":
+        children = _children(part)
+        subject = _text_header(children[0], "subject") if children else None
+        return f"{subject or 'message'}.eml".replace("/", "_")
+    if maintype == "message" or subtype == "rfc822-headers":
+        return f"{subtype}.txt"
+    extension = mimetypes.guess_extension(ctype) or ".bin"
+    return ("image" if maintype == "image" else "attachment") + extension
+
+
+def _disposition(part: Message) -> str | None:
+    try:
+        return part.get_content_disposition()
+    except Exception:
+        return None
+
+
+def _charset(part: Message) -> str | None:
+    try:
+        return part.get_content_charset()
+    except Exception:
+        return None
+
+
+def _param(part: Message, name: str) -> str:
+    value = part.get_param(name)
+    return value.lower() if isinstance(value, str) else ""

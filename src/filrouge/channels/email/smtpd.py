@@ -1,0 +1,113 @@
+"""Email channel, inbound by SMTP: ``filrouge smtpd`` receives the mail a company forwards.
+
+Each recipient must be the ``settings.address`` of an active email channel account, otherwise
+it is refused at RCPT time (550), so a sender learns at once that the address is wrong. The
+mail is stored through the pipeline before the server answers 250: a mail we accepted is
+never lost, and a mail the sender retries is stored once (its Message-ID is the key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope
+from aiosmtpd.smtp import Session as SmtpSession
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from filrouge.channels.email.inbound import normalised_mail
+from filrouge.core.actions.inbound import receive_message
+from filrouge.core.errors import DomainError, TooLarge
+from filrouge.core.identity import normalise_email
+from filrouge.core.models import ChannelAccount
+from filrouge.core.models.enums import ChannelKind
+from filrouge.db import transaction
+from filrouge.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def email_channels_by_address(factory: sessionmaker[Session]) -> dict[str, int]:
+    """The address of each active email channel account → its id."""
+    with transaction(factory) as session:
+        rows = session.execute(
+            select(ChannelAccount.id, ChannelAccount.settings).where(
+                ChannelAccount.kind == ChannelKind.EMAIL, ChannelAccount.active
+            )
+        )
+        found: dict[str, int] = {}
+        for channel_id, settings in rows:
+            address = str((settings or {}).get("address") or "")
+            if "@" in address:
+                found.setdefault(normalise_email(address), channel_id)
+        return found
+
+
+class MailHandler:
+    """aiosmtpd handler: RCPT checks the address, DATA stores the mail once per channel."""
+
+    def __init__(self, factory: sessionmaker[Session], settings: Settings) -> None:
+        self.factory = factory
+        self.settings = settings
+
+    async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
+        self,
+        server: SMTP,
+        session: SmtpSession,
+        envelope: Envelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        channels = await asyncio.to_thread(email_channels_by_address, self.factory)
+        if _normalised(address) not in channels:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(  # noqa: N802 - aiosmtpd's hook name
+        self, server: SMTP, session: SmtpSession, envelope: Envelope
+    ) -> str:
+        raw = envelope.original_content or b""
+        try:
+            await asyncio.to_thread(self.store, raw, envelope.rcpt_tos)
+        except TooLarge as refusal:
+            return f"552 5.3.4 {refusal}"
+        except DomainError as refusal:
+            return f"554 5.6.0 {refusal}"
+        except Exception:  # the sender keeps the mail and retries later: nothing is lost
+            log.exception("could not store a mail; answered 451 so that the sender retries")
+            return "451 4.3.0 Could not store the message, try again later"
+        return "250 Message accepted"
+
+    def store(self, raw: bytes, recipients: list[str]) -> None:
+        channels = email_channels_by_address(self.factory)
+        wanted = {channels[a] for a in map(_normalised, recipients) if a in channels}
+        for channel_id in sorted(wanted):
+            mail = normalised_mail(channel_id, raw, self.settings)
+            receive_message(self.factory, mail, self.settings)
+
+
+def start_smtpd(
+    factory: sessionmaker[Session], settings: Settings, host: str, port: int
+) -> Controller:
+    """Start the SMTP server in a background thread; ``stop()`` the returned controller."""
+    controller = Controller(
+        MailHandler(factory, settings),
+        hostname=host,
+        port=port,
+        data_size_limit=settings.max_request_bytes,
+        decode_data=False,
+        server_hostname="filrouge",
+        ready_timeout=10.0,
+    )
+    controller.start()
+    return controller
+
+
+def _normalised(address: str) -> str:
+    try:
+        return normalise_email(address)
+    except (DomainError, ValueError):
+        return address.strip().lower()

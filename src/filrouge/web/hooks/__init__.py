@@ -1,0 +1,1 @@
+"""Webhooks: where providers and relays hand messages over (``/hooks/...``)."""

@@ -1,0 +1,260 @@
+"""The email channel end to end: relays' HTTP hook, the SMTP receiving server, replies sent by
+SMTP that thread back, bounces, auto-replies and mail that cannot be read."""
+
+from __future__ import annotations
+
+import smtplib
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from filrouge.channels.email.inbound import normalised_mail
+from filrouge.channels.email.parse import parse_email
+from filrouge.channels.email.smtpd import start_smtpd
+from filrouge.core.models import Message
+from helpers import shared_data, shared_mail_files
+from smtp_sink import free_port, smtp_sink
+
+SUPPORT = "support@maison-lumiere.test"
+
+
+def mail(
+    subject: str = "Ma lampe est cassée",
+    body: str = "Bonjour,\nLa lampe reçue hier est cassée.\nJeanne",
+    sender: str = "Jeanne Martin <jeanne.martin@example.test>",
+    **headers: str,
+) -> bytes:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = SUPPORT
+    message["Subject"] = subject
+    message["Message-ID"] = make_msgid(domain="example.test")
+    message["Date"] = "Mon, 01 Jun 2026 09:00:00 +0200"
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return bytes(message)
+
+
+@pytest.fixture
+def email_channel(channel: Any) -> dict[str, Any]:
+    return dict(channel("email", "Support", address=SUPPORT))
+
+
+def hand_over(client: Any, channel: dict[str, Any], raw: bytes, **params: Any) -> Any:
+    return client.post(
+        f"/hooks/email/{channel['id']}",
+        content=raw,
+        headers={"Content-Type": "message/rfc822"},
+        params={"token": channel["inbound_token"], **params},
+    )
+
+
+def thread(admin: Any, conversation_id: int) -> list[dict[str, Any]]:
+    return list(admin.get(f"/api/v1/conversations/{conversation_id}").json()["messages"])
+
+
+def test_it_stores_a_relayed_mail_once_with_its_original(client, admin, email_channel):
+    raw = mail()
+    stored = hand_over(client, email_channel, raw)
+    assert stored.status_code == 201, stored.text
+    again = hand_over(client, email_channel, raw)
+    assert again.status_code == 200
+    assert again.json()["duplicate"] is True
+    detail = admin.get(f"/api/v1/conversations/{stored.json()['conversation_id']}").json()
+    assert detail["subject"] == "Ma lampe est cassée"
+    (message,) = detail["messages"]
+    assert "La lampe reçue hier est cassée." in message["text"]
+    original = next(a for a in message["attachments"] if a["filename"] == "original.eml")
+    assert admin.get(f"/api/v1/attachments/{original['id']}").content == raw
+
+
+def test_it_accepts_the_token_as_a_header_or_an_api_token(client, admin, email_channel):
+    by_header = client.post(
+        f"/hooks/email/{email_channel['id']}",
+        content=mail(),
+        headers={
+            "Content-Type": "message/rfc822",
+            "X-Filrouge-Token": email_channel["inbound_token"],
+        },
+    )
+    assert by_header.status_code == 201
+    by_api_token = admin.post(
+        f"/hooks/email/{email_channel['id']}",
+        content=mail(),
+        headers={"Content-Type": "message/rfc822"},
+    )
+    assert by_api_token.status_code == 201
+
+
+def test_it_refuses_a_mail_without_the_right_token_and_stores_nothing(
+    client, admin, email_channel, channel, make_caller
+):
+    other = channel("email", "Autre", address="autre@maison-lumiere.test")
+    url = f"/hooks/email/{email_channel['id']}"
+    rfc822 = {"Content-Type": "message/rfc822"}
+    assert client.post(url, content=mail(), headers=rfc822).status_code == 401
+    wrong = client.post(url, content=mail(), headers=rfc822, params={"token": "frin_nope"})
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["code"] == "invalid_token"
+    crossed = client.post(
+        url, content=mail(), headers=rfc822, params={"token": other["inbound_token"]}
+    )
+    assert crossed.status_code == 401
+    contributor = make_caller("contributor", email="expert@example.test")
+    assert contributor.post(url, content=mail(), headers=rfc822).status_code == 403
+    assert admin.get("/api/v1/conversations").json()["items"] == []
+
+
+def test_it_explains_what_is_wrong_with_a_bad_delivery(client, email_channel, channel):
+    api = channel("api", "API")
+    not_email = hand_over(client, api, mail())
+    assert not_email.status_code == 422
+    assert not_email.json()["error"]["code"] == "not_an_email_channel"
+    json_body = client.post(
+        f"/hooks/email/{email_channel['id']}",
+        json={"text": "hi"},
+        params={"token": email_channel["inbound_token"]},
+    )
+    assert json_body.status_code == 415
+    assert hand_over(client, email_channel, b"  \r\n").status_code == 422
+
+
+def test_it_keeps_a_mail_it_cannot_read_and_flags_it(client, admin, email_channel):
+    garbage = b"\x00\x01\x02 this is not a mail \xff\xfe" * 10
+    stored = hand_over(client, email_channel, garbage)
+    assert stored.status_code == 201, stored.text
+    (message,) = thread(admin, stored.json()["conversation_id"])
+    assert message["flag"] == "unreadable"
+    (original,) = message["attachments"]
+    assert admin.get(f"/api/v1/attachments/{original['id']}").content == garbage
+    assert hand_over(client, email_channel, garbage).json()["duplicate"] is True
+
+
+def test_it_ingests_every_real_mail_of_the_shared_fixtures(
+    client, admin, email_channel, settings
+):
+    files = shared_mail_files()
+    assert len(files) > 200
+    outcomes: dict[int, int] = {}
+    keys = set()
+    for path in files:
+        raw = path.read_bytes()
+        if raw.strip():
+            keys.add(normalised_mail(email_channel["id"], raw, settings).provider_message_id)
+        response = hand_over(client, email_channel, raw)
+        outcomes[response.status_code] = outcomes.get(response.status_code, 0) + 1
+        expected = (422,) if not raw.strip() else (200, 201)  # an empty file is refused, named
+        assert response.status_code in expected, f"{path}: {response.text[:300]}"
+    assert outcomes[201] == len(keys)  # each distinct mail stored once (some share a Message-ID)
+
+
+def test_it_sends_a_reply_by_smtp_that_threads_the_customers_answer_back(client, admin, channel):
+    with smtp_sink() as sink:
+        support = channel(
+            "email",
+            "Support",
+            address=SUPPORT,
+            from_name="Maison Lumière",
+            smtp_host="127.0.0.1",
+            smtp_port=sink.port,
+            smtp_security="none",
+        )
+        first = mail()
+        conversation_id = hand_over(client, support, first).json()["conversation_id"]
+        sent = admin.post(
+            f"/api/v1/conversations/{conversation_id}/replies",
+            json={"text": "Bonjour Jeanne,\n\nNous vous envoyons une autre lampe."},
+        )
+        assert sent.status_code == 201, sent.text
+        (out,) = sink.mails
+    customer_id = parse_email(first).message_id
+    assert sink.recipients == [["jeanne.martin@example.test"]]
+    assert out["From"] == f"Maison Lumière <{SUPPORT}>"
+    assert out["Subject"] == "Re: Ma lampe est cassée"
+    assert out["In-Reply-To"] == f"<{customer_id}>"
+    assert f"<{customer_id}>" in out["References"]
+    plain = out.get_body(("plain",)).get_content()
+    assert "Nous vous envoyons une autre lampe." in plain
+    assert plain.rstrip().endswith("Camille Admin")  # signed, full style on email
+    assert "<p>Bonjour Jeanne,</p>" in out.get_body(("html",)).get_content()
+    reply = thread(admin, conversation_id)[-1]
+    assert reply["status"] == "sent"
+    assert reply["provider_message_id"] == out["Message-ID"].strip(" <>")
+    answer = mail(subject="Re: Ma lampe est cassée", body="Merci !", In_Reply_To=out["Message-ID"])
+    assert hand_over(client, support, answer).json()["conversation_id"] == conversation_id
+
+
+def test_it_fails_a_reply_the_customers_server_bounced(client, admin, channel):
+    with smtp_sink() as sink:
+        support = channel(
+            "email",
+            "Support",
+            address=SUPPORT,
+            smtp_host="127.0.0.1",
+            smtp_port=sink.port,
+            smtp_security="none",
+        )
+        conversation_id = hand_over(client, support, mail()).json()["conversation_id"]
+        admin.post(f"/api/v1/conversations/{conversation_id}/replies", json={"text": "Réponse"})
+        ours = sink.mails[0]["Message-ID"].strip(" <>")
+    admin.patch(f"/api/v1/conversations/{conversation_id}", json={"status": "resolved"})
+    bounce_file = shared_data("email", "flanker", "bounce")
+    raw = next(
+        p.read_bytes()
+        for p in sorted(bounce_file.iterdir())
+        if parse_email(p.read_bytes()).bounced_message_ids
+    )
+    original_id = parse_email(raw).bounced_message_ids[0]
+    bounced = raw.replace(original_id.encode(), ours.encode())
+    stored = hand_over(client, support, bounced)
+    assert stored.json()["conversation_id"] == conversation_id
+    messages = {m["direction"] + (m["flag"] or ""): m for m in thread(admin, conversation_id)}
+    assert messages["outbound"]["status"] == "failed"
+    assert messages["outbound"]["error"]
+    assert messages["inboundbounce"]["id"] == stored.json()["message_id"]
+    conversation = admin.get(f"/api/v1/conversations/{conversation_id}").json()
+    assert conversation["status"] == "resolved"  # a bounce never reopens
+
+
+def test_it_never_reopens_a_resolved_conversation_for_an_out_of_office(
+    client, admin, email_channel
+):
+    first = mail()
+    conversation_id = hand_over(client, email_channel, first).json()["conversation_id"]
+    admin.patch(f"/api/v1/conversations/{conversation_id}", json={"status": "resolved"})
+    away = mail(
+        subject="Absence du bureau",
+        body="Je suis absente jusqu'au 15 juin.",
+        Auto_Submitted="auto-replied",
+        In_Reply_To=f"<{parse_email(first).message_id}>",
+    )
+    assert hand_over(client, email_channel, away).json()["conversation_id"] == conversation_id
+    detail = admin.get(f"/api/v1/conversations/{conversation_id}").json()
+    assert detail["status"] == "resolved"
+    assert detail["messages"][-1]["flag"] == "auto_reply"
+    real = mail(body="En fait, toujours cassée.", In_Reply_To=f"<{parse_email(first).message_id}>")
+    hand_over(client, email_channel, real)
+    assert admin.get(f"/api/v1/conversations/{conversation_id}").json()["status"] == "open"
+
+
+def test_it_receives_mail_by_smtp_for_the_channels_address(admin, email_channel, factory, settings):
+    port = free_port()
+    controller = start_smtpd(factory, settings, "127.0.0.1", port)
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            refused = smtp.sendmail(
+                "jeanne.martin@example.test", ["nobody@maison-lumiere.test", SUPPORT], mail()
+            )
+            assert list(refused) == ["nobody@maison-lumiere.test"]
+            with pytest.raises(smtplib.SMTPRecipientsRefused):
+                smtp.sendmail("jeanne.martin@example.test", ["nobody@maison-lumiere.test"], mail())
+    finally:
+        controller.stop()
+    (conversation,) = admin.get("/api/v1/conversations").json()["items"]
+    assert conversation["subject"] == "Ma lampe est cassée"
+    with factory() as session:
+        assert session.scalars(select(Message.channel_id)).all() == [email_channel["id"]]
