@@ -134,9 +134,7 @@ def test_it_keeps_a_mail_it_cannot_read_and_flags_it(client, admin, email_channe
     assert hand_over(client, email_channel, garbage).json()["duplicate"] is True
 
 
-def test_it_ingests_every_real_mail_of_the_shared_fixtures(
-    client, admin, email_channel, settings
-):
+def test_it_ingests_every_real_mail_of_the_shared_fixtures(client, admin, email_channel, settings):
     files = shared_mail_files()
     assert len(files) > 200
     outcomes: dict[int, int] = {}
@@ -258,3 +256,20 @@ def test_it_receives_mail_by_smtp_for_the_channels_address(admin, email_channel,
     assert conversation["subject"] == "Ma lampe est cassée"
     with factory() as session:
         assert session.scalars(select(Message.channel_id)).all() == [email_channel["id"]]
+
+
+def test_it_shows_agents_a_mail_it_could_not_read_with_its_original(
+    client, admin, email_channel, make_browser
+):
+    garbage = b"\xff\xfe<script>alert(1)</script> not a mail at all"
+    conversation_id = hand_over(client, email_channel, garbage).json()["conversation_id"]
+    agent = make_browser("agent", email="lecteur@example.test")
+    inbox = agent.get("/inbox?view=all").text
+    assert "illisible" in inbox  # "could not be read", in French by default
+    page = agent.get(f"/conversations/{conversation_id}").text
+    (original,) = thread(admin, conversation_id)[0]["attachments"]
+    assert f"/attachments/{original['id']}/source" in page
+    source = agent.get(f"/attachments/{original['id']}/source")
+    assert source.headers["content-type"] == "text/plain; charset=utf-8"
+    assert source.headers["content-security-policy"] == "default-src 'none'; sandbox"
+    assert "<script>alert(1)</script> not a mail at all" in source.text

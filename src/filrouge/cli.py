@@ -130,6 +130,57 @@ def smtpd(host: str, port: int) -> None:
 
 
 @main.command()
+@click.option("--once", is_flag=True, help="Read each mailbox once, then exit (for cron).")
+@click.option("--interval", default=60.0, show_default=True, help="Seconds between polls.")
+def imap(once: bool, interval: float) -> None:
+    """Read the IMAP mailboxes of the email channels (IDLE where the server offers it)."""
+    import imaplib
+    import threading
+
+    from imap_tools.errors import ImapToolsError
+
+    from filrouge.channels.email.imap import (
+        imap_accounts,
+        open_mailbox,
+        poll_mailbox,
+        storer,
+        watch_mailbox,
+    )
+
+    settings = get_settings()
+    engine = create_db_engine(settings.database_url)
+    check_migrated(engine)
+    factory = make_session_factory(engine)
+    accounts = imap_accounts(factory)
+    if not accounts:
+        _fail("no active email channel has an imap_host in its settings")
+    if once:
+        for account in accounts:
+            try:
+                with open_mailbox(account) as mailbox:
+                    store = storer(factory, settings, account.channel_id)
+                    count = poll_mailbox(mailbox, account, store)
+            except (ImapToolsError, imaplib.IMAP4.error, OSError) as exc:
+                _fail(f"channel {account.channel_id}: cannot read {account.host}: {exc}")
+            click.echo(f"channel {account.channel_id}: {count} new mail(s)")
+        return
+    stop = threading.Event()
+    threads = [
+        threading.Thread(
+            target=watch_mailbox, args=(factory, settings, account, stop, interval), daemon=True
+        )
+        for account in accounts
+    ]
+    for thread in threads:
+        thread.start()
+    click.echo(f"reading {len(accounts)} mailbox(es); Ctrl-C to stop")
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@main.command()
 @click.option("--workers", default=2, show_default=True, type=int)
 def worker(workers: int) -> None:
     """Run the background worker alone (deliveries, sweeps)."""

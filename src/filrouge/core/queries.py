@@ -269,6 +269,7 @@ class LastMessage:
     direction: str
     text: str
     occurred_at: datetime
+    flag: str | None = None
 
 
 def last_messages(session: Session, conversation_ids: list[int]) -> dict[int, LastMessage]:
@@ -281,6 +282,7 @@ def last_messages(session: Session, conversation_ids: list[int]) -> dict[int, La
             Message.direction,
             Message.text,
             Message.occurred_at,
+            Message.flag,
             func.row_number()
             .over(
                 partition_by=Message.conversation_id,
@@ -293,7 +295,8 @@ def last_messages(session: Session, conversation_ids: list[int]) -> dict[int, La
     )
     rows = session.execute(select(ranked).where(ranked.c.rank == 1))
     return {
-        row.conversation_id: LastMessage(row.direction, row.text, row.occurred_at) for row in rows
+        row.conversation_id: LastMessage(row.direction, row.text, row.occurred_at, row.flag)
+        for row in rows
     }
 
 

@@ -123,8 +123,7 @@ def _recipient_blocks(part: Message) -> list[dict[str, str]]:
     """The per-recipient field blocks of a message/delivery-status part, read leniently."""
     payload = part.get_payload()
     if isinstance(payload, list):
-        blocks_text = (b.as_string(policy=compat32) for b in payload if isinstance(b, Message))
-        text = "\n\n".join(blocks_text)
+        text = "\n\n".join(_header_text(b) for b in payload if isinstance(b, Message))
     else:
         data = part.get_payload(decode=True)
         text = data.decode("utf-8", "replace") if isinstance(data, bytes) else str(payload)
@@ -163,7 +162,7 @@ def _enclosed_headers(part: Message) -> Message:
 
 
 def _header_text(message: Message) -> str:
-    return "\n".join(f"{name}: {value}" for name, value in message.items() if value is not None)
+    return "\n".join(f"{name}: {value}" for name, value in message.raw_items())
 
 
 def _parts(message: Message) -> Iterator[Message]:

@@ -84,6 +84,7 @@ _MSG_ID = re.compile(r"<([^<>]+)>")
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
 _OBSOLETE_HEADER_LINE = re.compile(rb"^([!-9;-~]+)[ \t]+:")
 _PARSER = BytesParser(policy=policy.default)
+_COMPAT_PARSER = BytesParser(policy=policy.compat32)
 _MISSING_SEPARATOR = "MissingHeaderBodySeparatorDefect"
 _MAIL_HEADERS = {
     "from",
@@ -142,15 +143,27 @@ def parse_email(raw: bytes) -> ParsedEmail:
 def _message(raw: bytes) -> Message:
     if not raw.strip():
         raise EmailUnreadable("empty")
-    message = _PARSER.parsebytes(raw)
+    message = _parse(raw)
     if _MISSING_SEPARATOR in (type(defect).__name__ for defect in message.defects):
-        repaired = _PARSER.parsebytes(_repair_header_block(raw))
+        repaired = _parse(_repair_header_block(raw))
         if _looks_like_headers(raw) and len(repaired.keys()) > len(message.keys()):
             message = repaired
     if not {key.lower() for key in message} & _MAIL_HEADERS:
         raise EmailUnreadable("no mail header fields: not a mail")
     _repair_multiparts(message)
     return message
+
+
+def _parse(raw: bytes) -> Message:
+    """The modern policy, or compat32 where the modern header parser gives up."""
+    try:
+        return _PARSER.parsebytes(raw)
+    except Exception:
+        pass
+    try:
+        return _COMPAT_PARSER.parsebytes(raw)
+    except Exception as error:
+        raise EmailUnreadable(f"the email package cannot read it: {error!r}") from error
 
 
 def _looks_like_headers(raw: bytes) -> bool:
@@ -270,7 +283,16 @@ def _collect(part: Message, bodies: _Bodies) -> None:
     elif part.is_multipart() and ctype.startswith("multipart/"):
         for child in _children(part):
             _collect(child, bodies)
-    elif _is_body(part, ctype):
+    else:
+        try:
+            _collect_leaf(part, ctype, bodies)
+        except Exception:  # a part broken beyond what the library forgives: keep its bytes
+            raw = str(part.get_payload()).encode("utf-8", "surrogateescape")
+            bodies.attachments.append(EmailAttachment("part.bin", ctype, raw))
+
+
+def _collect_leaf(part: Message, ctype: str, bodies: _Bodies) -> None:
+    if _is_body(part, ctype):
         target = bodies.htmls if ctype == "text/html" else bodies.texts
         target.append(_body_text(part))
     else:
@@ -300,7 +322,7 @@ def _repair_multiparts(part: Message) -> None:
         if found and found.group(1) != part.get_boundary():
             head = f'Content-Type: multipart/mixed; boundary="{found.group(1)}"\n\n'
             data = head.encode() + body.encode("utf-8", "surrogateescape")
-            recovered = _PARSER.parsebytes(data)
+            recovered = _parse(data)
             if recovered.is_multipart():
                 part.set_payload(recovered.get_payload())
     for child in _children(part):
@@ -362,10 +384,19 @@ def _enclosed_bytes(part: Message) -> bytes:
     data = b"\n".join(_as_bytes(child) for child in _children(part))
     encoding = (_raw_header(part, "content-transfer-encoding") or "").strip().lower()
     if encoding == "base64":
-        return binascii.a2b_base64(data.strip() or b"")
+        return _lenient_base64(data)
     if encoding == "quoted-printable":
         return quopri.decodestring(data)
     return data
+
+
+def _lenient_base64(data: bytes) -> bytes:
+    letters = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+    letters = letters[: len(letters) - len(letters) % 4 if len(letters) % 4 == 1 else None]
+    try:
+        return binascii.a2b_base64(letters + b"=" * (-len(letters) % 4))
+    except binascii.Error:
+        return data
 
 
 def _as_bytes(message: Message) -> bytes:

@@ -18,6 +18,7 @@ from filrouge.core.actions.conversations import ConversationChanges, update_conv
 from filrouge.core.actions.replies import add_note, add_reply, reachable_channels
 from filrouge.core.audit import Actor
 from filrouge.core.blobs import BlobStore
+from filrouge.core.errors import NotFound
 from filrouge.core.models import ChannelAccount, Customer, Event, Message, User
 from filrouge.core.models.enums import ConversationStatus, Priority
 from filrouge.core.queries import conversation_thread, customer_conversations
@@ -174,6 +175,29 @@ def attachment(
     with transaction(factory) as session:
         found = access_attachment_by_id(session, visitor.user, attachment_id)
     return attachment_response(found, BlobStore(settings.attachments_dir))
+
+
+@router.get("/attachments/{attachment_id}/source")
+def attachment_source(
+    attachment_id: IdPath,
+    factory: FactoryDep,
+    settings: SettingsDep,
+    visitor: Annotated[Visitor, PageAllowed("attachments:read")],
+) -> Response:
+    """A mail's original source, shown as plain text (never as a page) to read in the browser."""
+    with transaction(factory) as session:
+        found = access_attachment_by_id(session, visitor.user, attachment_id)
+    if found.content_type != "message/rfc822" or found.sha256 is None:
+        raise NotFound("not_a_mail", "Attachment {id} is not a mail.", id=attachment_id)
+    raw = BlobStore(settings.attachments_dir).get(found.sha256)
+    return Response(
+        raw.decode("utf-8", "replace"),
+        media_type="text/plain; charset=utf-8",
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
 
 
 def _page_context(session: Session, visitor: Visitor, conversation_id: int) -> dict[str, Any]:

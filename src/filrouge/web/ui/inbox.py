@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from filrouge.core.models import ChannelAccount, Conversation, Customer, User, team_members
+from filrouge.core.models.enums import AUTOMATIC_FLAGS
 from filrouge.core.queries import (
     ConversationFilters,
     channels_used,
@@ -37,6 +38,7 @@ class InboxRow:
     excerpt: str
     waiting_since: datetime | None
     assignee_name: str | None
+    flag: str | None = None
 
 
 @router.get("/")
@@ -82,7 +84,10 @@ def inbox_rows(session: Session, conversations: list[Conversation]) -> list[Inbo
     rows = []
     for conversation in conversations:
         latest = last.get(conversation.id)
-        waiting = latest.occurred_at if latest and latest.direction == "inbound" else None
+        person = latest is not None and latest.flag not in AUTOMATIC_FLAGS
+        waiting = (
+            latest.occurred_at if latest and person and latest.direction == "inbound" else None
+        )
         rows.append(
             InboxRow(
                 conversation=conversation,
@@ -91,6 +96,7 @@ def inbox_rows(session: Session, conversations: list[Conversation]) -> list[Inbo
                 excerpt=(latest.text if latest else "")[:140],
                 waiting_since=waiting if conversation.status in ("new", "open") else None,
                 assignee_name=assignees.get(conversation.assignee_id or 0),
+                flag=latest.flag if latest else None,
             )
         )
     return rows

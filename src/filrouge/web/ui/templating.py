@@ -63,6 +63,12 @@ SIGNATURE_LABELS = {
     "first_name": N_("First name"),
     "none": N_("Not signed"),
 }
+FLAG_LABELS = {
+    "auto_reply": N_("automatic reply"),
+    "bounce": N_("delivery failure"),
+    "bulk": N_("bulk mail"),
+    "unreadable": N_("could not be read"),
+}
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
@@ -137,6 +143,7 @@ def render(
         icons=CHANNEL_ICONS,
         kind_labels=KIND_LABELS,
         signature_labels=SIGNATURE_LABELS,
+        flag_labels=FLAG_LABELS,
         **context,
     )
     headers = {
