@@ -80,3 +80,25 @@ def test_it_refuses_the_event_stream_without_a_session(servers):
     _, listen_on, _ = servers
     response = httpx.get(f"{listen_on}/events", follow_redirects=False)
     assert response.status_code == 303
+
+
+def test_it_keeps_installations_sharing_one_redis_apart():
+    from filrouge.web.realtime import Broker
+
+    one = Broker("redis://127.0.0.1:6379/15", installation="sqlite:///a.db")
+    other = Broker("redis://127.0.0.1:6379/15", installation="sqlite:///b.db")
+    assert one.channel != other.channel
+    assert "a.db" not in one.channel  # the database URL (maybe with a password) is hashed
+
+
+def test_it_tells_a_page_that_fell_behind_to_resync_instead_of_losing_events():
+    import asyncio
+    import json
+
+    from filrouge.web.realtime import QUEUE_SIZE, _offer
+
+    queue: asyncio.Queue[str] = asyncio.Queue(maxsize=QUEUE_SIZE)
+    for number in range(QUEUE_SIZE + 1):
+        _offer(queue, json.dumps({"type": "message.received", "message_id": number}))
+    assert queue.qsize() == 1
+    assert json.loads(queue.get_nowait()) == {"type": "resync"}

@@ -17,8 +17,11 @@ class BlobStore:
         digest = hashlib.sha256(content).hexdigest()
         path = self.path_for(digest)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent)
+            try:
+                fd, tmp = tempfile.mkstemp(dir=path.parent)
+            except FileNotFoundError:  # the first file of its folder: make the folder once
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(content)
             os.replace(tmp, path)

@@ -37,7 +37,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     engine = engine or create_db_engine(settings.database_url)
     check_migrated(engine)
     logging.basicConfig(level=settings.log_level)
-    broker = Broker(settings.redis_url)
+    broker = Broker(settings.redis_url, installation=settings.database_url)
     app = FastAPI(
         lifespan=_lifespan(engine, broker),
         title="Filrouge",

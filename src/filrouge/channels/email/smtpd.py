@@ -89,11 +89,23 @@ class MailHandler:
             receive_message(self.factory, mail, self.settings)
 
 
+class TolerantSMTP(SMTP):
+    """RFC 5321 caps lines at 1,000 octets, but real senders write longer ones (unwrapped HTML);
+    like Postfix, take them rather than lose the mail."""
+
+    line_length_limit = 1024 * 1024
+
+
+class MailController(Controller):
+    def factory(self) -> SMTP:
+        return TolerantSMTP(self.handler, **self.SMTP_kwargs)
+
+
 def start_smtpd(
     factory: sessionmaker[Session], settings: Settings, host: str, port: int
 ) -> Controller:
     """Start the SMTP server in a background thread; ``stop()`` the returned controller."""
-    controller = Controller(
+    controller = MailController(
         MailHandler(factory, settings),
         hostname=host,
         port=port,

@@ -104,7 +104,7 @@
       return;
     }
     var wanted = rows ? ["#rows tbody"] : null;
-    if (thread && String(data.conversation_id) === thread.dataset.conversation) {
+    if (thread && (data.type === "resync" || String(data.conversation_id) === thread.dataset.conversation)) {
       wanted = ["ol.messages", ".thread-head h1"];
     }
     if (!wanted) { return; }

@@ -1,0 +1,143 @@
+"""Email ingestion benchmark: real-world mails through the SMTP receiving server into the store.
+
+The mails are the shared fixtures (../shared/data/email), repeated with new Message-IDs until
+there are 5,000, sent one after the other over one SMTP connection to `filrouge smtpd`'s server
+(in this process, on 127.0.0.1), each answered 250 only once stored. Prints mails/s and the
+p50/p99 time per mail (client side: from MAIL FROM to the 250), against a floor measured in the
+same run: as many raw single-row inserts of the same bytes, one transaction each.
+
+    make bench            # or: .venv/bin/python benchmarks/mail_ingest.py --mails 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import resource
+import smtplib
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, insert, text
+
+from filrouge.channels.email.smtpd import start_smtpd
+from filrouge.core.actions.channels import create_channel
+from filrouge.core.actions.users import ensure_workspace
+from filrouge.core.audit import Actor
+from filrouge.db import create_db_engine, make_session_factory, start_checkpointer, transaction
+from filrouge.schema import migrate
+from filrouge.settings import Settings
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "email"
+ADDRESS = "support@bench.test"
+MESSAGE_ID = re.compile(rb"^Message-ID:.*(?:\r?\n[ \t].*)*\r?\n", re.I | re.M)
+floor_table = Table(
+    "bench_mail_floor",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("raw", LargeBinary, nullable=False),
+)
+
+
+def fixture_mails() -> list[bytes]:
+    if not SHARED.exists():
+        sys.exit(f"{SHARED} is absent: this benchmark replays the shared real-world mails")
+    files = sorted(
+        p
+        for p in SHARED.rglob("*")
+        if p.is_file() and not p.relative_to(SHARED).parts[0].startswith("crisp-")
+    )
+    return [raw for raw in (p.read_bytes() for p in files) if raw.strip()]
+
+
+def with_new_id(raw: bytes, number: int) -> bytes:
+    header = f"Message-ID: <bench.{number}@bench.test>\r\n".encode()
+    return header + MESSAGE_ID.sub(b"", raw, count=1)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mails", type=int, default=5_000)
+    args = parser.parse_args()
+    sources = fixture_mails()
+    mails = [with_new_id(sources[i % len(sources)], i) for i in range(args.mails)]
+    with tempfile.TemporaryDirectory(prefix="filrouge-bench-email-") as tmp:
+        url = f"sqlite:///{tmp}/bench.db"
+        settings = Settings(database_url=url, data_dir=Path(tmp))
+        engine = create_db_engine(url)
+        migrate(engine)
+        checkpointer = start_checkpointer(engine)
+        factory = make_session_factory(engine)
+        with transaction(factory) as session:
+            workspace = ensure_workspace(session, "Bench")
+            create_channel(
+                session, workspace.id, "email", "Support", {"address": ADDRESS}, Actor.system()
+            )
+        floor_seconds = run_floor(engine, mails)
+        port = free_port()
+        server = start_smtpd(factory, settings, "127.0.0.1", port)
+        try:
+            latencies, refused = send_all(port, mails)
+        finally:
+            server.stop()
+        with engine.connect() as connection:
+            stored = connection.execute(text("SELECT count(*) FROM messages")).scalar()
+        if checkpointer is not None:
+            checkpointer.stop()
+        engine.dispose()
+    total = sum(latencies)
+    quantiles = statistics.quantiles(latencies, n=100)
+    figures = {
+        "mails": len(mails),
+        "distinct_sources": len(sources),
+        "megabytes": round(sum(map(len, mails)) / 1e6, 1),
+        "stored": stored,
+        "refused": refused,
+        "mails_per_s": round(len(mails) / total),
+        "p50_ms": round(quantiles[49] * 1000, 2),
+        "p99_ms": round(quantiles[98] * 1000, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "floor_inserts_per_s": round(len(mails) / floor_seconds),
+        "ratio_to_floor": round(total / floor_seconds, 2),
+        "goal_200_per_s": "met" if len(mails) / total >= 200 else "missed",
+    }
+    print("BENCH email_smtp_sqlite " + " ".join(f"{k}={v}" for k, v in figures.items()))
+    return 0 if stored == len(mails) - refused else 1
+
+
+def run_floor(engine: object, mails: list[bytes]) -> float:
+    floor_table.create(engine)  # type: ignore[arg-type]
+    began = time.perf_counter()
+    for raw in mails:
+        with engine.begin() as connection:  # type: ignore[attr-defined]
+            connection.execute(insert(floor_table).values(raw=raw))
+    return time.perf_counter() - began
+
+
+def send_all(port: int, mails: list[bytes]) -> tuple[list[float], int]:
+    latencies, refused = [], 0
+    with smtplib.SMTP("127.0.0.1", port, timeout=60) as client:
+        for raw in mails:
+            began = time.perf_counter()
+            try:
+                client.sendmail("sender@example.test", [ADDRESS], raw)
+            except smtplib.SMTPDataError:
+                refused += 1  # too large for the limits: refused with a reason, counted
+                if refused == 1:
+                    print(sys.exc_info()[1], file=sys.stderr)
+            latencies.append(time.perf_counter() - began)
+    return latencies, refused
+
+
+if __name__ == "__main__":
+    sys.exit(main())
