@@ -277,3 +277,45 @@ def test_it_inserts_a_canned_response_filled_for_the_customer(browser, server):
     expect(page.locator("#reply-text")).to_have_value(
         "Bonjour Jeanne, toutes nos excuses pour ce retard."
     )
+
+
+def test_it_sends_a_photo_from_the_composer_and_shows_it_in_the_thread(browser, server):
+    import base64
+
+    pixel = base64.b64decode(
+        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    )
+    page = signed_in(browser, server, "lea@example.fr")
+    page.goto(f"/conversations/{server['jeanne']}")
+    page.get_by_label("Répondre sur").select_option(str(server["phone"]))
+    page.locator("#reply-text").fill("Voici la photo du colis.")
+    page.locator("#reply-files").set_input_files(
+        files=[{"name": "colis.png", "mimeType": "image/png", "buffer": pixel}]
+    )
+    page.get_by_role("button", name="Envoyer").click()
+    last = page.locator(".message.outbound").last
+    expect(last).to_contain_text("Voici la photo du colis.")
+    photo = last.locator("img.attachment")
+    expect(photo).to_have_attribute("alt", "colis.png")
+    assert photo.evaluate("img => img.complete && img.naturalWidth") == 1  # loaded, not broken
+
+
+def test_it_lets_an_admin_invite_a_colleague_who_then_signs_in(browser, server):
+    admin = signed_in(browser, server, "admin@example.fr")
+    admin.get_by_role("link", name="Administration").click()
+    admin.get_by_role("link", name="Personnes").click()
+    invitation = admin.locator("form[action='/admin/people']")
+    invitation.get_by_label("E-mail").fill("nora@example.fr")
+    invitation.get_by_label("Nom").fill("Nora Petit")
+    invitation.get_by_role("button", name="Inviter").click()
+    link = admin.locator(".secret input.copy").input_value()
+    assert "/invite/" in link
+    newcomer = browser.new_context(base_url=server["base"], locale="fr-FR").new_page()
+    newcomer.goto(link)
+    expect(newcomer.get_by_text("nora@example.fr")).to_be_visible()
+    newcomer.get_by_label("Nouveau mot de passe").fill("un mot de passe assez long")
+    newcomer.get_by_role("button", name="Enregistrer et se connecter").click()
+    newcomer.get_by_label("Mot de passe").fill("un mot de passe assez long")
+    newcomer.get_by_role("button", name="Se connecter").click()
+    expect(newcomer).to_have_url(f"{server['base']}/inbox")
+    expect(newcomer.locator(".who")).to_contain_text("Nora Petit")

@@ -108,7 +108,15 @@ _MAIL_HEADERS = {
 
 def parse_email(raw: bytes) -> ParsedEmail:
     """Parse one mail as received (RFC 5322 bytes, with or without an mbox ``From `` line)."""
-    message = _message(raw)
+    message = _message(raw, _PARSER)
+    try:
+        return _parsed(message)
+    except Exception:  # the modern policy gave up on a malformed header while reading it
+        return _parsed(_message(raw, _COMPAT_PARSER))
+
+
+def _parsed(message: Message) -> ParsedEmail:
+    _repair_multiparts(message)
     sender = _sender(message)
     subject = _text_header(message, "subject")
     bodies = _Bodies([], [], [])
@@ -140,30 +148,25 @@ def parse_email(raw: bytes) -> ParsedEmail:
 # --- the message and its headers -------------------------------------------------------------
 
 
-def _message(raw: bytes) -> Message:
+def _message(raw: bytes, parser: BytesParser) -> Message:
     if not raw.strip():
         raise EmailUnreadable("empty")
-    message = _parse(raw)
+    message = _parse(raw, parser)
     if _MISSING_SEPARATOR in (type(defect).__name__ for defect in message.defects):
-        repaired = _parse(_repair_header_block(raw))
+        repaired = _parse(_repair_header_block(raw), parser)
         if _looks_like_headers(raw) and len(repaired.keys()) > len(message.keys()):
             message = repaired
     if not {key.lower() for key in message} & _MAIL_HEADERS:
         raise EmailUnreadable("no mail header fields: not a mail")
-    _repair_multiparts(message)
     return message
 
 
-def _parse(raw: bytes) -> Message:
+def _parse(raw: bytes, parser: BytesParser = _PARSER) -> Message:
     """The modern policy, or compat32 where the modern header parser gives up."""
     try:
-        return _PARSER.parsebytes(raw)
+        return parser.parsebytes(raw)
     except Exception:
-        pass
-    try:
         return _COMPAT_PARSER.parsebytes(raw)
-    except Exception as error:
-        raise EmailUnreadable(f"the email package cannot read it: {error!r}") from error
 
 
 def _looks_like_headers(raw: bytes) -> bool:
