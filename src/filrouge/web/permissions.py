@@ -26,6 +26,7 @@ RULES: dict[str, frozenset[Role]] = {
     "customers:create": STAFF,
     "customers:update": STAFF,
     "customers:merge": MANAGERS,
+    "contacts:log": STAFF,
     "attachments:read": EVERYONE,
     # pages of the agent workspace
     "account:use": EVERYONE,

@@ -182,6 +182,9 @@ class MessagePublic(BaseModel):
     flag: Literal["auto_reply", "bounce", "bulk", "unreadable"] | None = Field(
         None, description="Set on messages no person wrote, and on mail that could not be read."
     )
+    details: dict[str, Any] | None = Field(
+        None, description="A contact logged by hand: duration_minutes, store, outcome."
+    )
     created_at: datetime
 
 
@@ -309,6 +312,23 @@ class CustomerUpdate(Strict):
 
 class MergeRequest(Strict):
     other_id: Id
+
+
+class ContactCreate(Strict):
+    """A phone call, a store visit or a letter, logged by hand on the customer's history."""
+
+    channel_id: Id = Field(description="A phone, in_person or postal channel.")
+    direction: Literal["inbound", "outbound"] = Field(
+        description="inbound: the customer reached us; outbound: we reached them."
+    )
+    summary: str = Field(min_length=1, max_length=8000)
+    occurred_at: AwareDatetime | None = Field(None, description="Default: now.")
+    duration_minutes: int | None = Field(None, ge=0, le=1440)
+    store: str | None = Field(None, max_length=200)
+    outcome: Literal["answered", "follow_up", "escalated", "no_answer", "information"] | None = None
+    conversation_id: Id | None = Field(
+        None, description="Log it in this conversation of the customer; default: a new one."
+    )
 
 
 ConversationDetail.model_rebuild()

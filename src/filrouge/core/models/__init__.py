@@ -15,7 +15,7 @@ from filrouge.core.models.conversation import Conversation, ConversationTag, Thr
 from filrouge.core.models.customer import Customer, Identity
 from filrouge.core.models.event import Event
 from filrouge.core.models.message import Attachment, Message
-from filrouge.core.models.workspace import ChannelAccount, Workspace
+from filrouge.core.models.workspace import ChannelAccount, FormSubmission, Workspace
 
 __all__ = [
     "ApiToken",
@@ -27,6 +27,7 @@ __all__ = [
     "ConversationTag",
     "Customer",
     "Event",
+    "FormSubmission",
     "Identity",
     "Invitation",
     "LoginFailure",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from filrouge.core.models.base import Base, CreatedMixin, IdMixin, IdType, UTCDateTime
+from filrouge.core.models.base import Base, CreatedMixin, IdMixin, IdType, JsonType, UTCDateTime
 from filrouge.core.models.enums import Visibility
 
 
@@ -33,6 +34,8 @@ class Message(IdMixin, CreatedMixin, Base):
     visibility: Mapped[str] = mapped_column(String(16), default=Visibility.PRIVATE)
     error: Mapped[str | None] = mapped_column(Text)
     flag: Mapped[str | None] = mapped_column(String(24))  # a ``MessageFlag``
+    # A contact logged by hand: {"duration_minutes", "store", "outcome"}.
+    details: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
 

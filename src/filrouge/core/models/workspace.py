@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from filrouge.core.models.base import Base, CreatedMixin, IdMixin, IdType, JsonType
+from filrouge.core.models.base import Base, CreatedMixin, IdMixin, IdType, JsonType, UTCDateTime
 
 
 class Workspace(IdMixin, CreatedMixin, Base):
@@ -28,3 +29,14 @@ class ChannelAccount(IdMixin, CreatedMixin, Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     inbound_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class FormSubmission(IdMixin, Base):
+    """A post of a public form (web contact form), kept to limit posts per address."""
+
+    __tablename__ = "form_submissions"
+    __table_args__ = (Index("ix_form_submissions_channel_ip_at", "channel_id", "ip", "at"),)
+
+    channel_id: Mapped[int] = mapped_column(IdType, ForeignKey("channel_accounts.id"))
+    ip: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -9,7 +9,8 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from filrouge.channels.base import Sender
-from filrouge.core.access import access_customer_by_id
+from filrouge.core.access import access_conversation_by_id, access_customer_by_id
+from filrouge.core.actions.contacts import ContactLog, log_contact
 from filrouge.core.actions.customers import (
     create_customer_with_identities,
     merge_customers,
@@ -24,16 +25,19 @@ from filrouge.web.api.present import (
     authors_of,
     conversation_public,
     customer_public,
+    message_public,
     timeline_entry,
 )
 from filrouge.web.deps import Allowed, FactoryDep, SettingsDep
 from filrouge.web.schemas import (
+    ContactCreate,
     CustomerCreate,
     CustomerDetail,
     CustomerPublic,
     CustomerUpdate,
     IdPath,
     MergeRequest,
+    MessagePublic,
     PagePublic,
     TextQuery,
 )
@@ -105,6 +109,39 @@ def patch_customer(
         customer = _live(access_customer_by_id(session, user, customer_id))
         update_customer(session, customer, body.name, body.attributes, Actor.user(user.id))
         return customer_public(customer)
+
+
+@router.post("/{customer_id}/contacts", status_code=201, response_model=MessagePublic)
+def post_contact(
+    customer_id: IdPath,
+    body: ContactCreate,
+    factory: FactoryDep,
+    user: Annotated[User, Allowed("contacts:log")],
+) -> MessagePublic:
+    """Log a phone call, a store visit or a letter on the customer's history."""
+    with transaction(factory) as session:
+        customer = _live(access_customer_by_id(session, user, customer_id))
+        conversation = None
+        if body.conversation_id is not None:
+            conversation = access_conversation_by_id(session, user, body.conversation_id)
+            if conversation.customer_id != customer.id:
+                raise Invalid(
+                    "not_this_customer",
+                    "Conversation {id} is not this customer's.",
+                    field="conversation_id",
+                    id=body.conversation_id,
+                )
+        entry = ContactLog(
+            channel_id=body.channel_id,
+            direction=body.direction,
+            summary=body.summary,
+            occurred_at=body.occurred_at,
+            duration_minutes=body.duration_minutes,
+            store=body.store,
+            outcome=body.outcome,
+        )
+        message = log_contact(session, customer, user, entry, conversation)
+        return message_public(message, {user.id: user})
 
 
 @router.post("/{customer_id}/merge", response_model=CustomerPublic)

@@ -54,6 +54,7 @@ def message_public(message: Message, authors: dict[int, User]) -> MessagePublic:
         in_reply_to_id=message.in_reply_to_id,
         error=message.error,
         flag=message.flag,
+        details=message.details,
         created_at=message.occurred_at,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
@@ -14,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from filrouge.core.access import access_attachment_by_id, access_conversation_by_id
 from filrouge.core.actions.canned import fill_canned, list_canned
+from filrouge.core.actions.contacts import LOGGED_KINDS, OUTCOMES, ContactLog, log_contact
 from filrouge.core.actions.conversations import ConversationChanges, update_conversation
 from filrouge.core.actions.replies import add_note, add_reply, reachable_channels
 from filrouge.core.audit import Actor
 from filrouge.core.blobs import BlobStore
-from filrouge.core.errors import NotFound
+from filrouge.core.errors import Invalid, NotFound
 from filrouge.core.models import ChannelAccount, Customer, Event, Message, User
 from filrouge.core.models.enums import ConversationStatus, Priority
 from filrouge.core.queries import conversation_thread, customer_conversations
@@ -117,6 +119,36 @@ def note(
     with transaction(factory) as session:
         conversation = access_conversation_by_id(session, visitor.user, conversation_id)
         add_note(session, conversation, visitor.user, text)
+    return _back(conversation_id)
+
+
+@router.post("/conversations/{conversation_id}/contacts")
+def log_contact_here(
+    conversation_id: IdPath,
+    factory: FactoryDep,
+    visitor: Annotated[Visitor, PageAllowed("contacts:log")],
+    channel_id: Annotated[int, Form(ge=1, le=2**63 - 1)],
+    direction: Annotated[str, Form(pattern="^(inbound|outbound)$")],
+    summary: Annotated[str, Form(min_length=1, max_length=8000)],
+    occurred_at: Annotated[str, Form(max_length=40)] = "",
+    duration_minutes: Annotated[str, Form(max_length=10)] = "",
+    store: Annotated[str, Form(max_length=200)] = "",
+    outcome: Annotated[str, Form(max_length=20)] = "",
+) -> Response:
+    """A call, a visit or a letter, logged in this conversation (times in the agent's zone)."""
+    with transaction(factory) as session:
+        conversation = access_conversation_by_id(session, visitor.user, conversation_id)
+        customer = session.get_one(Customer, conversation.customer_id)
+        entry = ContactLog(
+            channel_id=channel_id,
+            direction=direction,
+            summary=summary,
+            occurred_at=local_moment(occurred_at, visitor.user.timezone),
+            duration_minutes=_int_or_none(duration_minutes) if duration_minutes else None,
+            store=store or None,
+            outcome=outcome or None,
+        )
+        log_contact(session, customer, visitor.user, entry, conversation)
     return _back(conversation_id)
 
 
@@ -232,6 +264,8 @@ def _page_context(session: Session, visitor: Visitor, conversation_id: int) -> d
         "canned": filled_canned(session, customer, user),
         "users": users,
         "authors": {u.id: u for u in users},
+        "logged_channels": [c for c in channels.values() if c.kind in LOGGED_KINDS and c.active],
+        "outcomes": OUTCOMES,
         "statuses": [s.value for s in ConversationStatus],
         "priorities": [p.value for p in Priority],
         "inline_type": inline_type,
@@ -259,6 +293,17 @@ def thread_entries(messages: list[Message], switches: list[Event]) -> list[Threa
             entries.append(ThreadEntry(message.occurred_at, switch=switch))
         entries.append(ThreadEntry(message.occurred_at, message=message))
     return entries
+
+
+def local_moment(value: str, zone: str) -> datetime | None:
+    """A ``datetime-local`` field, read in the agent's time zone; empty means now."""
+    if not value:
+        return None
+    try:
+        naive = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise Invalid("invalid_date", "{value} is not a date and time.", value=value) from exc
+    return naive.replace(tzinfo=ZoneInfo(zone)) if naive.tzinfo is None else naive
 
 
 def _back(conversation_id: int) -> Response:

@@ -69,6 +69,13 @@ FLAG_LABELS = {
     "bulk": N_("bulk mail"),
     "unreadable": N_("could not be read"),
 }
+OUTCOME_LABELS = {
+    "answered": N_("answered"),
+    "follow_up": N_("to follow up"),
+    "escalated": N_("escalated"),
+    "no_answer": N_("no answer"),
+    "information": N_("information given"),
+}
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
@@ -144,6 +151,7 @@ def render(
         kind_labels=KIND_LABELS,
         signature_labels=SIGNATURE_LABELS,
         flag_labels=FLAG_LABELS,
+        outcome_labels=OUTCOME_LABELS,
         **context,
     )
     headers = {
