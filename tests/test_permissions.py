@@ -19,7 +19,8 @@ STREAMS = {"/events"}
 PUBLIC_PATHS = {
     "/",
     "/login",
-    "/invite/{token}",
+    "/invite/{token}",  # the link's token is the proof
+    "/forms/{channel_id}",  # the public contact form: honeypot, signed time, rate limit
     "/healthz",
     "/api/v1/openapi.json",
     "/api/v1/docs",

@@ -43,6 +43,10 @@ class TooLarge(DomainError):
     status = 413
 
 
+class TooMany(DomainError):
+    status = 429
+
+
 class Forbidden(DomainError):
     status = 403
 

@@ -18,6 +18,7 @@ from filrouge.jobs import deliveries
 from filrouge.jobs.queue import bind_blobs, bind_factory
 from filrouge.schema import check_migrated
 from filrouge.settings import Settings, get_settings
+from filrouge.web import forms
 from filrouge.web.api import attachments, channels, conversations, customers, inbound
 from filrouge.web.errors import install_error_handlers
 from filrouge.web.hooks import email as email_hook
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for module in (channels, inbound, conversations, customers, attachments):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)
+    app.include_router(forms.router)
     for ui_module in (account, inbox, conversation, approvals, canned, admin, live):
         app.include_router(ui_module.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,0 +1,1 @@
+"""Web contact form channel: a hosted page per channel account, embeddable on any site."""
