@@ -4,6 +4,7 @@ SMTP that thread back, bounces, auto-replies and mail that cannot be read."""
 from __future__ import annotations
 
 import smtplib
+from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
@@ -273,3 +274,74 @@ def test_it_shows_agents_a_mail_it_could_not_read_with_its_original(
     assert source.headers["content-type"] == "text/plain; charset=utf-8"
     assert source.headers["content-security-policy"] == "default-src 'none'; sandbox"
     assert "<script>alert(1)</script> not a mail at all" in source.text
+
+
+def test_it_stores_a_truncated_mail_and_one_with_broken_header_encodings(
+    client, admin, email_channel
+):
+    boundary = b"----=_cut"
+    truncated = (
+        b"From: Jeanne <jeanne@example.test>\r\nSubject: Coupe\r\n"
+        b"Message-ID: <cut@example.test>\r\n"
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="' + boundary + b'"\r\n\r\n'
+        b"--"
+        + boundary
+        + b"\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nD\xc3\xa9but du message"
+        b"\r\n--"
+        + boundary
+        + b"\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo"
+    )
+    cut = hand_over(client, email_channel, truncated)
+    assert cut.status_code == 201, cut.text
+    assert "Début du message" in thread(admin, cut.json()["conversation_id"])[0]["text"]
+    broken = (
+        b"From: =?utf-8?B?!!notbase64?= <paul@example.test>\r\n"
+        b"Subject: =?x-unknown?Q?caf=E9?= \xe9t\xe9 \xff\r\nMessage-ID: <broken@example.test>\r\n"
+        b"Content-Type: text/plain; charset=bogus-charset\r\n\r\nCaf\xe9 cr\xe8me\r\n"
+    )
+    stored = hand_over(client, email_channel, broken)
+    assert stored.status_code == 201, stored.text
+    (message,) = thread(admin, stored.json()["conversation_id"])
+    assert message["flag"] is None
+    assert "Caf" in message["text"]
+
+
+def test_it_survives_a_mail_bomb_of_nested_parts(client, admin, email_channel):
+    depth = 3000
+    parts = [b"From: bomb@example.test\r\nMessage-ID: <bomb@example.test>\r\nMIME-Version: 1.0\r\n"]
+    for level in range(depth):
+        parts.append(
+            b'Content-Type: multipart/mixed; boundary="b%d"\r\n\r\n--b%d\r\n' % (level, level)
+        )
+    parts.append(b"Content-Type: text/plain\r\n\r\nfond\r\n")
+    for level in reversed(range(depth)):
+        parts.append(b"--b%d--\r\n" % level)
+    stored = hand_over(client, email_channel, b"".join(parts))
+    assert stored.status_code == 201, stored.text  # stored (raw if need be), never a crash
+
+
+def test_it_refuses_a_mail_over_the_attachment_limit_with_a_reason(
+    admin, email_channel, factory, settings
+):
+    limited = settings.model_copy(update={"max_attachment_bytes": 1024 * 1024})
+    big = EmailMessage()
+    big["From"] = "jeanne@example.test"
+    big["To"] = SUPPORT
+    big["Subject"] = "Vidéo"
+    big.set_content("La vidéo du colis.")
+    big.add_attachment(
+        b"\x00" * (2 * 1024 * 1024), maintype="video", subtype="mp4", filename="colis.mp4"
+    )
+    port = free_port()
+    controller = start_smtpd(factory, limited, "127.0.0.1", port)
+    try:
+        with (
+            smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp,
+            pytest.raises(smtplib.SMTPDataError) as refused,
+        ):
+            smtp.sendmail("jeanne@example.test", [SUPPORT], big.as_bytes(policy=policy.SMTP))
+    finally:
+        controller.stop()
+    assert refused.value.smtp_code == 552  # the sender's server bounces it, with the reason
+    assert b"1048576" in refused.value.smtp_error
+    assert admin.get("/api/v1/conversations").json()["items"] == []
