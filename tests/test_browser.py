@@ -319,3 +319,70 @@ def test_it_lets_an_admin_invite_a_colleague_who_then_signs_in(browser, server):
     newcomer.get_by_role("button", name="Se connecter").click()
     expect(newcomer).to_have_url(f"{server['base']}/inbox")
     expect(newcomer.locator(".who")).to_contain_text("Nora Petit")
+
+
+def _png(width: int = 40, height: int = 30) -> bytes:
+    """A real (red) PNG, so that a browser can draw it."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\xd0\x20\x20" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"".join(
+        (b"\x89PNG\r\n\x1a\n", chunk(b"IHDR", header), chunk(b"IDAT", zlib.compress(rows)))
+    ) + chunk(b"IEND", b"")
+
+
+def test_it_lets_a_visitor_chat_live_with_an_agent_and_send_a_photo(browser, server):
+    headers = {"Authorization": f"Bearer {server['token']}"}
+    chat = httpx.post(
+        f"{server['base']}/api/v1/channels",
+        json={"kind": "chat", "name": "Chat du site"},
+        headers=headers,
+    ).json()
+    agent = signed_in(browser, server, "lea@example.fr")  # an agent is there: the chat is live
+    visitor = browser.new_context(base_url=server["base"], locale="fr-FR").new_page()
+    visitor.goto(f"/widget/{chat['id']}/demo")
+    visitor.locator(".launcher").click()
+    visitor.locator(".composer textarea").fill("Bonjour, mon colis est arrivé abîmé")
+    visitor.locator(".composer textarea").press("Enter")
+    expect(visitor.locator(".log li.visitor")).to_have_count(1)
+    expect(visitor.locator(".log li.pending")).to_have_count(0)  # the server has it
+
+    listed = httpx.get(
+        f"{server['base']}/api/v1/conversations", params={"channel_id": chat["id"]}, headers=headers
+    ).json()["items"]
+    agent.goto(f"/conversations/{listed[0]['id']}")
+    expect(agent.locator(".message .text").last).to_have_text("Bonjour, mon colis est arrivé abîmé")
+    agent.locator("#reply-text").fill("Désolée ! Pouvez-vous m'envoyer une photo ?")
+    expect(visitor.locator(".typing")).to_contain_text("Léa")  # the agent is typing
+    agent.get_by_role("button", name="Envoyer").click()
+    expect(visitor.locator(".log li.agent")).to_contain_text("Pouvez-vous m'envoyer une photo ?")
+    expect(visitor.locator(".log li.agent .author")).to_have_text("Léa")
+    expect(agent.locator(".message.outbound").last).to_contain_text("envoyer une photo")
+    # The visitor types (the widget says so every few seconds while they type).
+    visitor.locator(".composer textarea").press_sequentially("Voici la photo", delay=400)
+    expect(agent.locator("#collision")).to_be_visible()
+
+    visitor.locator(".attach input[type=file]").set_input_files(
+        {"name": "colis.png", "mimeType": "image/png", "buffer": _png()}
+    )
+    expect(visitor.locator(".log li.visitor img")).to_have_count(1)
+    photo = agent.locator(".message.inbound img.attachment")
+    expect(photo).to_be_visible()
+    agent.wait_for_function(
+        "() => { const i = document.querySelector('.message.inbound img.attachment');"
+        " return i && i.complete && i.naturalWidth === 40; }"
+    )
+
+    visitor.locator(".close").click()  # a reply to a closed widget shows as a badge
+    agent.locator("#reply-text").fill("Merci, nous vous renvoyons un colis.")
+    agent.get_by_role("button", name="Envoyer").click()
+    expect(visitor.locator(".launcher .badge")).to_have_text("1")
+    visitor.locator(".launcher").click()
+    expect(visitor.locator(".log li.agent").last).to_contain_text("nous vous renvoyons")
+    expect(visitor.locator(".launcher .badge")).to_be_hidden()

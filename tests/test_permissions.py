@@ -25,6 +25,18 @@ PUBLIC_PATHS = {
     "/api/v1/openapi.json",
     "/api/v1/docs",
     "/api/v1/docs/oauth2-redirect",
+    # a customer's "call me back" page: no account; a signed timestamp, a honeypot and a
+    # per-address limit protect it instead (tests/test_callbacks.py)
+    "/callback/{channel_id}",
+    # Live chat, for visitors of customers' sites, who have no account: the widget's script
+    # and its demo page are public; the socket (not an APIRoute, listed for the record), the
+    # uploads (and their CORS preflight) and the visitor's own files take the signed visitor
+    # token as their only credential (tests/test_chat_channel.py).
+    "/widget/{channel_id}.js",
+    "/widget/{channel_id}/demo",
+    "/hooks/chat/{channel_id}/ws",
+    "/hooks/chat/{channel_id}/upload",
+    "/hooks/chat/{channel_id}/attachments/{attachment_id}",
 }
 
 

@@ -183,8 +183,11 @@ def imap(once: bool, interval: float) -> None:
 @main.command()
 @click.option("--workers", default=2, show_default=True, type=int)
 def worker(workers: int) -> None:
-    """Run the background worker alone (deliveries, sweeps)."""
-    from filrouge.jobs import deliveries
+    """Run the background worker alone (deliveries, callbacks, sweeps)."""
+    from filrouge.jobs import (
+        callbacks,  # noqa: F401 - its tasks: calls to place, missed ones
+        deliveries,
+    )
     from filrouge.jobs.queue import huey
 
     _check_database()

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     cookie_secure: bool | None = None
     login_attempts: int = 5  # failures allowed per address and per IP in login_window
     login_window: timedelta = timedelta(minutes=15)
+    # Signs live-chat visitor tokens. There is no default: empty means a random key made
+    # once and kept in data_dir/secret_key (shared by the processes of one host); set it, or
+    # FILROUGE_SECRET_KEY_FILE, when processes run on several hosts.
+    secret_key: str = ""
+    secret_key_file: Path | None = None
 
     @field_validator(
         "thread_window", "session_lifetime", "session_idle", "login_window", mode="before"
@@ -66,6 +71,13 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_region(cls, value: str) -> str:
         return value.upper()
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret(cls, value: str) -> str:
+        if value and len(value) < 32:
+            raise ValueError("FILROUGE_SECRET_KEY must have at least 32 characters")
+        return value
 
     @property
     def queue_path(self) -> Path:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from filrouge.channels.api.adapter import ApiAdapter
 from filrouge.channels.base import ChannelAdapter
+from filrouge.channels.callback.adapter import CallbackAdapter
+from filrouge.channels.chat.adapter import ChatAdapter
 from filrouge.channels.email.adapter import EmailAdapter
 from filrouge.channels.manual.adapter import InPersonAdapter, PhoneAdapter, PostalAdapter
 
@@ -11,10 +13,12 @@ ADAPTERS: dict[str, ChannelAdapter] = {
     adapter.kind: adapter
     for adapter in (
         ApiAdapter(),
+        ChatAdapter(),
         EmailAdapter(),
         PhoneAdapter(),
         InPersonAdapter(),
         PostalAdapter(),
+        CallbackAdapter(),
     )
 }
 

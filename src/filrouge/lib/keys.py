@@ -1,7 +1,9 @@
-"""The installation's secret key, for signing what visitors carry (form timestamps...).
+"""The installation's secret key: it signs what visitors carry (chat visitor tokens, the
+render time of public forms). Never a default:
 
-``FILROUGE_SECRET_KEY`` if set (several hosts must share it); else a random key made on first
-use and kept in the data folder (``secret.key``, readable by this user only). Never a default.
+``FILROUGE_SECRET_KEY`` (at least 32 characters), else the file ``FILROUGE_SECRET_KEY_FILE``
+names, else a random key made once in the data folder (``secret_key``, readable by this user
+only) and read back on every start. Set one of the first two when servers run on several hosts.
 """
 
 from __future__ import annotations
@@ -14,17 +16,13 @@ from pathlib import Path
 
 from filrouge.settings import Settings
 
-_KEYS: dict[Path, bytes] = {}
-
 
 def installation_key(settings: Settings) -> bytes:
-    configured = os.environ.get("FILROUGE_SECRET_KEY", "")
-    if configured:
-        return configured.encode()
-    path = settings.data_dir / "secret.key"
-    if path not in _KEYS:
-        _KEYS[path] = _read_or_make(path)
-    return _KEYS[path]
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    if settings.secret_key_file is not None:
+        return _read_key(settings.secret_key_file)
+    return _kept_key(settings.data_dir / "secret_key")
 
 
 def sign(settings: Settings, value: str) -> str:
@@ -38,16 +36,21 @@ def unsign(settings: Settings, signed: str) -> str | None:
     return value if value and hmac.compare_digest(sign(settings, value), signed) else None
 
 
-def _read_or_make(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
+def _read_key(path: Path) -> bytes:
+    key = path.read_bytes().strip()
+    if len(key) < 32:
+        raise ValueError(f"the secret key in {path} must have at least 32 characters")
+    return key
+
+
+def _kept_key(path: Path) -> bytes:
+    """Made once (only this user may read it); every later start reads the same key."""
+    if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_bytes(32)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:  # another process made it first
-            return path.read_bytes()
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key)
-        return key
+            return _read_key(path)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return _read_key(path)

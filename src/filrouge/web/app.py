@@ -21,12 +21,15 @@ from filrouge.settings import Settings, get_settings
 from filrouge.web import forms
 from filrouge.web.api import attachments, channels, conversations, customers, inbound
 from filrouge.web.errors import install_error_handlers
+from filrouge.web.hooks import chat as chat_hook
 from filrouge.web.hooks import email as email_hook
 from filrouge.web.limits import BodyLimit
 from filrouge.web.logs import install_redaction
 from filrouge.web.realtime import Broker
 from filrouge.web.schemas import ERROR_RESPONSES
 from filrouge.web.ui import account, admin, approvals, canned, conversation, inbox, live
+from filrouge.web.ui.callback_form import router as callback_form_router
+from filrouge.web.ui.callbacks import router as callbacks_router
 from filrouge.web.ui.templating import STATIC
 
 API_PREFIX = "/api/v1"
@@ -61,9 +64,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for module in (channels, inbound, conversations, customers, attachments):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)
+    app.include_router(chat_hook.router)
     app.include_router(forms.router)
     for ui_module in (account, inbox, conversation, approvals, canned, admin, live):
         app.include_router(ui_module.router)
+    app.include_router(callbacks_router)
+    app.include_router(callback_form_router)  # public: the "call me back" page
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/healthz", _health, methods=["GET"], include_in_schema=False)
     return app

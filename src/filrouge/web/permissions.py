@@ -35,6 +35,8 @@ RULES: dict[str, frozenset[Role]] = {
     "admin:manage": frozenset({Role.ADMIN}),
     "approvals:review": MANAGERS,
     "canned:manage": MANAGERS,
+    "callbacks:view": STAFF,
+    "callbacks:handle": STAFF,
 }
 
 

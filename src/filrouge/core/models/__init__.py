@@ -11,6 +11,7 @@ from filrouge.core.models.agent import (
     team_members,
 )
 from filrouge.core.models.base import Base
+from filrouge.core.models.callback import CallbackRequest
 from filrouge.core.models.conversation import Conversation, ConversationTag, ThreadKey
 from filrouge.core.models.customer import Customer, Identity
 from filrouge.core.models.event import Event
@@ -21,6 +22,7 @@ __all__ = [
     "ApiToken",
     "Attachment",
     "Base",
+    "CallbackRequest",
     "CannedResponse",
     "ChannelAccount",
     "Conversation",
