@@ -98,6 +98,29 @@ def test_it_refuses_bytes_that_are_not_a_mail() -> None:
             parse_email(raw)
 
 
+def _nested(depth: int) -> bytes:
+    body = b"Content-Type: text/plain\r\n\r\nhello"
+    for level in range(depth):
+        boundary = b"b%d" % level
+        body = (
+            (b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\r\n\r\n--' + boundary)
+            + b"\r\n"
+            + body
+            + b"\r\n--"
+            + boundary
+            + b"--\r\n"
+        )
+    return b"From: a@example.com\r\nSubject: bomb\r\n" + body
+
+
+def test_it_survives_a_bomb_of_nested_parts() -> None:
+    assert parse_email(_nested(10)).text == "hello"
+    deep = parse_email(_nested(200))  # read, but not below MAX_DEPTH
+    assert (deep.subject, deep.text) == ("bomb", "")
+    with pytest.raises(EmailUnreadable):
+        parse_email(_nested(1500))  # beyond what the email package itself can parse
+
+
 # --- headers ---------------------------------------------------------------------------------
 
 

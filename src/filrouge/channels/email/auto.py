@@ -28,6 +28,7 @@ class Bounce:
     recipients: tuple[str, ...] = ()
 
 
+MAX_DEPTH = 50  # MIME nesting worth reading; deeper is a bomb, not a mail
 _DAEMONS = {"mailer-daemon", "mailerdaemon", "mail-daemon"}
 _BOUNCE_SUBJECT = re.compile(
     r"^\s*(?:undeliver|undelivered mail|delivery status notification|delivery failure"
@@ -121,7 +122,7 @@ def _status_recipients(message: Message) -> tuple[list[str], list[str]]:
 
 def _recipient_blocks(part: Message) -> list[dict[str, str]]:
     """The per-recipient field blocks of a message/delivery-status part, read leniently."""
-    payload = part.get_payload()
+    payload = _payload(part)
     if isinstance(payload, list):
         text = "\n\n".join(_header_text(b) for b in payload if isinstance(b, Message))
     else:
@@ -153,7 +154,7 @@ def _enclosed_message_ids(message: Message) -> list[str]:
 
 
 def _enclosed_headers(part: Message) -> Message:
-    payload = part.get_payload()
+    payload = _payload(part)
     if isinstance(payload, list) and payload and isinstance(payload[0], Message):
         return payload[0]
     data = part.get_payload(decode=True)
@@ -165,14 +166,23 @@ def _header_text(message: Message) -> str:
     return "\n".join(f"{name}: {value}" for name, value in message.raw_items())
 
 
-def _parts(message: Message) -> Iterator[Message]:
+def _parts(message: Message, depth: int = 0) -> Iterator[Message]:
     """Every part, without descending into enclosed messages (their reports are not ours)."""
     yield message
-    payload = message.get_payload()
-    if message.is_multipart() and message.get_content_type() != "message/rfc822":
+    payload = _payload(message)
+    if depth < MAX_DEPTH and message.get_content_type() != "message/rfc822":
         for part in payload if isinstance(payload, list) else []:
-            if isinstance(part, Message):
-                yield from _parts(part)
+            yield from _parts(part, depth + 1)
+
+
+def _payload(part: Message) -> list[Message] | str:
+    try:
+        payload = part.get_payload()
+    except (ValueError, LookupError):  # a NUL in a charset parameter, for one
+        return ""
+    if isinstance(payload, list):
+        return [item for item in payload if isinstance(item, Message)]
+    return payload if isinstance(payload, str) else ""
 
 
 def _report_type(message: Message) -> str | None:

@@ -1,9 +1,11 @@
 """Raw mail bytes → ``ParsedEmail``: headers decoded, bodies chosen, attachments kept, replies cut.
 
 Pure: no database, no web. Built on the standard library's ``email`` package with the modern
-policy; every header is read from its raw value, so malformed headers, 8-bit bytes and unknown
-charsets degrade to a best guess instead of an exception. Only bytes that are not a mail at all
-raise ``EmailUnreadable`` (the caller stores them raw and flags them).
+policy, and compat32 wherever the modern one gives up on a malformed header. Headers are read
+from their raw values (``headers.py``), bodies decoded leniently (``text.py``), replies cut
+(``quotes.py``), machine-written mail recognised (``auto.py``): malformed headers, 8-bit bytes,
+unknown charsets and broken MIME degrade to a best guess instead of an exception. Only bytes
+that are not a mail at all raise ``EmailUnreadable`` (the caller stores them raw and flags them).
 """
 
 from __future__ import annotations
@@ -13,31 +15,38 @@ import mimetypes
 import quopri
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from datetime import datetime
 from email import policy
-from email.header import decode_header
 from email.message import Message
 from email.parser import BytesParser
-from email.utils import collapse_rfc2231_value, getaddresses, parsedate_to_datetime
+from email.policy import EmailPolicy
+from email.utils import collapse_rfc2231_value
+from typing import Any
 
 from filrouge.channels.base import IncomingAttachment
-from filrouge.channels.email.auto import AutoKind, bounce_details, classify
+from filrouge.channels.email.auto import MAX_DEPTH, AutoKind, bounce_details, classify
+from filrouge.channels.email.headers import (
+    EmailAddress,
+    addresses,
+    content_charset,
+    date_of,
+    decode_words,
+    fix_8bit,
+    message_ids,
+    raw_header,
+    sender_of,
+    text_header,
+)
 from filrouge.channels.email.quotes import visible_text
 from filrouge.channels.email.text import html_to_text, text_of, unflow
 from filrouge.lib.html import sanitise_html
-from filrouge.lib.timeutil import as_utc
 
 __all__ = ["AutoKind", "EmailAddress", "EmailAttachment", "EmailUnreadable", "ParsedEmail"]
 
 
 class EmailUnreadable(ValueError):
     """The bytes are not a mail (no header at all: an HTML page, an Outlook .msg, nothing)."""
-
-
-@dataclass(frozen=True)
-class EmailAddress:
-    address: str
-    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,30 +89,50 @@ class _Bodies:
     attachments: list[EmailAttachment]
 
 
-_MSG_ID = re.compile(r"<([^<>]+)>")
 _HEADER_LINE = re.compile(rb"^[!-9;-~]+:")
 _OBSOLETE_HEADER_LINE = re.compile(rb"^([!-9;-~]+)[ \t]+:")
-_PARSER = BytesParser(policy=policy.default)
+
+
+class _CachedPolicy(EmailPolicy):
+    """``policy.default``, but each header value is parsed once, not on every read.
+
+    The library reads Content-Type some thirty times a mail (while parsing, and in every
+    ``get_content_type``), and its header parser made two thirds of ``parse_email``'s time. Its
+    header objects are immutable, so a parsed one can be handed out again: the same objects as
+    ``policy.default`` returns, a fraction of the time. The cache is small (a parsed header
+    weighs some 16 kB) and skips long values.
+    """
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if hasattr(value, "name"):
+            return value
+        value = value.replace("\r", "").replace("\n", "")  # as EmailPolicy does
+        if len(value) > _CACHED_VALUE_LENGTH:
+            return _header_class(name.lower())(name, value)
+        return _parsed_header(name, value)
+
+
+_CACHED_VALUE_LENGTH = 1000
+
+
+@lru_cache(maxsize=256)
+def _parsed_header(name: str, value: str) -> Any:
+    return _header_class(name.lower())(name, value)
+
+
+@lru_cache(maxsize=256)
+def _header_class(name: str) -> Any:
+    """What ``policy.default.header_factory`` would use (it builds a new class on every call)."""
+    return policy.default.header_factory[name]
+
+
+_PARSER = BytesParser(policy=_CachedPolicy())
 _COMPAT_PARSER = BytesParser(policy=policy.compat32)
 _MISSING_SEPARATOR = "MissingHeaderBodySeparatorDefect"
-_MAIL_HEADERS = {
-    "from",
-    "to",
-    "cc",
-    "subject",
-    "date",
-    "message-id",
-    "received",
-    "return-path",
-    "sender",
-    "reply-to",
-    "delivered-to",
-    "in-reply-to",
-    "references",
-    "mime-version",
-    "content-type",
-    "content-transfer-encoding",
-}
+# At least one of these, or the bytes are not a mail.
+_MAIL_HEADERS = {"from", "to", "cc", "subject", "date", "message-id", "received", "return-path"}
+_MAIL_HEADERS |= {"sender", "reply-to", "delivered-to", "in-reply-to", "references"}
+_MAIL_HEADERS |= {"mime-version", "content-type", "content-transfer-encoding"}
 
 
 def parse_email(raw: bytes) -> ParsedEmail:
@@ -117,8 +146,8 @@ def parse_email(raw: bytes) -> ParsedEmail:
 
 def _parsed(message: Message) -> ParsedEmail:
     _repair_multiparts(message)
-    sender = _sender(message)
-    subject = _text_header(message, "subject")
+    sender = sender_of(message)
+    subject = text_header(message, "subject")
     bodies = _Bodies([], [], [])
     _collect(message, bodies)
     html = "\n".join(bodies.htmls) if bodies.htmls else None
@@ -126,15 +155,15 @@ def _parsed(message: Message) -> ParsedEmail:
     auto = classify(message, sender.address if sender else None, subject)
     bounce = bounce_details(message, text) if auto is AutoKind.BOUNCE else None
     return ParsedEmail(
-        message_id=next(iter(_message_ids(message, "message-id")), None),
-        in_reply_to=_message_ids(message, "in-reply-to"),
-        references=_message_ids(message, "references"),
+        message_id=next(iter(message_ids(message, "message-id")), None),
+        in_reply_to=message_ids(message, "in-reply-to"),
+        references=message_ids(message, "references"),
         subject=subject,
         sender=sender,
-        to=_addresses(message, "to"),
-        cc=_addresses(message, "cc"),
-        reply_to=_addresses(message, "reply-to"),
-        date=_date(message),
+        to=addresses(message, "to"),
+        cc=addresses(message, "cc"),
+        reply_to=addresses(message, "reply-to"),
+        date=date_of(message),
         text=text,
         html=sanitise_html(html),
         visible_text=visible_text(text) if auto is None else text.strip(),
@@ -145,10 +174,10 @@ def _parsed(message: Message) -> ParsedEmail:
     )
 
 
-# --- the message and its headers -------------------------------------------------------------
+# --- the message --------------------------------------------------------------------------------
 
 
-def _message(raw: bytes, parser: BytesParser) -> Message:
+def _message(raw: bytes, parser: BytesParser[Any]) -> Message:
     if not raw.strip():
         raise EmailUnreadable("empty")
     message = _parse(raw, parser)
@@ -161,10 +190,12 @@ def _message(raw: bytes, parser: BytesParser) -> Message:
     return message
 
 
-def _parse(raw: bytes, parser: BytesParser = _PARSER) -> Message:
+def _parse(raw: bytes, parser: BytesParser[Any] = _PARSER) -> Message:
     """The modern policy, or compat32 where the modern header parser gives up."""
     try:
         return parser.parsebytes(raw)
+    except RecursionError as error:
+        raise EmailUnreadable("parts nested too deep for the email package") from error
     except Exception:
         return _COMPAT_PARSER.parsebytes(raw)
 
@@ -191,106 +222,25 @@ def _repair_header_block(raw: bytes) -> bytes:
     return b"".join(lines) + rest
 
 
-def _raw_header(message: Message, name: str) -> str | None:
-    """The first raw value of ``name``; 8-bit bytes read as UTF-8, else as the body's charset."""
-    for key, value in message.raw_items():
-        if key.lower() == name:
-            return _fix_8bit(str(value), message)
-    return None
-
-
-def _fix_8bit(value: str, message: Message) -> str:
-    if not re.search(r"[\udc80-\udcff]", value):
-        return value
-    data = value.encode("utf-8", "surrogateescape")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return text_of(data, _charset_hint(message))
-
-
-def _charset_hint(message: Message) -> str | None:
-    return next((charset for part in message.walk() if (charset := _charset(part))), None)
-
-
-def _text_header(message: Message, name: str) -> str | None:
-    raw = _raw_header(message, name)
-    return None if raw is None else _decode_words(raw)
-
-
-def _decode_words(value: str) -> str:
-    """RFC 2047 encoded words → text, whatever charset they claim."""
-    unfolded = re.sub(r"\r?\n[ \t]*", " ", value)
-    try:
-        chunks = decode_header(unfolded)
-    except Exception:  # a malformed encoded word: keep the text as it came
-        return unfolded.strip()
-    decoded = "".join(
-        text_of(chunk, charset) if charset else _plain_chunk(chunk) for chunk, charset in chunks
-    )
-    return decoded.replace("\x00", "").strip()
-
-
-def _plain_chunk(chunk: str | bytes) -> str:
-    if isinstance(chunk, str):
-        return chunk
-    return chunk.decode("raw-unicode-escape", "replace")
-
-
-def _addresses(message: Message, name: str) -> tuple[EmailAddress, ...]:
-    raw = _raw_header(message, name)
-    if raw is None:
-        return ()
-    found = []
-    for display, address in getaddresses([re.sub(r"\r?\n[ \t]*", " ", raw)]):
-        address = address.strip()
-        if "@" in address or (address and not display):
-            found.append(EmailAddress(address, _decode_words(display) or None))
-    return tuple(found)
-
-
-def _sender(message: Message) -> EmailAddress | None:
-    """From; for the rare mail without one, whoever else the headers name."""
-    for name in ("from", "sender", "reply-to", "return-path"):
-        found = _addresses(message, name)
-        if found:
-            return found[0]
-    return None
-
-
-def _message_ids(message: Message, name: str) -> tuple[str, ...]:
-    raw = _raw_header(message, name) or ""
-    ids = [re.sub(r"\s+", "", found) for found in _MSG_ID.findall(raw)]
-    if not ids and raw.strip():
-        ids = [token.strip("<>") for token in raw.split() if "@" in token]
-    return tuple(dict.fromkeys(i for i in ids if i))
-
-
-def _date(message: Message) -> datetime | None:
-    raw = _raw_header(message, "date")
-    try:
-        return as_utc(parsedate_to_datetime(raw)) if raw else None
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
-
-
 # --- bodies and attachments ------------------------------------------------------------------
 
 
-def _collect(part: Message, bodies: _Bodies) -> None:
+def _collect(part: Message, bodies: _Bodies, depth: int = 0) -> None:
     ctype = part.get_content_type()
+    if depth > MAX_DEPTH:
+        return  # a nesting bomb: no mail written by anyone goes this deep
     if ctype.startswith("multipart/") and not part.is_multipart():
         bodies.texts.append(_body_text(part))  # no usable boundary: the body as it is
     elif ctype == "multipart/alternative":
-        _collect_alternatives(part, bodies)
+        _collect_alternatives(part, bodies, depth)
     elif part.is_multipart() and ctype.startswith("multipart/"):
         for child in _children(part):
-            _collect(child, bodies)
+            _collect(child, bodies, depth + 1)
     else:
         try:
             _collect_leaf(part, ctype, bodies)
         except Exception:  # a part broken beyond what the library forgives: keep its bytes
-            raw = str(part.get_payload()).encode("utf-8", "surrogateescape")
+            raw = str(_payload(part)).encode("utf-8", "surrogateescape")
             bodies.attachments.append(EmailAttachment("part.bin", ctype, raw))
 
 
@@ -302,12 +252,12 @@ def _collect_leaf(part: Message, ctype: str, bodies: _Bodies) -> None:
         bodies.attachments.append(_attachment(part, ctype))
 
 
-def _collect_alternatives(part: Message, bodies: _Bodies) -> None:
+def _collect_alternatives(part: Message, bodies: _Bodies, depth: int) -> None:
     """Text from the plainest alternative that has some, HTML from the richest."""
     found = []
     for child in _children(part):
         alternative = _Bodies([], [], [])
-        _collect(child, alternative)
+        _collect(child, alternative, depth + 1)
         found.append(alternative)
     texts = next((a.texts for a in found if any(t.strip() for t in a.texts)), [])
     htmls = next((a.htmls for a in reversed(found) if a.htmls), [])
@@ -317,9 +267,9 @@ def _collect_alternatives(part: Message, bodies: _Bodies) -> None:
         bodies.attachments += alternative.attachments
 
 
-def _repair_multiparts(part: Message) -> None:
+def _repair_multiparts(part: Message, depth: int = 0) -> None:
     """A multipart whose declared boundary is missing or unused gets the one its body uses."""
-    body = part.get_payload()
+    body = _payload(part)
     if part.get_content_maintype() == "multipart" and isinstance(body, str):
         found = re.search(r"^--([^\s]+?)(?:--)?[ \t]*\r?$", body, re.MULTILINE)
         if found and found.group(1) != part.get_boundary():
@@ -329,16 +279,24 @@ def _repair_multiparts(part: Message) -> None:
             if recovered.is_multipart():
                 part.set_payload(recovered.get_payload())
     for child in _children(part):
-        _repair_multiparts(child)
+        if depth < MAX_DEPTH:
+            _repair_multiparts(child, depth + 1)
+
+
+def _payload(part: Message) -> list[Message] | str:
+    """The undecoded payload; "" when the library cannot even give that (a NUL in a charset)."""
+    try:
+        payload = part.get_payload()
+    except (ValueError, LookupError):
+        return ""
+    if isinstance(payload, list):
+        return [item for item in payload if isinstance(item, Message)]
+    return payload if isinstance(payload, str) else ""
 
 
 def _children(part: Message) -> list[Message]:
-    payload = part.get_payload()
-    return (
-        [child for child in payload if isinstance(child, Message)]
-        if isinstance(payload, list)
-        else []
-    )
+    payload = _payload(part)
+    return payload if isinstance(payload, list) else []
 
 
 def _is_body(part: Message, ctype: str) -> bool:
@@ -350,14 +308,14 @@ def _is_body(part: Message, ctype: str) -> bool:
 
 def _body_text(part: Message) -> str:
     data = _payload_bytes(part)
-    text = text_of(data, _charset(part)).replace("\r\n", "\n").replace("\x00", "")
+    text = text_of(data, content_charset(part)).replace("\r\n", "\n").replace("\x00", "")
     if part.get_content_type() == "text/plain" and _param(part, "format") == "flowed":
         return unflow(text, delete_space=_param(part, "delsp") == "yes")
     return text
 
 
 def _attachment(part: Message, ctype: str) -> EmailAttachment:
-    content_id = _raw_header(part, "content-id")
+    content_id = raw_header(part, "content-id")
     return EmailAttachment(
         filename=_filename(part) or _default_filename(part, ctype),
         content_type=ctype,
@@ -385,7 +343,7 @@ def _payload_bytes(part: Message) -> bytes:
 def _enclosed_bytes(part: Message) -> bytes:
     """An enclosed message as bytes (some mailers base64 it, though RFC 2046 forbids that)."""
     data = b"\n".join(_as_bytes(child) for child in _children(part))
-    encoding = (_raw_header(part, "content-transfer-encoding") or "").strip().lower()
+    encoding = (raw_header(part, "content-transfer-encoding") or "").strip().lower()
     if encoding == "base64":
         return _lenient_base64(data)
     if encoding == "quoted-printable":
@@ -419,14 +377,14 @@ def _filename(part: Message) -> str | None:
     if not isinstance(name, str) or not name.strip():
         return None
     name = _unquoted_name(part, name)
-    return _decode_words(_fix_8bit(name, part)).replace("/", "_").replace("\\", "_") or None
+    return decode_words(fix_8bit(name, part)).replace("/", "_").replace("\\", "_") or None
 
 
 def _unquoted_name(part: Message, name: str) -> str:
     """``filename=This is a test.txt``: a name with spaces that its sender forgot to quote."""
     for header in ("content-disposition", "content-type"):
         found = re.search(
-            r"\b(?:file)?name\s*=\s*([^\";\r\n][^\";\r\n]*)", _raw_header(part, header) or ""
+            r"\b(?:file)?name\s*=\s*([^\";\r\n][^\";\r\n]*)", raw_header(part, header) or ""
         )
         if found and found.group(1).strip().startswith(name) and " " in found.group(1).strip():
             return found.group(1).strip()
@@ -437,7 +395,7 @@ def _default_filename(part: Message, ctype: str) -> str:
     maintype, _, subtype = ctype.partition("/")
     if ctype == "message/rfc822":
         children = _children(part)
-        subject = _text_header(children[0], "subject") if children else None
+        subject = text_header(children[0], "subject") if children else None
         return f"{subject or 'message'}.eml".replace("/", "_")
     if maintype == "message" or subtype == "rfc822-headers":
         return f"{subtype}.txt"
@@ -448,13 +406,6 @@ def _default_filename(part: Message, ctype: str) -> str:
 def _disposition(part: Message) -> str | None:
     try:
         return part.get_content_disposition()
-    except Exception:
-        return None
-
-
-def _charset(part: Message) -> str | None:
-    try:
-        return part.get_content_charset()
     except Exception:
         return None
 

@@ -38,6 +38,7 @@ _ATTRIBUTION_RULES = (
     # "30.09.2017, 18.30, "John" <john@example.com>:" — a time, an address, a final colon.
     re.compile(r"\d{1,2}[:.h]\d{2}.*@[^\s>]+\s*>\s*:\s*$", re.IGNORECASE),
 )
+_WROTE_AT_END = re.compile(rf"\b{_WROTE}$", re.IGNORECASE)
 # "2013.02.08. 7:31 keltezéssel, "Eszter" írta:" directly above a quoted line.
 _TIMED_COLON = re.compile(r"\d{1,2}[:.]\d{2}.*:\s*$")
 
@@ -135,7 +136,9 @@ def _attribution_span(lines: list[str], index: int) -> int:
         if span > 1 and not _START.match(lines[index]):
             break
         joined = " ".join(line.strip() for line in chunk)
-        if len(joined) <= _MAX_HEADER and any(rule.search(joined) for rule in _ATTRIBUTION_RULES):
+        if _may_end_an_attribution(joined) and any(
+            rule.search(joined) for rule in _ATTRIBUTION_RULES
+        ):
             return span
     following = lines[index + 1] if index + 1 < len(lines) else ""
     line = lines[index]
@@ -144,10 +147,18 @@ def _attribution_span(lines: list[str], index: int) -> int:
     )
 
 
-def _is_separator(line: str) -> bool:
-    if len(line) > _MAX_HEADER or not _SEPARATOR_WORDS.search(line):
+def _may_end_an_attribution(joined: str) -> bool:
+    """A cheap test first: an attribution ends with ":", "--" or a "wrote" word."""
+    tail = joined.rstrip()[-40:]
+    if len(joined) > _MAX_HEADER or not tail:
         return False
-    return bool(_SEPARATOR.match(line))
+    return tail.endswith((":", "-")) or bool(_WROTE_AT_END.search(tail))
+
+
+def _is_separator(line: str) -> bool:
+    if len(line) > _MAX_HEADER or not _SEPARATOR.match(line):
+        return False
+    return bool(_SEPARATOR_WORDS.search(line))
 
 
 def _is_header_block(lines: list[str], index: int) -> bool:
