@@ -49,6 +49,7 @@ bench: install ## Ingestion, inbox and realtime benchmarks (Redis on :6379), doc
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/inbox.py
 	$(BIN)/python benchmarks/realtime.py
+	$(BIN)/python benchmarks/mail_parse.py
 	$(BIN)/python benchmarks/mail_ingest.py
 
 messages: install ## Re-extract translatable messages and update the fr/en catalogues

@@ -1,11 +1,12 @@
 """Raw mail bytes → ``ParsedEmail``: headers decoded, bodies chosen, attachments kept, replies cut.
 
 Pure: no database, no web. Built on the standard library's ``email`` package with the modern
-policy, and compat32 wherever the modern one gives up on a malformed header. Headers are read
-from their raw values (``headers.py``), bodies decoded leniently (``text.py``), replies cut
-(``quotes.py``), machine-written mail recognised (``auto.py``): malformed headers, 8-bit bytes,
-unknown charsets and broken MIME degrade to a best guess instead of an exception. Only bytes
-that are not a mail at all raise ``EmailUnreadable`` (the caller stores them raw and flags them).
+policy (each parsed header cached: ``_CachedPolicy``), and compat32 wherever the modern one
+gives up on a malformed header. Headers are read from their raw values (``headers.py``), bodies
+decoded leniently (``text.py``), replies cut (``quotes.py``), machine-written mail recognised
+(``auto.py``): malformed headers, 8-bit bytes, unknown charsets and broken MIME degrade to a
+best guess instead of an exception. Only bytes that are not a mail at all raise
+``EmailUnreadable`` (the caller stores them raw and flags them).
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ import mimetypes
 import quopri
 import re
 from dataclasses import dataclass, replace
-from functools import lru_cache
 from datetime import datetime
 from email import policy
+from email.headerregistry import HeaderRegistry
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import EmailPolicy
 from email.utils import collapse_rfc2231_value
+from functools import lru_cache
 from typing import Any
 
 from filrouge.channels.base import IncomingAttachment
@@ -123,7 +125,8 @@ def _parsed_header(name: str, value: str) -> Any:
 @lru_cache(maxsize=256)
 def _header_class(name: str) -> Any:
     """What ``policy.default.header_factory`` would use (it builds a new class on every call)."""
-    return policy.default.header_factory[name]
+    registry: HeaderRegistry = policy.default.header_factory  # type: ignore[assignment]
+    return registry[name]
 
 
 _PARSER = BytesParser(policy=_CachedPolicy())

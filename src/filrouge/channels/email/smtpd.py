@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope
@@ -27,6 +28,7 @@ from filrouge.db import transaction
 from filrouge.settings import Settings
 
 log = logging.getLogger(__name__)
+ADDRESSES_TTL = 5.0  # seconds
 
 
 def email_channels_by_address(factory: sessionmaker[Session]) -> dict[str, int]:
@@ -51,6 +53,17 @@ class MailHandler:
     def __init__(self, factory: sessionmaker[Session], settings: Settings) -> None:
         self.factory = factory
         self.settings = settings
+        self._addresses: dict[str, int] = {}
+        self._read_at = -ADDRESSES_TTL
+
+    def channels(self) -> dict[str, int]:
+        """The channels' addresses, read again every few seconds (not for every recipient:
+        an admin's change reaches the server within ``ADDRESSES_TTL`` seconds)."""
+        now = time.monotonic()
+        if now - self._read_at >= ADDRESSES_TTL:
+            self._addresses = email_channels_by_address(self.factory)
+            self._read_at = now
+        return self._addresses
 
     async def handle_RCPT(  # noqa: N802 - aiosmtpd's hook name
         self,
@@ -60,7 +73,7 @@ class MailHandler:
         address: str,
         rcpt_options: list[str],
     ) -> str:
-        channels = await asyncio.to_thread(email_channels_by_address, self.factory)
+        channels = await asyncio.to_thread(self.channels)
         if _normalised(address) not in channels:
             return "550 5.1.1 No such mailbox here"
         envelope.rcpt_tos.append(address)
@@ -82,7 +95,7 @@ class MailHandler:
         return "250 Message accepted"
 
     def store(self, raw: bytes, recipients: list[str]) -> None:
-        channels = email_channels_by_address(self.factory)
+        channels = self.channels()
         wanted = {channels[a] for a in map(_normalised, recipients) if a in channels}
         for channel_id in sorted(wanted):
             mail = normalised_mail(channel_id, raw, self.settings)
