@@ -54,18 +54,23 @@ def Allowed(permission: str) -> Any:  # noqa: N802 - reads as a type in signatur
         raise KeyError(f"no rule for permission {permission!r} in web/permissions.py")
 
     def check(user: Annotated[User, Depends(bearer_user)]) -> User:
-        if not is_allowed(user.role, permission):
-            raise http_error(
-                403,
-                "forbidden",
-                "Your role ({role}) does not allow {permission}.",
-                role=user.role,
-                permission=permission,
-            )
-        return user
+        return require_role(user, permission)
 
     check.permission = permission  # type: ignore[attr-defined]
     return Depends(check)
+
+
+def require_role(user: User, permission: str) -> User:
+    """``user`` if their role allows ``permission``, else a 403 that names both."""
+    if not is_allowed(user.role, permission):
+        raise http_error(
+            403,
+            "forbidden",
+            "Your role ({role}) does not allow {permission}.",
+            role=user.role,
+            permission=permission,
+        )
+    return user
 
 
 def permission_of(dependency: Callable[..., Any]) -> str | None:

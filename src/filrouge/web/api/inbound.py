@@ -40,7 +40,11 @@ def post_inbound(
     settings: SettingsDep,
     _user: Annotated[User, Allowed("inbound:create")],
 ) -> JSONResponse:
-    result = receive_message(factory, normalised(body), settings)
+    return accepted_response(receive_message(factory, normalised(body), settings))
+
+
+def accepted_response(result: InboundResult) -> JSONResponse:
+    """201 with where the message went; 200 when it had been received already."""
     accepted = InboundAccepted(
         message_id=result.message_id,
         conversation_id=result.conversation_id,

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from filrouge.core.models import ChannelAccount
 from filrouge.db import transaction
 from filrouge.lib.secrets import same_secret, token_digest
-from filrouge.web.deps import FactoryDep, _bearer, bearer_user
+from filrouge.web.deps import FactoryDep, _bearer, bearer_user, require_role
 from filrouge.web.errors import http_error
-from filrouge.web.permissions import RULES, is_allowed
+from filrouge.web.permissions import RULES
 from filrouge.web.schemas import IdPath
 
 TOKEN_HEADER = "x-filrouge-token"
@@ -39,15 +39,7 @@ def ChannelCaller(permission: str) -> Any:  # noqa: N802 - reads as a type in si
         token = request.headers.get(TOKEN_HEADER) or request.query_params.get("token")
         if token:
             return _channel_for_token(factory, channel_id, token)
-        user = bearer_user(factory, credentials)
-        if not is_allowed(user.role, permission):
-            raise http_error(
-                403,
-                "forbidden",
-                "Your role ({role}) does not allow {permission}.",
-                role=user.role,
-                permission=permission,
-            )
+        user = require_role(bearer_user(factory, credentials), permission)
         channel = _channel(factory, channel_id)
         if channel is None or channel.workspace_id != user.workspace_id:
             raise _unknown(channel_id)

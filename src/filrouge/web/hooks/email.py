@@ -16,6 +16,7 @@ from filrouge.channels.email.inbound import normalised_mail
 from filrouge.core.actions.inbound import receive_message
 from filrouge.core.models import ChannelAccount
 from filrouge.core.models.enums import ChannelKind
+from filrouge.web.api.inbound import accepted_response
 from filrouge.web.deps import FactoryDep, SettingsDep
 from filrouge.web.errors import http_error
 from filrouge.web.hooks.auth import ChannelCaller
@@ -58,11 +59,4 @@ async def post_email(
     if not raw.strip():
         raise http_error(422, "empty_mail", "The body is empty: send the raw mail.")
     mail = normalised_mail(channel.id, raw, settings)
-    result = await run_in_threadpool(receive_message, factory, mail, settings)
-    accepted = InboundAccepted(
-        message_id=result.message_id,
-        conversation_id=result.conversation_id,
-        customer_id=result.customer_id,
-        duplicate=result.duplicate,
-    )
-    return JSONResponse(accepted.model_dump(), status_code=200 if result.duplicate else 201)
+    return accepted_response(await run_in_threadpool(receive_message, factory, mail, settings))
