@@ -97,6 +97,9 @@
   }
 
   var source = new EventSource("/events");
+  source.onopen = function () {  // also after a reconnection: say so to who listens
+    document.dispatchEvent(new CustomEvent("filrouge:connected"));
+  };
   source.onmessage = function (event) {
     var data = JSON.parse(event.data);
     if (data.type === "presence") {
@@ -164,7 +167,9 @@
       if (Date.now() - lastTyping > 3000) { lastTyping = Date.now(); ping("typing"); }
     });
   }
-  ping("viewing");
+  // Once this page hears the others (its stream is open), tell them we are here: their answer
+  // then reaches us. Again every 10 s, so a page that missed it learns it soon.
+  document.addEventListener("filrouge:connected", function () { ping("viewing"); });
   setInterval(function () { ping("viewing"); }, 10000);
   setInterval(render, 2000);
 }());
