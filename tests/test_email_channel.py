@@ -345,3 +345,40 @@ def test_it_refuses_a_mail_over_the_attachment_limit_with_a_reason(
     assert refused.value.smtp_code == 552  # the sender's server bounces it, with the reason
     assert b"1048576" in refused.value.smtp_error
     assert admin.get("/api/v1/conversations").json()["items"] == []
+
+
+def test_it_stores_mail_from_several_connections_at_once_each_with_its_answer(
+    admin, email_channel, factory, settings
+):
+    from concurrent.futures import ThreadPoolExecutor
+
+    limited = settings.model_copy(update={"max_attachment_bytes": 64 * 1024})
+    too_big = EmailMessage()
+    too_big["From"] = "gros@example.test"
+    too_big["Subject"] = "Trop gros"
+    too_big.set_content("pièce jointe")
+    too_big.add_attachment(b"\x00" * (128 * 1024), maintype="application", subtype="pdf")
+    mails = [mail(sender=f"client{n}@example.test", subject=f"Sujet {n}") for n in range(12)]
+    mails.append(too_big.as_bytes(policy=policy.SMTP))
+    port = free_port()
+    controller = start_smtpd(factory, limited, "127.0.0.1", port)
+
+    def send(raw: bytes) -> int:
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            try:
+                smtp.sendmail("x@example.test", [SUPPORT], raw)
+            except smtplib.SMTPDataError as refused:
+                return int(refused.smtp_code)
+            return 250
+
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            codes = list(pool.map(send, mails + mails[:3]))  # three sent twice
+    finally:
+        controller.stop()
+    assert codes.count(552) == 1
+    assert codes.count(250) == 15
+    subjects = sorted(
+        c["subject"] for c in admin.get("/api/v1/conversations?limit=50").json()["items"]
+    )
+    assert subjects == sorted(f"Sujet {n}" for n in range(12))  # each stored once

@@ -12,7 +12,7 @@ import click
 from sqlalchemy.orm import Session
 
 from filrouge.core.errors import DomainError
-from filrouge.db import create_db_engine, make_session_factory, transaction
+from filrouge.db import create_db_engine, make_session_factory, start_checkpointer, transaction
 from filrouge.schema import DatabaseNotMigrated, check_migrated, migrate
 from filrouge.settings import get_settings
 
@@ -119,6 +119,7 @@ def smtpd(host: str, port: int) -> None:
         controller = start_smtpd(make_session_factory(engine), settings, host, port)
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    checkpointer = start_checkpointer(engine)  # SQLite: no checkpoint inside a mail's commit
     click.echo(f"Filrouge SMTP on {host}:{port}")
     try:
         threading.Event().wait()
@@ -126,6 +127,8 @@ def smtpd(host: str, port: int) -> None:
         pass
     finally:
         controller.stop()
+        if checkpointer is not None:
+            checkpointer.stop()
         engine.dispose()
 
 

@@ -3,7 +3,8 @@
 Each recipient must be the ``settings.address`` of an active email channel account, otherwise
 it is refused at RCPT time (550), so a sender learns at once that the address is wrong. The
 mail is stored through the pipeline before the server answers 250: a mail we accepted is
-never lost, and a mail the sender retries is stored once (its Message-ID is the key).
+never lost, and a mail the sender retries is stored once (its Message-ID is the key). Mails
+arriving together on several connections are stored together (``writer.py``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from aiosmtpd.smtp import Session as SmtpSession
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from filrouge.channels.base import NormalisedInbound
 from filrouge.channels.email.inbound import normalised_mail
-from filrouge.core.actions.inbound import receive_message
+from filrouge.channels.email.writer import GroupWriter
+from filrouge.core.actions.inbound import receive_messages
 from filrouge.core.errors import DomainError, TooLarge
 from filrouge.core.identity import normalise_email
 from filrouge.core.models import ChannelAccount
@@ -55,6 +58,7 @@ class MailHandler:
         self.settings = settings
         self._addresses: dict[str, int] = {}
         self._read_at = -ADDRESSES_TTL
+        self.writer = GroupWriter(lambda mails: receive_messages(factory, mails, settings))
 
     def channels(self) -> dict[str, int]:
         """The channels' addresses, read again every few seconds (not for every recipient:
@@ -84,22 +88,24 @@ class MailHandler:
     ) -> str:
         raw = envelope.original_content or b""
         try:
-            await asyncio.to_thread(self.store, raw, envelope.rcpt_tos)
-        except TooLarge as refusal:
-            return f"552 5.3.4 {refusal}"
-        except DomainError as refusal:
-            return f"554 5.6.0 {refusal}"
+            mails = await asyncio.to_thread(self.normalised, raw, envelope.rcpt_tos)
+            outcomes = await asyncio.wrap_future(self.writer.submit(mails))
         except Exception:  # the sender keeps the mail and retries later: nothing is lost
             log.exception("could not store a mail; answered 451 so that the sender retries")
             return "451 4.3.0 Could not store the message, try again later"
+        for outcome in outcomes:
+            if isinstance(outcome, TooLarge):
+                return f"552 5.3.4 {outcome}"
+            if isinstance(outcome, DomainError):
+                return f"554 5.6.0 {outcome}"
         return "250 Message accepted"
 
-    def store(self, raw: bytes, recipients: list[str]) -> None:
+    def normalised(self, raw: bytes, recipients: list[str]) -> list[NormalisedInbound]:
+        """The mail once for each channel among its recipients (parsed here, in parallel with
+        the writer storing others)."""
         channels = self.channels()
         wanted = {channels[a] for a in map(_normalised, recipients) if a in channels}
-        for channel_id in sorted(wanted):
-            mail = normalised_mail(channel_id, raw, self.settings)
-            receive_message(self.factory, mail, self.settings)
+        return [normalised_mail(channel_id, raw, self.settings) for channel_id in sorted(wanted)]
 
 
 class TolerantSMTP(SMTP):
@@ -112,6 +118,10 @@ class TolerantSMTP(SMTP):
 class MailController(Controller):
     def factory(self) -> SMTP:
         return TolerantSMTP(self.handler, **self.SMTP_kwargs)
+
+    def stop(self, no_assert: bool = False) -> None:
+        super().stop(no_assert)
+        self.handler.writer.close()
 
 
 def start_smtpd(
