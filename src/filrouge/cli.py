@@ -176,11 +176,15 @@ def imap(once: bool, interval: float) -> None:
     ]
     for thread in threads:
         thread.start()
+    checkpointer = start_checkpointer(engine)
     click.echo(f"reading {len(accounts)} mailbox(es); Ctrl-C to stop")
     try:
         stop.wait()
     except KeyboardInterrupt:
         stop.set()
+    finally:
+        if checkpointer is not None:
+            checkpointer.stop()
 
 
 @main.command()
