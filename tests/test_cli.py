@@ -125,3 +125,54 @@ def test_it_refuses_to_work_on_an_unmigrated_database(tmp_path):
     assert migrated.returncode == 0, migrated.stderr
     again = run(["token", "create", "--email", "a@example.fr"], env)
     assert "There is no user with email a@example.fr" in again.stderr
+
+
+def test_it_receives_mail_with_filrouge_smtpd_and_says_when_imap_has_nothing_to_read(
+    cli_env, engine, tmp_path
+):
+    import smtplib
+    import socket
+    import time
+
+    from filrouge.core.actions.channels import create_channel
+    from filrouge.core.actions.users import ensure_workspace
+    from filrouge.core.audit import Actor
+    from filrouge.core.models import Message
+
+    nothing = run(["imap", "--once"], cli_env)
+    assert nothing.returncode == 1
+    assert "imap_host" in nothing.stderr
+    with transaction(make_session_factory(engine)) as session:
+        workspace = ensure_workspace(session, "Test")
+        address = {"address": "support@example.test"}
+        create_channel(session, workspace.id, "email", "Support", address, Actor.system())
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "filrouge.cli", "smtpd", "--port", str(port)],
+        env=cli_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                smtp = smtplib.SMTP("127.0.0.1", port, timeout=30)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "filrouge smtpd did not answer"
+                time.sleep(0.2)
+        with smtp:
+            smtp.sendmail(
+                "jeanne@example.test",
+                ["support@example.test"],
+                b"From: jeanne@example.test\r\nSubject: Bonjour\r\n"
+                b"Message-ID: <cli@example.test>\r\n\r\nMa commande ?\r\n",
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    with transaction(make_session_factory(engine)) as session:
+        assert session.scalars(select(Message.text)).all() == ["Ma commande ?"]
