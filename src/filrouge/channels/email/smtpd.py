@@ -19,9 +19,8 @@ from aiosmtpd.smtp import Session as SmtpSession
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from filrouge.channels.base import NormalisedInbound
 from filrouge.channels.email.inbound import normalised_mail
-from filrouge.channels.email.writer import GroupWriter
+from filrouge.channels.email.writer import GroupWriter, Outcome
 from filrouge.core.actions.inbound import receive_messages
 from filrouge.core.errors import DomainError, TooLarge
 from filrouge.core.identity import normalise_email
@@ -58,7 +57,7 @@ class MailHandler:
         self.settings = settings
         self._addresses: dict[str, int] = {}
         self._read_at = -ADDRESSES_TTL
-        self.writer = GroupWriter(lambda mails: receive_messages(factory, mails, settings))
+        self.writer = GroupWriter(self.store_batch)
 
     def channels(self) -> dict[str, int]:
         """The channels' addresses, read again every few seconds (not for every recipient:
@@ -77,7 +76,8 @@ class MailHandler:
         address: str,
         rcpt_options: list[str],
     ) -> str:
-        channels = await asyncio.to_thread(self.channels)
+        fresh = time.monotonic() - self._read_at < ADDRESSES_TTL
+        channels = self._addresses if fresh else await asyncio.to_thread(self.channels)
         if _normalised(address) not in channels:
             return "550 5.1.1 No such mailbox here"
         envelope.rcpt_tos.append(address)
@@ -88,8 +88,10 @@ class MailHandler:
     ) -> str:
         raw = envelope.original_content or b""
         try:
-            mails = await asyncio.to_thread(self.normalised, raw, envelope.rcpt_tos)
-            outcomes = await asyncio.wrap_future(self.writer.submit(mails))
+            channel_ids = self.channel_ids(envelope.rcpt_tos)
+            if not channel_ids:  # every address was closed since RCPT
+                return "554 5.1.1 No such mailbox here"
+            outcomes = await asyncio.wrap_future(self.writer.submit(raw, channel_ids))
         except Exception:  # the sender keeps the mail and retries later: nothing is lost
             log.exception("could not store a mail; answered 451 so that the sender retries")
             return "451 4.3.0 Could not store the message, try again later"
@@ -100,12 +102,19 @@ class MailHandler:
                 return f"554 5.6.0 {outcome}"
         return "250 Message accepted"
 
-    def normalised(self, raw: bytes, recipients: list[str]) -> list[NormalisedInbound]:
-        """The mail once for each channel among its recipients (parsed here, in parallel with
-        the writer storing others)."""
-        channels = self.channels()
-        wanted = {channels[a] for a in map(_normalised, recipients) if a in channels}
-        return [normalised_mail(channel_id, raw, self.settings) for channel_id in sorted(wanted)]
+    def channel_ids(self, recipients: list[str]) -> list[int]:
+        """The channels among the mail's recipients (each stores the mail once)."""
+        channels = self._addresses  # RCPT has just read them
+        return sorted({channels[a] for a in map(_normalised, recipients) if a in channels})
+
+    def store_batch(self, batch: list[tuple[bytes, list[int]]]) -> list[Outcome]:
+        """Parse the mails of a batch (in the writer's thread) and store them together."""
+        mails = [
+            normalised_mail(channel_id, raw, self.settings)
+            for raw, channel_ids in batch
+            for channel_id in channel_ids
+        ]
+        return receive_messages(self.factory, mails, self.settings) if mails else []
 
 
 class TolerantSMTP(SMTP):

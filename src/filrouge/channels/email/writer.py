@@ -1,5 +1,5 @@
-"""Group commit for the SMTP server: one writer thread stores the mails of every connection,
-and the mails that arrive while it writes are stored together, in one transaction.
+"""Group commit for the SMTP server: one writer thread parses and stores the mails of every
+connection, and the mails that arrive while it writes are stored together, in one transaction.
 
 Mail servers deliver over several connections at once; each connection still waits for its own
 mail to be stored (the 250 comes after the commit), but a burst costs about one commit per
@@ -15,13 +15,13 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 
-from filrouge.channels.base import NormalisedInbound
 from filrouge.core.actions.inbound import InboundResult
 from filrouge.core.errors import DomainError
 
 log = logging.getLogger(__name__)
 Outcome = InboundResult | DomainError
-StoreBatch = Callable[[list[NormalisedInbound]], list[Outcome]]
+Mail = tuple[bytes, list[int]]  # the raw mail, and the channels it goes to
+StoreBatch = Callable[[list[Mail]], list[Outcome]]
 MAX_BATCH = 50
 
 
@@ -29,16 +29,15 @@ class GroupWriter:
     def __init__(self, store_batch: StoreBatch, max_batch: int = MAX_BATCH) -> None:
         self._store_batch = store_batch
         self._max_batch = max_batch
-        self._waiting: queue.Queue[tuple[list[NormalisedInbound], Future[list[Outcome]]] | None]
+        self._waiting: queue.Queue[tuple[Mail, Future[list[Outcome]]] | None]
         self._waiting = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="mail-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, mails: list[NormalisedInbound]) -> Future[list[Outcome]]:
-        """Store ``mails`` (one mail, one per channel it was sent to); the future holds each
-        one's outcome, in order."""
+    def submit(self, raw: bytes, channel_ids: list[int]) -> Future[list[Outcome]]:
+        """Store the mail on each channel; the future holds each one's outcome, in order."""
         done: Future[list[Outcome]] = Future()
-        self._waiting.put((mails, done))
+        self._waiting.put(((raw, channel_ids), done))
         return done
 
     def close(self) -> None:
@@ -62,16 +61,15 @@ class GroupWriter:
                 batch.append(item)
             self._write(batch)
 
-    def _write(self, batch: list[tuple[list[NormalisedInbound], Future[list[Outcome]]]]) -> None:
-        mails = [mail for wanted, _ in batch for mail in wanted]
+    def _write(self, batch: list[tuple[Mail, Future[list[Outcome]]]]) -> None:
         try:
-            outcomes = self._store_batch(mails) if mails else []
+            outcomes = self._store_batch([mail for mail, _ in batch])
         except Exception as exc:  # each sender is told to retry: nothing is lost
-            log.exception("could not store a batch of %d mails", len(mails))
+            log.exception("could not store a batch of %d mails", len(batch))
             for _, done in batch:
                 done.set_exception(exc)
             return
         start = 0
-        for wanted, done in batch:
-            done.set_result(outcomes[start : start + len(wanted)])
-            start += len(wanted)
+        for (_raw, channel_ids), done in batch:
+            done.set_result(outcomes[start : start + len(channel_ids)])
+            start += len(channel_ids)
