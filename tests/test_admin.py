@@ -218,3 +218,23 @@ def test_it_refuses_an_admin_form_without_the_sessions_csrf_token(make_browser, 
     assert forged.status_code == 403
     assert count(factory, Team) == 0
     assert count(factory, Invitation) == 0
+
+
+def test_it_refuses_opening_hours_a_channel_could_not_read(make_browser, channel, factory):
+    admin = make_browser("admin", email="web.admin@example.test")
+    chat = channel("chat", "Chat", hours={"mon": [["09:00", "18:00"]]})
+    refused = admin.post(
+        f"/admin/channels/{chat['id']}",
+        {"name": "Chat", "active": "true", "settings": '{"hours": {"lundi": [["9h", "18h"]]}}'},
+    )
+    assert refused.status_code == 422
+    assert "09:00" in refused.text
+    bad_zone = admin.post(
+        "/admin/channels",
+        {"kind": "callback", "name": "Rappel", "settings": '{"timezone": "Mars/Olympus"}'},
+    )
+    assert bad_zone.status_code == 422
+    with factory() as session:
+        stored = session.get_one(ChannelAccount, chat["id"])
+        assert stored.settings["hours"] == {"mon": [["09:00", "18:00"]]}
+        assert session.scalar(select(func.count()).select_from(ChannelAccount)) == 1

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.errors import Invalid, NotFound, check_choice
+from filrouge.core.hours import BadHours, read_hours, read_zone
 from filrouge.core.models import ChannelAccount
 from filrouge.core.models.enums import ChannelKind
 from filrouge.core.signatures import SignatureStyle
@@ -31,6 +32,7 @@ def create_channel(
     check_choice(kind, ChannelKind, "kind")
     if not name.strip():
         raise Invalid("empty_name", "The name is empty.", field="name")
+    check_settings(settings)
     token = new_token("frin")
     channel = ChannelAccount(
         workspace_id=workspace_id,
@@ -81,6 +83,7 @@ def update_channel(
         settings = _keep_masked_secrets(changes.settings, settings)
     if changes.signature_style is not None:
         settings = _with_signature_style(settings, changes.signature_style)
+    check_settings(settings)
     channel.settings = settings
     after = _shown(channel)
     if before != after:
@@ -88,6 +91,22 @@ def update_channel(
             session, workspace_id, actor, ("channel", channel.id), "channel.updated", before, after
         )
     return channel
+
+
+def check_settings(settings: dict[str, Any]) -> None:
+    """Refuse, when it is saved, what a channel could not read later: opening hours and a time
+    zone (a chat would otherwise be read as always open, a callback line as closed)."""
+    try:
+        if settings.get("timezone"):
+            read_zone(str(settings["timezone"]))
+        if settings.get("hours") is not None:
+            read_hours(settings["hours"], settings.get("timezone"), None)
+    except BadHours as exc:
+        raise Invalid(
+            "invalid_hours",
+            "Opening hours list, for each weekday (mon … sun), ranges such as 09:00–18:00.",
+            field="settings.hours",
+        ) from exc
 
 
 def rotate_inbound_token(session: Session, workspace_id: int, channel_id: int, actor: Actor) -> str:
