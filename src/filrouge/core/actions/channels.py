@@ -17,6 +17,7 @@ from filrouge.core.signatures import SignatureStyle
 from filrouge.lib.secrets import new_token, token_digest
 
 SECRET_SETTING_SUFFIXES = ("secret", "token", "password", "key")
+KINDS_WITH_HOURS = frozenset({ChannelKind.CHAT, ChannelKind.CALLBACK})
 MASK = "********"
 
 
@@ -32,7 +33,7 @@ def create_channel(
     check_choice(kind, ChannelKind, "kind")
     if not name.strip():
         raise Invalid("empty_name", "The name is empty.", field="name")
-    check_settings(settings)
+    check_settings(kind, settings)
     token = new_token("frin")
     channel = ChannelAccount(
         workspace_id=workspace_id,
@@ -83,7 +84,7 @@ def update_channel(
         settings = _keep_masked_secrets(changes.settings, settings)
     if changes.signature_style is not None:
         settings = _with_signature_style(settings, changes.signature_style)
-    check_settings(settings)
+    check_settings(channel.kind, settings)
     channel.settings = settings
     after = _shown(channel)
     if before != after:
@@ -93,9 +94,12 @@ def update_channel(
     return channel
 
 
-def check_settings(settings: dict[str, Any]) -> None:
-    """Refuse, when it is saved, what a channel could not read later: opening hours and a time
-    zone (a chat would otherwise be read as always open, a callback line as closed)."""
+def check_settings(kind: str, settings: dict[str, Any]) -> None:
+    """Refuse, when it is saved, what a channel could not read later: the opening hours and time
+    zone of the kinds that keep hours (a chat would otherwise be read as always open, a callback
+    line as closed)."""
+    if kind not in KINDS_WITH_HOURS:
+        return
     try:
         if settings.get("timezone"):
             read_zone(str(settings["timezone"]))
