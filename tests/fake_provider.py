@@ -1,4 +1,5 @@
-"""A local fake provider: an HTTP server on 127.0.0.1 that records what it receives."""
+"""A local fake provider: an HTTP server on 127.0.0.1 that records what it receives and answers
+as told — JSON or raw bytes, with headers such as ``Retry-After`` — per path when needed."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+# (status, JSON body) or (status, body, headers); a body of bytes is sent as it is.
+Answer = tuple[Any, ...]
 
 
 @dataclass
 class Recorded:
+    method: str
     path: str
     headers: dict[str, str]
     body: bytes
@@ -20,13 +26,35 @@ class Recorded:
     def json(self) -> Any:
         return json.loads(self.body)
 
+    def form(self) -> dict[str, list[str]]:
+        return parse_qs(self.body.decode())
+
+    @property
+    def route(self) -> str:
+        return urlsplit(self.path).path
+
 
 @dataclass
 class FakeProvider:
     url: str
     received: list[Recorded] = field(default_factory=list)
-    # Answers to give, in order; the last one repeats: (status, JSON body).
-    answers: list[tuple[int, Any]] = field(default_factory=lambda: [(200, {"id": "prov-1"})])
+    # Answers to give, in order; the last one repeats.
+    answers: list[Answer] = field(default_factory=lambda: [(200, {"id": "prov-1"})])
+    # Answers for the paths ending with a key, in order, the last one repeating; they win
+    # over ``answers``.
+    routes: dict[str, list[Answer]] = field(default_factory=dict)
+
+    @property
+    def base(self) -> str:
+        return self.url.removesuffix("/hook")
+
+    def calls(self, suffix: str) -> list[Recorded]:
+        return [r for r in self.received if r.route.endswith(suffix)]
+
+    def answer_for(self, path: str) -> Answer:
+        queue = next((q for k, q in self.routes.items() if urlsplit(path).path.endswith(k)), None)
+        queue = self.answers if queue is None else queue
+        return queue.pop(0) if len(queue) > 1 else queue[0]
 
 
 @contextmanager
@@ -34,16 +62,23 @@ def fake_provider() -> Iterator[FakeProvider]:
     state = FakeProvider(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
+        def _answer(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
-            state.received.append(Recorded(self.path, dict(self.headers), self.rfile.read(length)))
-            status, body = state.answers.pop(0) if len(state.answers) > 1 else state.answers[0]
-            payload = json.dumps(body).encode()
+            body = self.rfile.read(length)
+            state.received.append(Recorded(self.command, self.path, dict(self.headers), body))
+            status, payload, *rest = state.answer_for(self.path)
+            headers: dict[str, str] = rest[0] if rest else {}
+            raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
+            kind = "application/octet-stream" if isinstance(payload, bytes) else "application/json"
+            self.send_header("Content-Type", kind)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(raw)))
             self.end_headers()
-            self.wfile.write(payload)
+            self.wfile.write(raw)
+
+        do_POST = do_GET = do_DELETE = _answer  # noqa: N815 - the handler's protocol
 
         def log_message(self, *args: Any) -> None:
             return

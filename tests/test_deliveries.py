@@ -34,7 +34,7 @@ def test_it_marks_a_reply_failed_after_the_last_retry(admin, channel):
         provider.answers = [(503, {})]
         conversation, message_id = queued_reply(admin, channel, provider.url)
         assert reply_in(admin, conversation, message_id)["status"] == "queued"
-        deliver.call_local(message_id)  # the last attempt: no retry left
+        deliver.call_local(message_id, RETRIES + 1)  # the last attempt: no retry left
         attempts = len(provider.received)
     message = reply_in(admin, conversation, message_id)
     assert message["status"] == "failed"

@@ -37,6 +37,10 @@ PUBLIC_PATHS = {
     "/hooks/chat/{channel_id}/ws",
     "/hooks/chat/{channel_id}/upload",
     "/hooks/chat/{channel_id}/attachments/{attachment_id}",
+    # Provider webhooks (Meta, X, Telegram, Twilio): the provider's signature with the
+    # channel's secret is the credential, checked before anything is stored
+    # (tests/test_provider_hooks.py and each provider's tests).
+    "/hooks/{kind}/{channel_id}",
 }
 
 

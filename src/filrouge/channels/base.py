@@ -8,11 +8,12 @@ events all live in the core pipeline, never in an adapter.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from filrouge.core.models.enums import MessageFlag, Visibility
+from filrouge.core.models.enums import DeliveryStatus, MessageFlag, Visibility
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,8 @@ class Sender:
     value: str
     name: str | None = None
     verified: bool = False
+    # What the provider tells of this identity: ``handle``, ``followers`` (reach)…
+    attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,41 @@ class NormalisedInbound:
     flag: MessageFlag | None = None
     # A bounce names the provider ids of the messages that could not be delivered.
     bounced_provider_ids: tuple[str, ...] = ()
+    # Provider facts kept with the message: the post a comment answers, a location…
+    details: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class StatusUpdate:
+    """A provider's receipt for one of our messages: sent, delivered, read or failed."""
+
+    channel_id: int
+    provider_message_id: str
+    status: DeliveryStatus
+    occurred_at: datetime | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Unsupported:
+    """A part of a webhook that Filrouge does not handle: kept with its reason, never a 500."""
+
+    event_type: str
+    reason: str
+
+
+@dataclass
+class WebhookBatch:
+    """What one webhook delivery carried, once read by its channel."""
+
+    messages: list[NormalisedInbound] = field(default_factory=list)
+    statuses: list[StatusUpdate] = field(default_factory=list)
+    unsupported: list[Unsupported] = field(default_factory=list)
+
+    def extend(self, other: WebhookBatch) -> None:
+        self.messages.extend(other.messages)
+        self.statuses.extend(other.statuses)
+        self.unsupported.extend(other.unsupported)
 
 
 @dataclass(frozen=True)
@@ -76,14 +114,30 @@ class OutboundMessage:
     subject: str | None = None
     # Earlier provider ids of the conversation on this channel, oldest first (mail threads).
     references: tuple[str, ...] = ()
+    # When the customer last wrote on this channel (messaging windows: WhatsApp, Messenger).
+    customer_last_message_at: datetime | None = None
+    # Options chosen in the composer: {"template": {"name", "language", "parameters"}},
+    # {"private_reply_to": comment id}…
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 class DeliveryError(Exception):
-    """Sending failed. ``permanent`` errors are not retried (a blocked number, a bad token)."""
+    """Sending failed. ``permanent`` errors are not retried (a blocked number, a bad token);
+    ``retry_after`` is the provider's own delay (seconds) before trying again; ``reconnect``
+    says the channel's credentials were refused, so an admin must connect it again."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        retry_after: float | None = None,
+        reconnect: bool = False,
+    ) -> None:
         super().__init__(message)
-        self.permanent = permanent
+        self.permanent = permanent or reconnect
+        self.retry_after = retry_after
+        self.reconnect = reconnect
 
 
 class ChannelAdapter(ABC):
@@ -94,6 +148,17 @@ class ChannelAdapter(ABC):
     identity_kinds: ClassVar[frozenset[str]] = frozenset()
     # A channel that records what was said without sending (phone, in store, letters).
     logs_only: ClassVar[bool] = False
+    # How long after the customer's last message free text may still be sent (WhatsApp and
+    # Messenger: 24 hours); None: no such rule. Outside it only templates go out.
+    reply_window: ClassVar[timedelta | None] = None
+
+    def window_open(self, customer_last_message_at: datetime | None, now: datetime) -> bool:
+        """May free text be sent now? (Else the composer offers the channel's templates.)"""
+        if self.reply_window is None:
+            return True
+        if customer_last_message_at is None:
+            return False
+        return now - customer_last_message_at < self.reply_window
 
     @abstractmethod
     def send(self, message: OutboundMessage) -> str | None:

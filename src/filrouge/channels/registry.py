@@ -1,4 +1,5 @@
-"""The explicit list of channel kinds that can send, and their adapters. No magic discovery."""
+"""The explicit lists: channel kinds that can send and their adapters, and kinds that take
+provider webhooks and their receivers. No magic discovery."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from filrouge.channels.callback.adapter import CallbackAdapter
 from filrouge.channels.chat.adapter import ChatAdapter
 from filrouge.channels.email.adapter import EmailAdapter
 from filrouge.channels.manual.adapter import InPersonAdapter, PhoneAdapter, PostalAdapter
+from filrouge.channels.telegram.adapter import TelegramAdapter
+from filrouge.channels.telegram.receiver import TelegramReceiver
+from filrouge.channels.webhooks import WebhookReceiver
 
 ADAPTERS: dict[str, ChannelAdapter] = {
     adapter.kind: adapter
@@ -19,10 +23,20 @@ ADAPTERS: dict[str, ChannelAdapter] = {
         InPersonAdapter(),
         PostalAdapter(),
         CallbackAdapter(),
+        TelegramAdapter(),
     )
+}
+
+RECEIVERS: dict[str, WebhookReceiver] = {
+    receiver.kind: receiver for receiver in (TelegramReceiver(),)
 }
 
 
 def adapter_for(kind: str) -> ChannelAdapter | None:
     """The adapter that sends on ``kind``, or None while that channel cannot send yet."""
     return ADAPTERS.get(kind)
+
+
+def receiver_for(kind: str) -> WebhookReceiver | None:
+    """The receiver of ``kind``'s webhooks, or None when that kind takes none."""
+    return RECEIVERS.get(kind)

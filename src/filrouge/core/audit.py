@@ -35,6 +35,10 @@ class Actor:
     def user(cls, user_id: int) -> Actor:
         return cls(ActorKind.USER, user_id)
 
+    @classmethod
+    def channel(cls, channel_id: int) -> Actor:
+        return cls(ActorKind.CHANNEL, channel_id)
+
 
 def record_event(
     session: Session,

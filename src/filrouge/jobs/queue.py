@@ -23,6 +23,7 @@ def make_huey(settings: Settings) -> Huey:
 huey: Huey = make_huey(get_settings())
 _factory: sessionmaker[Session] | None = None
 _blobs: BlobStore | None = None
+_settings: Settings | None = None
 
 
 def bind_factory(factory: sessionmaker[Session]) -> None:
@@ -35,6 +36,16 @@ def bind_blobs(blobs: BlobStore) -> None:
     """Tasks read attachments from this store (the web app binds its settings' one)."""
     global _blobs
     _blobs = blobs
+
+
+def bind_settings(settings: Settings) -> None:
+    """Tasks read limits and folders from these settings (the web app binds its own)."""
+    global _settings
+    _settings = settings
+
+
+def task_settings() -> Settings:
+    return _settings or get_settings()
 
 
 def task_blobs() -> BlobStore:

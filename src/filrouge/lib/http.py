@@ -57,5 +57,14 @@ def post_json(url: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
         return client.post(url, content=body, headers=all_headers)
 
 
+def send_request(method: str, url: str, **kwargs: Any) -> httpx.Response:
+    """Any provider call (JSON, form, multipart): the address is checked first, redirects are
+    never followed, and every call has a timeout."""
+    check_public_url(url)
+    headers = {"User-Agent": "Filrouge", **kwargs.pop("headers", {})}
+    with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
+        return client.request(method, url, headers=headers, **kwargs)
+
+
 def json_bytes(payload: Any) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()

@@ -15,7 +15,7 @@ from filrouge import __version__
 from filrouge.core.blobs import BlobStore
 from filrouge.db import create_db_engine, make_session_factory, start_checkpointer
 from filrouge.jobs import deliveries
-from filrouge.jobs.queue import bind_blobs, bind_factory
+from filrouge.jobs.queue import bind_blobs, bind_factory, bind_settings
 from filrouge.schema import check_migrated
 from filrouge.settings import Settings, get_settings
 from filrouge.web import forms
@@ -23,6 +23,7 @@ from filrouge.web.api import attachments, channels, conversations, customers, in
 from filrouge.web.errors import install_error_handlers
 from filrouge.web.hooks import chat as chat_hook
 from filrouge.web.hooks import email as email_hook
+from filrouge.web.hooks import providers as provider_hooks
 from filrouge.web.limits import BodyLimit
 from filrouge.web.logs import install_redaction
 from filrouge.web.realtime import Broker
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.session_factory = make_session_factory(engine)
     bind_factory(app.state.session_factory)
     bind_blobs(BlobStore(settings.attachments_dir))
+    bind_settings(settings)
     deliveries.install()
     install_error_handlers(app)
     install_redaction()
@@ -65,6 +67,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)
     app.include_router(chat_hook.router)
+    app.include_router(provider_hooks.router)  # public: each provider signs its deliveries
     app.include_router(forms.router)
     for ui_module in (account, inbox, conversation, approvals, canned, admin, live):
         app.include_router(ui_module.router)

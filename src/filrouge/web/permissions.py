@@ -15,6 +15,8 @@ MANAGERS = frozenset({Role.ADMIN, Role.SUPERVISOR})
 RULES: dict[str, frozenset[Role]] = {
     "channels:list": EVERYONE,
     "channels:create": frozenset({Role.ADMIN}),
+    "channels:read": EVERYONE,
+    "webhooks:list": frozenset({Role.ADMIN}),  # raw provider payloads: personal data
     "inbound:create": STAFF,
     "conversations:list": EVERYONE,
     "conversations:read": EVERYONE,

@@ -71,6 +71,23 @@ class ChannelPublic(BaseModel):
     settings: dict[str, Any]
     active: bool
     created_at: datetime
+    needs_reconnection: bool = Field(
+        default=False, description="The provider refused the channel's credentials."
+    )
+    reconnection_reason: str | None = None
+    webhook_path: str | None = Field(
+        default=None, description="Where the provider delivers its webhooks (kinds that have)."
+    )
+
+
+class WebhookDeliveryPublic(BaseModel):
+    id: int
+    outcome: str = Field(description="pending, processed, unsupported or unreadable")
+    received_at: datetime
+    processed_at: datetime | None
+    content_type: str
+    size: int
+    summary: dict[str, Any] | None
 
 
 class ChannelCreated(ChannelPublic):
@@ -268,6 +285,7 @@ class IdentityPublic(BaseModel):
     value: str
     display_name: str | None
     verified: bool
+    attributes: dict[str, Any] = Field(default_factory=dict)
 
 
 class CustomerPublic(BaseModel):

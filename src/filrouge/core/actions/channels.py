@@ -85,6 +85,9 @@ def update_channel(
     if changes.signature_style is not None:
         settings = _with_signature_style(settings, changes.signature_style)
     check_settings(channel.kind, settings)
+    if settings != (channel.settings or {}):
+        channel.needs_reconnection_at = None  # new credentials: the next send will tell
+        channel.reconnection_reason = None
     channel.settings = settings
     after = _shown(channel)
     if before != after:

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from filrouge.channels.base import DeliveryError, IncomingAttachment, OutboundMessage, Recipient
 from filrouge.channels.registry import adapter_for
+from filrouge.core.actions.receipts import apply_early_receipts
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.blobs import BlobStore
 from filrouge.core.events import publish_after_commit
 from filrouge.core.models import ChannelAccount, Conversation, Identity, Message
-from filrouge.core.models.enums import DeliveryStatus, Visibility
+from filrouge.core.models.enums import DeliveryStatus, Direction, Visibility
 from filrouge.lib.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class _Pending:
     """A queued message read from the database; its files are read after the transaction."""
 
     outbound: OutboundMessage
+    channel_id: int
     channel_kind: str
     files: tuple[_FileRef, ...]
 
@@ -64,6 +66,8 @@ def deliver_message(factory: sessionmaker[Session], message_id: int, blobs: Blob
         if not exc.permanent:
             log.warning("delivery of message %s failed, will retry: %s", message_id, exc)
             raise
+        if exc.reconnect:
+            flag_reconnection(factory, pending.channel_id, str(exc))
         return _record_outcome(factory, message_id, DeliveryStatus.FAILED, None, str(exc))
     return _record_outcome(factory, message_id, DeliveryStatus.SENT, provider_id, None)
 
@@ -79,6 +83,34 @@ def stale_queued_ids(session: Session, older_than: timedelta) -> list[int]:
             .limit(1000)
         )
     )
+
+
+def note_retry(factory: sessionmaker[Session], message_id: int, error: str) -> None:
+    """The reply stays queued for another attempt; agents see why it has not gone yet."""
+    with factory() as session, session.begin():
+        message = session.get(Message, message_id)
+        if message is not None and message.status == DeliveryStatus.QUEUED:
+            message.error = error[:2000]
+
+
+def flag_reconnection(factory: sessionmaker[Session], channel_id: int, reason: str) -> None:
+    """The provider refused the channel's credentials: admins must connect it again."""
+    with factory() as session, session.begin():
+        channel = session.get_one(ChannelAccount, channel_id)
+        first_time = channel.needs_reconnection_at is None
+        channel.needs_reconnection_at = channel.needs_reconnection_at or utcnow()
+        channel.reconnection_reason = reason[:2000]
+        if first_time:
+            record_event(
+                session,
+                channel.workspace_id,
+                Actor.system(),
+                ("channel", channel.id),
+                "channel.needs_reconnection",
+                after={"reason": channel.reconnection_reason},
+            )
+            publish_after_commit(session, "channel.needs_reconnection", channel_id=channel.id)
+    log.error("channel %s needs reconnecting: %s", channel_id, reason)
 
 
 def give_up(factory: sessionmaker[Session], message_id: int, reason: str) -> str:
@@ -108,11 +140,26 @@ def _prepare(session: Session, message_id: int) -> _Pending | None:
         in_reply_to=None if replied_to is None else replied_to.provider_message_id,
         subject=session.get_one(Conversation, message.conversation_id).subject,
         references=thread_references(session, message),
+        customer_last_message_at=last_inbound_at(session, message.channel_id, message.identity_id),
+        options=dict((message.details or {}).get("options") or {}),
     )
     files = tuple(
         _FileRef(a.filename, a.content_type, a.sha256, a.url) for a in message.attachments
     )
-    return _Pending(outbound, channel.kind, files)
+    return _Pending(outbound, channel.id, channel.kind, files)
+
+
+def last_inbound_at(session: Session, channel_id: int, identity_id: int | None) -> datetime | None:
+    """When this identity last wrote on this channel (the messaging window's start)."""
+    if identity_id is None:
+        return None
+    return session.scalar(
+        select(func.max(Message.occurred_at)).where(
+            Message.channel_id == channel_id,
+            Message.identity_id == identity_id,
+            Message.direction == Direction.INBOUND,
+        )
+    )
 
 
 def thread_references(session: Session, message: Message, limit: int = 20) -> tuple[str, ...]:
@@ -197,4 +244,6 @@ def _save_outcome(
             message_id=message.id,
             conversation_id=message.conversation_id,
         )
+        if status == DeliveryStatus.SENT:
+            apply_early_receipts(session, message)
     return status

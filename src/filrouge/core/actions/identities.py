@@ -108,6 +108,7 @@ def add_identity(
                 "value": value,
                 "display_name": sender.name,
                 "verified": sender.verified,
+                "attributes": dict(sender.attributes) or None,
             },
         )
         .scalar_one()
@@ -151,10 +152,16 @@ def _merged_into(conn: Connection, customer_id: int) -> int | None:
 def _refresh_identity(conn: Connection, row: Row[Any], customer_id: int, sender: Sender) -> None:
     verified = row.verified or sender.verified
     display_name = row.display_name or sender.name
-    if (verified, display_name) != (row.verified, row.display_name):
+    attributes = {**(row.attributes or {}), **sender.attributes} or None
+    if (verified, display_name, attributes) != (row.verified, row.display_name, row.attributes):
         conn.execute(
             sql.REFRESH_IDENTITY,
-            {"identity_id": row.id, "verified": verified, "display_name": display_name},
+            {
+                "identity_id": row.id,
+                "verified": verified,
+                "display_name": display_name,
+                "attributes": attributes,
+            },
         )
     if sender.name and not row.customer_name:
         conn.execute(sql.NAME_CUSTOMER, {"customer_id": customer_id, "name": sender.name})

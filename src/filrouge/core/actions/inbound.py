@@ -412,6 +412,7 @@ def _store_message(ctx: _Context, conversation_id: int, identity_id: int | None)
             "status": DeliveryStatus.RECEIVED,
             "visibility": inbound.visibility,
             "flag": inbound.flag,
+            "details": dict(inbound.details) if inbound.details else None,
             "occurred_at": ctx.occurred_at,
         },
     ).scalar_one()

@@ -49,6 +49,7 @@ IDENTITY = (
         Identity.customer_id,
         Identity.verified,
         Identity.display_name,
+        Identity.attributes,
         Customer.merged_into_id,
         Customer.name.label("customer_name"),
     )
@@ -83,7 +84,11 @@ INSERT_IDENTITY = insert(Identity).returning(Identity.id)
 REFRESH_IDENTITY = (
     update(Identity)
     .where(Identity.id == bindparam("identity_id"))
-    .values(verified=bindparam("verified"), display_name=bindparam("display_name"))
+    .values(
+        verified=bindparam("verified"),
+        display_name=bindparam("display_name"),
+        attributes=bindparam("attributes", type_=Identity.attributes.type),
+    )
 )
 NAME_CUSTOMER = (
     update(Customer)

@@ -16,6 +16,7 @@ from filrouge.core.models.conversation import Conversation, ConversationTag, Thr
 from filrouge.core.models.customer import Customer, Identity
 from filrouge.core.models.event import Event
 from filrouge.core.models.message import Attachment, Message
+from filrouge.core.models.webhook import EarlyReceipt, WebhookDelivery
 from filrouge.core.models.workspace import ChannelAccount, FormSubmission, Workspace
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "Conversation",
     "ConversationTag",
     "Customer",
+    "EarlyReceipt",
     "Event",
     "FormSubmission",
     "Identity",
@@ -38,6 +40,7 @@ __all__ = [
     "ThreadKey",
     "User",
     "WebSession",
+    "WebhookDelivery",
     "Workspace",
     "team_members",
 ]

@@ -40,4 +40,6 @@ class Identity(IdMixin, CreatedMixin, Base):
     value: Mapped[str] = mapped_column(String(320))
     display_name: Mapped[str | None] = mapped_column(String(300))
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # What the provider tells of this identity: handle, followers (reach)…
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     customer: Mapped[Customer] = relationship(back_populates="identities")

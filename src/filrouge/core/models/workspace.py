@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, String
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from filrouge.core.models.base import Base, CreatedMixin, IdMixin, IdType, JsonType, UTCDateTime
@@ -29,6 +29,10 @@ class ChannelAccount(IdMixin, CreatedMixin, Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     inbound_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Set when the provider refused the channel's credentials (a revoked token): an admin must
+    # connect it again; cleared when its settings are saved.
+    needs_reconnection_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reconnection_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class FormSubmission(IdMixin, Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from filrouge.channels.registry import RECEIVERS
 from filrouge.core.actions.channels import redact_settings
 from filrouge.core.models import ChannelAccount, Conversation, Customer, Event, Message, User
 from filrouge.core.queries import Thread
@@ -28,6 +29,9 @@ def channel_public(channel: ChannelAccount, with_settings: bool) -> ChannelPubli
         settings=redact_settings(channel.settings or {}) if with_settings else {},
         active=channel.active,
         created_at=channel.created_at,
+        needs_reconnection=channel.needs_reconnection_at is not None,
+        reconnection_reason=channel.reconnection_reason,
+        webhook_path=f"/hooks/{channel.kind}/{channel.id}" if channel.kind in RECEIVERS else None,
     )
 
 
@@ -103,7 +107,11 @@ def customer_public(customer: Customer) -> CustomerPublic:
         name=customer.name,
         identities=[
             IdentityPublic(
-                kind=i.kind, value=i.value, display_name=i.display_name, verified=i.verified
+                kind=i.kind,
+                value=i.value,
+                display_name=i.display_name,
+                verified=i.verified,
+                attributes=i.attributes or {},
             )
             for i in customer.identities
         ],

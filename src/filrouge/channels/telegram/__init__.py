@@ -1,0 +1,1 @@
+"""Telegram bot channel: updates by webhook, replies by the Bot API."""
