@@ -152,6 +152,18 @@ class ChannelAdapter(ABC):
     # Messenger: 24 hours); None: no such rule. Outside it only templates go out.
     reply_window: ClassVar[timedelta | None] = None
 
+    # Public channels: can a public comment be hidden (moderation), and can its author be
+    # answered in private (``options["private_reply_to"]``: Messenger's private reply to a
+    # comment, an Instagram private reply, an X DM)?
+    hides_comments: ClassVar[bool] = False
+    private_replies: ClassVar[bool] = False
+
+    def set_hidden(
+        self, settings: Mapping[str, Any], provider_message_id: str, hidden: bool
+    ) -> None:
+        """Hide (or show again) a public comment; raises ``DeliveryError`` when refused."""
+        raise DeliveryError("this channel cannot hide messages", permanent=True)
+
     def window_open(self, customer_last_message_at: datetime | None, now: datetime) -> bool:
         """May free text be sent now? (Else the composer offers the channel's templates.)"""
         if self.reply_window is None:
