@@ -14,9 +14,9 @@ from filrouge.core.hours import BadHours, read_hours, read_zone
 from filrouge.core.models import ChannelAccount
 from filrouge.core.models.enums import ChannelKind
 from filrouge.core.signatures import SignatureStyle
+from filrouge.lib.crypto import is_secret_setting
 from filrouge.lib.secrets import new_token, token_digest
 
-SECRET_SETTING_SUFFIXES = ("secret", "token", "password", "key")
 KINDS_WITH_HOURS = frozenset({ChannelKind.CHAT, ChannelKind.CALLBACK})
 MASK = "********"
 
@@ -172,7 +172,7 @@ def _redact(key: str, value: Any) -> Any:
         return redact_settings(value)
     if isinstance(value, list):
         return [_redact(key, item) for item in value]
-    if value and key.lower().endswith(SECRET_SETTING_SUFFIXES):
+    if value and is_secret_setting(key):
         return MASK
     if isinstance(value, str) and "://" in value:
         return redact_url(value)

@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from filrouge.lib.crypto import decrypt_secrets, encrypt_secrets
 from filrouge.lib.timeutil import as_utc, utcnow
 
 NAMING_CONVENTION = {
@@ -39,6 +40,20 @@ class UTCDateTime(TypeDecorator[datetime]):
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else as_utc(value)
+
+
+class SettingsJson(TypeDecorator[dict[str, Any]]):
+    """Channel settings: JSON whose secrets (``*_token``, ``*_secret``, ``*password``,
+    ``*_key``) are encrypted in the database and read back in clear (``lib/crypto.py``)."""
+
+    impl = JsonType
+    cache_ok = True
+
+    def process_bind_param(self, value: dict[str, Any] | None, dialect: Dialect) -> Any:
+        return None if value is None else encrypt_secrets(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dict[str, Any] | None:
+        return None if value is None else decrypt_secrets(value)
 
 
 class Base(DeclarativeBase):

@@ -8,7 +8,15 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from filrouge.core.models.base import Base, CreatedMixin, IdMixin, IdType, JsonType, UTCDateTime
+from filrouge.core.models.base import (
+    Base,
+    CreatedMixin,
+    IdMixin,
+    IdType,
+    JsonType,
+    SettingsJson,
+    UTCDateTime,
+)
 
 
 class Workspace(IdMixin, CreatedMixin, Base):
@@ -26,7 +34,7 @@ class ChannelAccount(IdMixin, CreatedMixin, Base):
     workspace_id: Mapped[int] = mapped_column(IdType, ForeignKey("workspaces.id"), index=True)
     kind: Mapped[str] = mapped_column(String(32))
     name: Mapped[str] = mapped_column(String(200))
-    settings: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(SettingsJson, default=dict)
     inbound_token_digest: Mapped[str | None] = mapped_column(String(64), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Set when the provider refused the channel's credentials (a revoked token): an admin must
