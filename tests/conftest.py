@@ -28,6 +28,8 @@ PG_URL = os.environ.get("FILROUGE_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
 os.environ.setdefault("FILROUGE_HTTP_ALLOW_PRIVATE", "1")  # fake providers on 127.0.0.1
+# ... and nothing else: a URL in a real payload (a provider's CDN) is never fetched by a test.
+os.environ.setdefault("FILROUGE_HTTP_LOOPBACK_ONLY", "1")
 # One installation key for the tests and the servers they start: channel secrets are stored
 # encrypted under it, and every process must read them back.
 os.environ.setdefault("FILROUGE_SECRET_KEY", "test-installation-key-0123456789abcdef")

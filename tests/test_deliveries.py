@@ -68,6 +68,7 @@ def test_it_never_sends_a_reply_twice(admin, channel):
 
 def test_it_fails_a_reply_to_an_address_on_the_private_network(admin, channel, monkeypatch):
     monkeypatch.setenv("FILROUGE_HTTP_ALLOW_PRIVATE", "0")
+    monkeypatch.setenv("FILROUGE_HTTP_LOOPBACK_ONLY", "0")
     conversation, message_id = queued_reply(admin, channel, "http://127.0.0.1:9/hook")
     message = reply_in(admin, conversation, message_id)
     assert message["status"] == "failed"

@@ -37,6 +37,7 @@ def test_it_reads_a_server_error_as_transient_and_a_refusal_as_permanent():
 
 def test_it_never_calls_a_private_address(monkeypatch):
     monkeypatch.setenv("FILROUGE_HTTP_ALLOW_PRIVATE", "0")
+    monkeypatch.setenv("FILROUGE_HTTP_LOOPBACK_ONLY", "0")
     with pytest.raises(DeliveryError, match="private address") as blocked:
         TwilioVoice().place_call(call(base_url="http://127.0.0.1:9", agent_number="+331"))
     assert blocked.value.permanent is True

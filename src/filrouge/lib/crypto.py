@@ -56,8 +56,9 @@ def _decrypt(token: str) -> str:
 
 @lru_cache(maxsize=1)
 def _fernet() -> Fernet:
+    """Made at the first secret stored or read, from the environment as it is then."""
     from filrouge.lib.keys import installation_key
-    from filrouge.settings import get_settings
+    from filrouge.settings import Settings
 
-    digest = hashlib.sha256(b"filrouge-settings-at-rest|" + installation_key(get_settings()))
+    digest = hashlib.sha256(b"filrouge-settings-at-rest|" + installation_key(Settings()))
     return Fernet(base64.urlsafe_b64encode(digest.digest()))

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import httpx
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class BlockedAddress(Exception):
@@ -27,6 +28,11 @@ def allow_private() -> bool:
     return os.environ.get("FILROUGE_HTTP_ALLOW_PRIVATE", "").lower() in {"1", "true", "yes"}
 
 
+def loopback_only() -> bool:
+    """The test suite's guard: nothing but 127.0.0.1 is ever called (no name is resolved)."""
+    return os.environ.get("FILROUGE_HTTP_LOOPBACK_ONLY", "").lower() in {"1", "true", "yes"}
+
+
 def check_public_url(url: str) -> None:
     try:
         parts = urlsplit(url)
@@ -35,6 +41,10 @@ def check_public_url(url: str) -> None:
         raise BlockedAddress("not a valid URL") from exc
     if parts.scheme not in {"http", "https"} or not host:
         raise BlockedAddress("not an http(s) URL")
+    if loopback_only():
+        if host not in LOOPBACK_NAMES:
+            raise BlockedAddress(f"{host} is not on this machine (loopback only)")
+        return
     if allow_private():
         return
     try:

@@ -19,7 +19,7 @@ from filrouge.jobs.queue import bind_blobs, bind_factory, bind_settings
 from filrouge.schema import check_migrated
 from filrouge.settings import Settings, get_settings
 from filrouge.web import forms
-from filrouge.web.api import attachments, channels, conversations, customers, inbound
+from filrouge.web.api import attachments, channels, conversations, customers, inbound, public_posts
 from filrouge.web.errors import install_error_handlers
 from filrouge.web.hooks import chat as chat_hook
 from filrouge.web.hooks import email as email_hook
@@ -28,7 +28,16 @@ from filrouge.web.limits import BodyLimit
 from filrouge.web.logs import install_redaction
 from filrouge.web.realtime import Broker
 from filrouge.web.schemas import ERROR_RESPONSES
-from filrouge.web.ui import account, admin, approvals, canned, conversation, inbox, live
+from filrouge.web.ui import (
+    account,
+    admin,
+    approvals,
+    canned,
+    conversation,
+    inbox,
+    live,
+)
+from filrouge.web.ui import public_posts as public_post_pages
 from filrouge.web.ui.callback_form import router as callback_form_router
 from filrouge.web.ui.callbacks import router as callbacks_router
 from filrouge.web.ui.templating import STATIC
@@ -63,13 +72,14 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_error_handlers(app)
     install_redaction()
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
-    for module in (channels, inbound, conversations, customers, attachments):
+    for module in (channels, inbound, conversations, public_posts, customers, attachments):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)
     app.include_router(chat_hook.router)
     app.include_router(provider_hooks.router)  # public: each provider signs its deliveries
     app.include_router(forms.router)
-    for ui_module in (account, inbox, conversation, approvals, canned, admin, live):
+    pages = (account, inbox, conversation, public_post_pages, approvals, canned, admin, live)
+    for ui_module in pages:
         app.include_router(ui_module.router)
     app.include_router(callbacks_router)
     app.include_router(callback_form_router)  # public: the "call me back" page

@@ -23,6 +23,8 @@ RULES: dict[str, frozenset[Role]] = {
     "conversations:update": STAFF,
     "conversations:reply": EVERYONE,
     "conversations:note": EVERYONE,
+    "conversations:moderate": STAFF,  # hide a customer's public comment
+    "messages:retry": STAFF,
     "customers:list": EVERYONE,
     "customers:read": EVERYONE,
     "customers:create": STAFF,

@@ -229,6 +229,11 @@ class ConversationPublic(BaseModel):
     last_activity_at: datetime
     resolved_at: datetime | None
     created_at: datetime
+    linked_conversation_id: int | None = Field(
+        default=None,
+        description="A public thread's private continuation, or the public post a private "
+        "conversation answers.",
+    )
 
 
 class ConversationDetail(ConversationPublic):
@@ -265,8 +270,18 @@ class ReplyAttachmentIn(Strict):
 
 
 class ReplyCreate(Strict):
-    text: str = Field(min_length=1, max_length=64 * 1024)
+    text: str = Field(default="", max_length=64 * 1024)
     channel_id: Id | None = None
+    template: TemplateIn | None = Field(
+        default=None,
+        description="One of the channel's templates (settings.templates), required once the "
+        "messaging window has closed (WhatsApp, Messenger: 422 `window_closed` without).",
+    )
+    confirm_personal_data: bool = Field(
+        default=False,
+        description="Send a public reply that shows an email, a phone number, an order number "
+        "or an IBAN all the same (else 422 `personal_data_in_public`).",
+    )
     attachments: list[ReplyAttachmentIn] = Field(
         default_factory=list,
         description="Files sent with the reply (photos, videos, PDFs…): at most "
@@ -274,6 +289,31 @@ class ReplyCreate(Strict):
         "empty (422 `attachment_empty`). The whole request stays under "
         "FILROUGE_MAX_REQUEST_BYTES (default 40 MiB; over it: 413 `request_too_large`).",
     )
+
+
+class TemplateIn(Strict):
+    name: str = Field(min_length=1, max_length=512, examples=["suivi_commande"])
+    parameters: list[str] = Field(default_factory=list, max_length=20)
+
+
+class PrivateReplyCreate(Strict):
+    public_text: str = Field(
+        default="",
+        max_length=64 * 1024,
+        description="A short public acknowledgement under the post (may be empty).",
+        examples=["Nous vous répondons en message privé."],
+    )
+    text: str = Field(min_length=1, max_length=64 * 1024, description="The private message.")
+
+
+class PrivateReplyCreated(BaseModel):
+    public_reply: MessagePublic | None
+    private_reply: MessagePublic
+    private_conversation_id: int
+
+
+class HiddenUpdate(Strict):
+    hidden: bool
 
 
 class NoteCreate(Strict):

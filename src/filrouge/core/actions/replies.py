@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from filrouge.channels.base import ChannelAdapter
 from filrouge.channels.registry import adapter_for
+from filrouge.core.actions.deliveries import last_inbound_at
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.blobs import BlobStore
 from filrouge.core.errors import Conflict, Invalid
@@ -22,6 +23,7 @@ from filrouge.core.models.enums import (
     Role,
     Visibility,
 )
+from filrouge.core.personal_data import personal_data_in
 from filrouge.core.signatures import sign_reply, signature_style
 from filrouge.core.uploads import CheckedFile, UploadedFile, check_uploads
 from filrouge.lib.timeutil import utcnow
@@ -37,11 +39,16 @@ def add_reply(
     *,
     attachments: Sequence[UploadedFile] = (),
     settings: Settings | None = None,
+    template: Mapping[str, Any] | None = None,
+    confirm_personal_data: bool = False,
 ) -> Message:
     """Queue a reply on ``channel_id`` (default: where the customer wrote last).
 
     ``attachments`` are checked against ``settings`` (size of each file, number of files)
     before anything is written, then kept in the blob store under ``settings.attachments_dir``.
+    A public reply that shows personal data is refused unless ``confirm_personal_data``; on a
+    channel whose messaging window has closed (WhatsApp, Messenger) only a ``template`` of the
+    channel's (``{"name", "parameters"}``) can go out.
     """
     files = _checked_files(attachments, settings)
     channel = _reply_channel(session, conversation, channel_id)
@@ -55,8 +62,16 @@ def add_reply(
         )
     identity = reply_identity(session, conversation, channel, adapter)
     last_inbound = _last_inbound_on(session, conversation.id, channel.id)
+    visibility = reply_visibility(conversation, last_inbound)
+    region = settings.default_region if settings else "FR"
+    if visibility == Visibility.PUBLIC and not confirm_personal_data:
+        check_no_personal_data(text, region)
+    chosen = _template_if_needed(session, channel, adapter, identity, template)
     style = signature_style(channel.kind, channel.settings)
-    body, signed = sign_reply(_require_text(text), author, style)
+    if chosen is not None:
+        body, signed = template_text(chosen), False
+    else:
+        body, signed = sign_reply(_require_text(text), author, style)
     message = Message(
         conversation_id=conversation.id,
         channel_id=channel.id,
@@ -67,7 +82,8 @@ def add_reply(
         text=body,
         in_reply_to_id=None if last_inbound is None else last_inbound.id,
         status=_first_status(author, adapter),
-        visibility=reply_visibility(conversation, last_inbound),
+        visibility=visibility,
+        details=None if chosen is None else {"options": {"template": chosen}},
         occurred_at=utcnow(),
     )
     message.attachments = _stored(files, settings)
@@ -89,6 +105,68 @@ def add_reply(
     if message.status == DeliveryStatus.QUEUED:
         publish_after_commit(session, "message.queued", message_id=message.id)
     return message
+
+
+def check_no_personal_data(text: str, region: str) -> None:
+    found = personal_data_in(text, region)
+    if found:
+        raise Invalid(
+            "personal_data_in_public",
+            "This public reply shows personal data ({kinds}): answer in private, or confirm.",
+            field="text",
+            kinds=", ".join(found),
+        )
+
+
+def _template_if_needed(
+    session: Session,
+    channel: ChannelAccount,
+    adapter: ChannelAdapter,
+    identity: Identity | None,
+    template: Mapping[str, Any] | None,
+) -> dict[str, Any] | None:
+    """The template to send, checked against the channel's; None for free text, which the
+    messaging window must allow."""
+    if template is not None:
+        return _known_template(channel, template)
+    since = last_inbound_at(session, channel.id, None if identity is None else identity.id)
+    if not adapter.window_open(since, utcnow()):
+        raise Invalid(
+            "window_closed",
+            "The customer has not written on {channel} for too long: only a template can go out.",
+            field="template",
+            channel=channel.name,
+        )
+    return None
+
+
+def _known_template(channel: ChannelAccount, template: Mapping[str, Any]) -> dict[str, Any]:
+    known = {t.get("name"): t for t in channel_templates(channel)}
+    found = known.get(template.get("name"))
+    if found is None:
+        raise Invalid(
+            "unknown_template",
+            "Channel {channel} has no template {name}.",
+            field="template",
+            channel=channel.name,
+            name=str(template.get("name")),
+        )
+    parameters = [str(p) for p in template.get("parameters") or []]
+    return {**found, "parameters": parameters}
+
+
+def channel_templates(channel: ChannelAccount) -> list[dict[str, Any]]:
+    """The approved templates an admin listed: ``[{"name", "language", "text"}]``, where the
+    text shows ``{{1}}``, ``{{2}}``… for the parameters."""
+    templates = (channel.settings or {}).get("templates") or []
+    return [t for t in templates if isinstance(t, dict) and t.get("name")]
+
+
+def template_text(template: Mapping[str, Any]) -> str:
+    text = str(template.get("text") or template.get("name"))
+    for index, value in enumerate(template.get("parameters") or [], start=1):
+        text = text.replace(f"{{{{{index}}}}}", str(value))
+    return text
 
 
 def _checked_files(
@@ -234,6 +312,26 @@ def reachable_channels(session: Session, conversation: Conversation) -> list[Cha
         if adapter is not None and _can_reach(session, conversation, channel, adapter):
             reachable.append(channel)
     return reachable
+
+
+def closed_windows(
+    session: Session, conversation: Conversation, channels: list[ChannelAccount]
+) -> dict[int, list[dict[str, Any]]]:
+    """The channels (of ``channels``) whose messaging window has closed for this customer,
+    each with the templates that can still go out on it."""
+    closed = {}
+    for channel in channels:
+        adapter = adapter_for(channel.kind)
+        if adapter is None or adapter.reply_window is None:
+            continue
+        try:
+            identity = reply_identity(session, conversation, channel, adapter)
+        except Invalid:
+            continue
+        since = last_inbound_at(session, channel.id, None if identity is None else identity.id)
+        if not adapter.window_open(since, utcnow()):
+            closed[channel.id] = channel_templates(channel)
+    return closed
 
 
 def reply_identity(

@@ -37,6 +37,10 @@ class Conversation(IdMixin, CreatedMixin, Base):
     last_inbound_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_activity_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A public thread whose personal part moved to private (and back): the other one.
+    linked_conversation_id: Mapped[int | None] = mapped_column(
+        IdType, ForeignKey("conversations.id")
+    )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     tag_rows: Mapped[list[ConversationTag]] = relationship(
         cascade="all, delete-orphan", order_by="ConversationTag.tag"

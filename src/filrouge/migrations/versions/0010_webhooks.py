@@ -1,4 +1,5 @@
-"""provider webhooks: raw deliveries, early receipts, identity attributes, channel reconnection
+"""provider webhooks: raw deliveries, early receipts, identity attributes, channel reconnection,
+linked public/private conversations
 
 Revision ID: 0010
 Revises: 0009
@@ -70,6 +71,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("identities") as batch_op:
         batch_op.add_column(sa.Column("attributes", JSON, nullable=True))
+    with op.batch_alter_table("conversations") as batch_op:
+        batch_op.add_column(sa.Column("linked_conversation_id", ID, nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f("fk_conversations_linked_conversation_id_conversations"),
+            "conversations",
+            ["linked_conversation_id"],
+            ["id"],
+        )
     with op.batch_alter_table("channel_accounts") as batch_op:
         batch_op.add_column(
             sa.Column("needs_reconnection_at", sa.DateTime(timezone=True), nullable=True)
@@ -81,6 +90,11 @@ def downgrade() -> None:
     with op.batch_alter_table("channel_accounts") as batch_op:
         batch_op.drop_column("reconnection_reason")
         batch_op.drop_column("needs_reconnection_at")
+    with op.batch_alter_table("conversations") as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_conversations_linked_conversation_id_conversations"), type_="foreignkey"
+        )
+        batch_op.drop_column("linked_conversation_id")
     with op.batch_alter_table("identities") as batch_op:
         batch_op.drop_column("attributes")
     op.drop_table("early_receipts")

@@ -117,6 +117,8 @@ def post_reply(
             body.channel_id,
             attachments=files,
             settings=settings,
+            template=None if body.template is None else body.template.model_dump(),
+            confirm_personal_data=body.confirm_personal_data,
         )
         return message_public(message, {user.id: user})
 

@@ -86,6 +86,7 @@ def conversation_public(conversation: Conversation) -> ConversationPublic:
         last_activity_at=conversation.last_activity_at,
         resolved_at=conversation.resolved_at,
         created_at=conversation.created_at,
+        linked_conversation_id=conversation.linked_conversation_id,
     )
 
 

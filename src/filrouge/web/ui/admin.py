@@ -12,8 +12,10 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from filrouge.channels.setup import SETUPS
 from filrouge.core.actions.channels import (
     ChannelChanges,
+    channel_of_workspace,
     create_channel,
     redact_settings,
     rotate_inbound_token,
@@ -28,6 +30,7 @@ from filrouge.core.models import ChannelAccount, User
 from filrouge.core.models.enums import ChannelKind, Role
 from filrouge.core.signatures import SignatureStyle, signature_style
 from filrouge.db import transaction
+from filrouge.lib.crypto import is_secret_setting
 from filrouge.web.deps import FactoryDep
 from filrouge.web.schemas import IdPath
 from filrouge.web.ui.auth import PageAllowed, Visitor
@@ -93,6 +96,31 @@ def edit_channel(
         changes = ChannelChanges(
             name=name, active=active, signature_style=style, settings=_json_object(settings)
         )
+        update_channel(session, visitor.user.workspace_id, channel_id, changes, actor)
+        return {}
+
+    return _change(request, factory, visitor, "channels", change)
+
+
+@router.post("/admin/channels/{channel_id}/setup")
+async def set_up_provider(
+    request: Request, channel_id: IdPath, factory: FactoryDep, visitor: Manager
+) -> Response:
+    """The provider's own fields (ids, tokens, secrets): a secret left empty stays as it was."""
+    form = await request.form()
+    typed = {key: str(value).strip() for key, value in form.items() if isinstance(value, str)}
+
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        channel = channel_of_workspace(session, visitor.user.workspace_id, channel_id)
+        setup = SETUPS.get(channel.kind)
+        if setup is None:
+            raise Invalid("no_setup", "This kind of channel has no provider to connect.")
+        settings = dict(channel.settings or {})
+        for field in setup.fields:
+            value = typed.get(field.name, "")
+            if value or not field.secret:
+                settings[field.name] = value
+        changes = ChannelChanges(settings=settings)
         update_channel(session, visitor.user.workspace_id, channel_id, changes, actor)
         return {}
 
@@ -258,6 +286,12 @@ def _channels(session: Session, workspace_id: int) -> list[dict[str, Any]]:
             ),
             "style": (channel.settings or {}).get("signature_style", ""),
             "default_style": signature_style(channel.kind).value,
+            "setup": SETUPS.get(channel.kind),
+            "values": {
+                key: value
+                for key, value in (channel.settings or {}).items()
+                if not is_secret_setting(key)
+            },
         }
         for channel in rows
     ]

@@ -17,7 +17,12 @@ from filrouge.core.access import access_attachment_by_id, access_conversation_by
 from filrouge.core.actions.canned import fill_canned, list_canned
 from filrouge.core.actions.contacts import LOGGED_KINDS, OUTCOMES, ContactLog, log_contact
 from filrouge.core.actions.conversations import ConversationChanges, update_conversation
-from filrouge.core.actions.replies import add_note, add_reply, reachable_channels
+from filrouge.core.actions.replies import (
+    add_note,
+    add_reply,
+    closed_windows,
+    reachable_channels,
+)
 from filrouge.core.audit import Actor
 from filrouge.core.blobs import BlobStore
 from filrouge.core.errors import Invalid, NotFound
@@ -32,6 +37,7 @@ from filrouge.web.deps import FactoryDep, SettingsDep
 from filrouge.web.realtime import Broker
 from filrouge.web.schemas import IdPath
 from filrouge.web.ui.auth import PageAllowed, Visitor
+from filrouge.web.ui.public_posts import public_post_context
 from filrouge.web.ui.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -65,11 +71,15 @@ def reply(
     factory: FactoryDep,
     settings: SettingsDep,
     visitor: Annotated[Visitor, PageAllowed("conversations:reply")],
-    text: Text,
+    text: Annotated[str, Form(max_length=64 * 1024)] = "",
     channel_id: Annotated[int | None, Form()] = None,
     files: Annotated[list[UploadFile] | None, File()] = None,
+    confirm_personal_data: Annotated[str, Form(max_length=3)] = "",
+    template: Annotated[str, Form(max_length=512)] = "",
+    template_parameters: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    """The composer (multipart): the text, the channel, and the files the agent attached."""
+    """The composer (multipart): the text, the channel, and the files the agent attached; a
+    template once the channel's messaging window has closed (one parameter per line)."""
     uploaded = _read_uploads(files or [], settings)
     with transaction(factory) as session:
         conversation = access_conversation_by_id(session, visitor.user, conversation_id)
@@ -81,8 +91,16 @@ def reply(
             channel_id,
             attachments=uploaded,
             settings=settings,
+            template=_template(template, template_parameters),
+            confirm_personal_data=confirm_personal_data == "yes",
         )
     return _back(conversation_id)
+
+
+def _template(name: str, parameters: str) -> dict[str, Any] | None:
+    if not name:
+        return None
+    return {"name": name, "parameters": [p.strip() for p in parameters.splitlines() if p.strip()]}
 
 
 def _read_uploads(files: list[UploadFile], settings: Settings) -> list[UploadedFile]:
@@ -244,6 +262,7 @@ def _page_context(session: Session, visitor: Visitor, conversation_id: int) -> d
         )
     }
     entries = thread_entries(thread.messages, thread.switches)
+    reply_channels = reachable_channels(session, conversation)
     users = list(
         session.scalars(
             select(User)
@@ -260,7 +279,9 @@ def _page_context(session: Session, visitor: Visitor, conversation_id: int) -> d
         "others": [
             c for c in customer_conversations(session, user, customer.id) if c.id != conversation.id
         ],
-        "reply_channels": reachable_channels(session, conversation),
+        "reply_channels": reply_channels,
+        "closed_windows": closed_windows(session, conversation, reply_channels),
+        **public_post_context(session, conversation),
         "canned": filled_canned(session, customer, user),
         "users": users,
         "authors": {u.id: u for u in users},

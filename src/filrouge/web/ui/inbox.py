@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from filrouge.core.models import ChannelAccount, Conversation, Customer, User, team_members
-from filrouge.core.models.enums import AUTOMATIC_FLAGS
+from filrouge.core.models.enums import AUTOMATIC_FLAGS, Role
 from filrouge.core.queries import (
     ConversationFilters,
     channels_used,
@@ -71,6 +71,9 @@ def inbox(
         "channel_id": channel_id,
         "q": q or "",
         "channels": channels,
+        "disconnected": [c for c in channels.values() if c.needs_reconnection_at is not None]
+        if visitor.user.role == Role.ADMIN
+        else [],
     }
     return render(request, "inbox.html", context, visitor)
 
