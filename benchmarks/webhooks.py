@@ -1,0 +1,337 @@
+"""Webhook benchmark: signed provider deliveries over HTTP on loopback into one server process.
+
+A real `filrouge serve` (one process, its background worker inside, SQLite) receives a mix of
+Telegram, WhatsApp, Messenger, X and Twilio SMS deliveries, each signed the provider's way,
+from 16 concurrent clients. Prints accepted events/s and p50/p99 latency (client side: request
+sent → 200, i.e. verified and stored durably), then how long the worker took to read every
+delivery into conversations (end-to-end events/s), against a floor measured in the same run:
+as many raw single-row inserts of the same bodies, one transaction each.
+
+    make bench            # or: .venv/bin/python benchmarks/webhooks.py --events 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlencode
+
+import httpx
+from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, insert, text
+from twilio.request_validator import RequestValidator
+
+from filrouge.core.actions.channels import create_channel
+from filrouge.core.actions.users import ensure_workspace
+from filrouge.core.audit import Actor
+from filrouge.db import create_db_engine, make_session_factory, transaction
+from filrouge.schema import migrate
+
+SECRET = "bench-secret-0123456789"
+CONCURRENCY = 16
+SETTINGS = {
+    "telegram": {"secret_token": SECRET, "bot_token": "1:bench"},
+    "whatsapp": {"app_secret": SECRET, "verify_token": SECRET, "phone_number_id": "1001"},
+    "messenger": {"app_secret": SECRET, "verify_token": SECRET, "page_id": "2002"},
+    "x": {"consumer_secret": SECRET, "user_id": "3003"},
+    "sms": {"auth_token": SECRET, "account_sid": "AC1", "phone_number": "+33100000000"},
+}
+floor_table = Table(
+    "bench_webhook_floor",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("raw", LargeBinary, nullable=False),
+)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    path: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def telegram(n: int, url: str) -> Delivery:
+    body = {
+        "update_id": n,
+        "message": {
+            "message_id": n,
+            "date": 1_700_000_000 + n,
+            "chat": {"id": 10_000 + n % 500, "type": "private"},
+            "from": {"id": 10_000 + n % 500, "first_name": "Client", "username": f"c{n % 500}"},
+            "text": f"Bonjour, où en est ma commande {n} ?",
+        },
+    }
+    raw = json.dumps(body).encode()
+    return Delivery(url, raw, {"X-Telegram-Bot-Api-Secret-Token": SECRET})
+
+
+def whatsapp(n: int, url: str) -> Delivery:
+    wa_id = f"3361{n % 500:07d}"
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "33100000000", "phone_number_id": "1001"},
+        "contacts": [{"profile": {"name": f"Client {n % 500}"}, "wa_id": wa_id}],
+        "messages": [
+            {
+                "from": wa_id,
+                "id": f"wamid.bench{n}",
+                "timestamp": str(1_700_000_000 + n),
+                "type": "text",
+                "text": {"body": f"Mon colis {n} n'est pas arrivé"},
+            }
+        ],
+    }
+    envelope = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "WABA", "changes": [{"field": "messages", "value": value}]}],
+    }
+    return _meta(url, envelope)
+
+
+def messenger(n: int, url: str) -> Delivery:
+    event = {
+        "sender": {"id": f"psid{n % 500}"},
+        "recipient": {"id": "2002"},
+        "timestamp": (1_700_000_000 + n) * 1000,
+        "message": {"mid": f"m_bench{n}", "text": f"Bonjour, facture {n} ?"},
+    }
+    envelope = {"object": "page", "entry": [{"id": "2002", "time": 1, "messaging": [event]}]}
+    return _meta(url, envelope)
+
+
+def x_dm(n: int, url: str) -> Delivery:
+    sender = str(50_000 + n % 500)
+    body = {
+        "for_user_id": "3003",
+        "direct_message_events": [
+            {
+                "type": "message_create",
+                "id": f"{900_000_000 + n}",
+                "created_timestamp": str((1_700_000_000 + n) * 1000),
+                "message_create": {
+                    "target": {"recipient_id": "3003"},
+                    "sender_id": sender,
+                    "message_data": {"text": f"Toujours rien reçu ({n})"},
+                },
+            }
+        ],
+        "users": {
+            sender: {"id": sender, "name": "Client", "screen_name": f"client{sender}"},
+            "3003": {"id": "3003", "name": "Marque", "screen_name": "marque"},
+        },
+    }
+    raw = json.dumps(body).encode()
+    signature = base64.b64encode(hmac.new(SECRET.encode(), raw, hashlib.sha256).digest())
+    return Delivery(url, raw, {"x-twitter-webhooks-signature": "sha256=" + signature.decode()})
+
+
+def sms(n: int, url: str) -> Delivery:
+    params = {
+        "MessageSid": f"SMbench{n:026d}",
+        "AccountSid": "AC1",
+        "From": f"+3361{n % 500:07d}",
+        "To": "+33100000000",
+        "Body": f"Rappelez-moi svp ({n})",
+        "NumMedia": "0",
+    }
+    signature = RequestValidator(SECRET).compute_signature(url, params)
+    return Delivery(
+        url,
+        urlencode(params).encode(),
+        {"X-Twilio-Signature": signature, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+
+def _meta(url: str, envelope: dict[str, object]) -> Delivery:
+    raw = json.dumps(envelope).encode()
+    digest = hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    return Delivery(url, raw, {"X-Hub-Signature-256": f"sha256={digest}"})
+
+
+BUILDERS: dict[str, Callable[[int, str], Delivery]] = {
+    "telegram": telegram,
+    "whatsapp": whatsapp,
+    "messenger": messenger,
+    "x": x_dm,
+    "sms": sms,
+}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=5_000)
+    args = parser.parse_args()
+    # The server must read the channels' secrets as this process stored them.
+    os.environ.setdefault("FILROUGE_SECRET_KEY", "bench-installation-key-0123456789abcdef")
+    with tempfile.TemporaryDirectory(prefix="filrouge-bench-hooks-") as tmp:
+        return run(Path(tmp), args.events)
+
+
+def run(tmp: Path, events: int) -> int:
+    url = f"sqlite:///{tmp}/bench.db"
+    engine = create_db_engine(url)
+    migrate(engine)
+    port = free_port()
+    channel_ids = make_channels(engine)
+    base = f"http://127.0.0.1:{port}"
+    deliveries = [
+        BUILDERS[kind](n, f"{base}/hooks/{kind}/{channel_ids[kind]}")
+        for n in range(events)
+        for kind in [list(BUILDERS)[n % len(BUILDERS)]]
+    ]
+    floor_seconds = run_floor(engine, [d.body for d in deliveries])
+    server = start_server(tmp, url, port)
+    try:
+        began = time.perf_counter()
+        latencies, refused = asyncio.run(send_all(deliveries))
+        accepted_seconds = time.perf_counter() - began
+        stored_seconds = wait_until_read(engine, began)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+    with engine.connect() as connection:
+        messages = connection.execute(text("SELECT count(*) FROM messages")).scalar_one()
+        pending = connection.execute(
+            text("SELECT count(*) FROM webhook_deliveries WHERE outcome != 'processed'")
+        ).scalar_one()
+    engine.dispose()
+    report(events, latencies, refused, accepted_seconds, stored_seconds, floor_seconds, messages)
+    return 0 if refused == 0 and messages == events and pending == 0 else 1
+
+
+def report(
+    events: int,
+    latencies: list[float],
+    refused: int,
+    accepted_seconds: float,
+    stored_seconds: float,
+    floor_seconds: float,
+    messages: int,
+) -> None:
+    quantiles = statistics.quantiles(latencies, n=100)
+    accepted_rate = events / accepted_seconds
+    figures = {
+        "events": events,
+        "providers": len(BUILDERS),
+        "concurrency": CONCURRENCY,
+        "refused": refused,
+        "accepted_per_s": round(accepted_rate),
+        "p50_ms": round(quantiles[49] * 1000, 2),
+        "p99_ms": round(quantiles[98] * 1000, 2),
+        "messages_stored": messages,
+        "end_to_end_per_s": round(events / stored_seconds),
+        "floor_inserts_per_s": round(events / floor_seconds),
+        "ratio_to_floor": round(accepted_seconds / floor_seconds, 2),
+        "goal_1000_per_s_p99_50ms": "met"
+        if accepted_rate >= 1000 and quantiles[98] < 0.05
+        else "missed",
+    }
+    print("BENCH webhooks_sqlite " + " ".join(f"{k}={v}" for k, v in figures.items()))
+
+
+async def send_all(deliveries: list[Delivery]) -> tuple[list[float], int]:
+    queue: asyncio.Queue[Delivery] = asyncio.Queue()
+    for delivery in deliveries:
+        queue.put_nowait(delivery)
+    latencies: list[float] = []
+    refused = [0]
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+
+        async def worker() -> None:
+            while not queue.empty():
+                delivery = queue.get_nowait()
+                headers = {"Content-Type": "application/json", **delivery.headers}
+                began = time.perf_counter()
+                response = await client.post(delivery.path, content=delivery.body, headers=headers)
+                latencies.append(time.perf_counter() - began)
+                if response.status_code != 200:
+                    refused[0] += 1
+                    if refused[0] <= 3:
+                        print(f"refused: {response.status_code} {response.text[:200]}")
+
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    return latencies, refused[0]
+
+
+def wait_until_read(engine: object, began: float, timeout: float = 600) -> float:
+    """Seconds from the first request until the worker has read every delivery."""
+    deadline = time.monotonic() + timeout
+    query = text("SELECT count(*) FROM webhook_deliveries WHERE outcome = 'pending'")
+    while time.monotonic() < deadline:
+        with engine.connect() as connection:  # type: ignore[attr-defined]
+            if connection.execute(query).scalar_one() == 0:
+                return time.perf_counter() - began
+        time.sleep(0.05)
+    return time.perf_counter() - began
+
+
+def make_channels(engine: object) -> dict[str, int]:
+    factory = make_session_factory(engine)  # type: ignore[arg-type]
+    ids = {}
+    with transaction(factory) as session:
+        workspace = ensure_workspace(session, "Bench")
+        for kind, settings in SETTINGS.items():
+            channel, _ = create_channel(
+                session, workspace.id, kind, kind, dict(settings), Actor.system()
+            )
+            ids[kind] = channel.id
+    return ids
+
+
+def run_floor(engine: object, bodies: list[bytes]) -> float:
+    floor_table.create(engine)  # type: ignore[arg-type]
+    began = time.perf_counter()
+    for raw in bodies:
+        with engine.begin() as connection:  # type: ignore[attr-defined]
+            connection.execute(insert(floor_table).values(raw=raw))
+    return time.perf_counter() - began
+
+
+def start_server(data_dir: Path, url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "FILROUGE_DATABASE_URL": url, "FILROUGE_DATA_DIR": str(data_dir)}
+    env["FILROUGE_LOG_LEVEL"] = "WARNING"
+    command = [
+        str(Path(sys.executable).with_name("filrouge")),
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            if server.poll() is not None:
+                sys.exit("filrouge serve did not start")
+            time.sleep(0.1)
+    server.kill()
+    sys.exit("filrouge serve did not answer within 30 s")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
