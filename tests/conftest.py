@@ -36,6 +36,12 @@ os.environ.setdefault("FILROUGE_SECRET_KEY", "test-installation-key-0123456789ab
 huey.immediate = True  # in-process tests run their jobs at once, in memory
 
 
+@pytest.fixture(autouse=True)
+def _empty_schedule() -> None:
+    """Retries planned by an earlier test (in memory) never leak into the next one."""
+    huey.storage.flush_schedule()
+
+
 def pytest_report_header() -> list[str]:
     return [f"filrouge database backends: {', '.join(BACKENDS)}"]
 

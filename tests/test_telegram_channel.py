@@ -205,7 +205,6 @@ def test_it_flags_the_channel_when_telegram_refuses_the_bot_token(admin, telegra
 def test_it_waits_as_long_as_telegram_asks_before_trying_again(admin, telegram):
     from filrouge.jobs.queue import huey
 
-    huey.storage.flush_schedule()  # retries other tests planned in this process
     with fake_provider() as provider:
         provider.answers = [
             (

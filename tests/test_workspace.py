@@ -196,7 +196,7 @@ def test_it_replies_on_the_channel_the_agent_picks(make_browser, admin, channel,
     browser = make_browser("agent", name="Léa Martin")
     page = browser.get(f"/conversations/{c}").text
     assert f'<option value="{phone["id"]}" data-kind="phone"' in page
-    assert 'data-kind="sms"' not in page  # SMS cannot send until its adapter exists
+    assert f'<option value="{sms["id"]}" data-kind="sms"' in page
     response = browser.post(
         f"/conversations/{c}/reply",
         {"text": "Rappel fait, c'est réglé.", "channel_id": phone["id"]},

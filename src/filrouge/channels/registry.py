@@ -8,10 +8,22 @@ from filrouge.channels.base import ChannelAdapter
 from filrouge.channels.callback.adapter import CallbackAdapter
 from filrouge.channels.chat.adapter import ChatAdapter
 from filrouge.channels.email.adapter import EmailAdapter
+from filrouge.channels.facebook_comments.adapter import FacebookCommentsAdapter
+from filrouge.channels.facebook_comments.receiver import FacebookCommentsReceiver
+from filrouge.channels.instagram.adapter import InstagramAdapter
+from filrouge.channels.instagram.receiver import InstagramReceiver
 from filrouge.channels.manual.adapter import InPersonAdapter, PhoneAdapter, PostalAdapter
+from filrouge.channels.messenger.adapter import MessengerAdapter
+from filrouge.channels.messenger.receiver import MessengerReceiver
+from filrouge.channels.sms.adapter import SmsAdapter
+from filrouge.channels.sms.receiver import SmsReceiver
 from filrouge.channels.telegram.adapter import TelegramAdapter
 from filrouge.channels.telegram.receiver import TelegramReceiver
 from filrouge.channels.webhooks import WebhookReceiver
+from filrouge.channels.whatsapp.adapter import WhatsAppAdapter
+from filrouge.channels.whatsapp.receiver import WhatsAppReceiver
+from filrouge.channels.x.adapter import XAdapter
+from filrouge.channels.x.receiver import XReceiver
 
 ADAPTERS: dict[str, ChannelAdapter] = {
     adapter.kind: adapter
@@ -24,11 +36,26 @@ ADAPTERS: dict[str, ChannelAdapter] = {
         PostalAdapter(),
         CallbackAdapter(),
         TelegramAdapter(),
+        XAdapter(),
+        SmsAdapter(),
+        FacebookCommentsAdapter(),
+        MessengerAdapter(),
+        InstagramAdapter(),
+        WhatsAppAdapter(),
     )
 }
 
 RECEIVERS: dict[str, WebhookReceiver] = {
-    receiver.kind: receiver for receiver in (TelegramReceiver(),)
+    receiver.kind: receiver
+    for receiver in (
+        TelegramReceiver(),
+        WhatsAppReceiver(),
+        XReceiver(),
+        FacebookCommentsReceiver(),
+        MessengerReceiver(),
+        InstagramReceiver(),
+        SmsReceiver(),
+    )
 }
 
 

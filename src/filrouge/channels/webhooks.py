@@ -57,6 +57,10 @@ class WebhookReceiver(ABC):
     kind: ClassVar[str]
     # Settings without which the channel cannot check a signature.
     secret_settings: ClassVar[tuple[str, ...]] = ()
+    # Providers that send all of one app's events to one URL (Meta: a page's messages and its
+    # comments, every WhatsApp number of the app): channels of the same family signed with
+    # the same ``app_secret`` each get a copy of the delivery and keep what is theirs.
+    app_family: ClassVar[str | None] = None
 
     def challenge(self, settings: Mapping[str, Any], request: HookRequest) -> HookAnswer | None:
         """Answer the provider's GET handshake; None when this provider has none."""

@@ -66,7 +66,7 @@ def add_reply(
     region = settings.default_region if settings else "FR"
     if visibility == Visibility.PUBLIC and not confirm_personal_data:
         check_no_personal_data(text, region)
-    chosen = _template_if_needed(session, channel, adapter, identity, template)
+    chosen = _template_if_needed(session, channel, adapter, identity, template, visibility)
     style = signature_style(channel.kind, channel.settings)
     if chosen is not None:
         body, signed = template_text(chosen), False
@@ -124,11 +124,14 @@ def _template_if_needed(
     adapter: ChannelAdapter,
     identity: Identity | None,
     template: Mapping[str, Any] | None,
+    visibility: str,
 ) -> dict[str, Any] | None:
     """The template to send, checked against the channel's; None for free text, which the
-    messaging window must allow."""
+    messaging window must allow (private messages only: a public comment has none)."""
     if template is not None:
         return _known_template(channel, template)
+    if visibility == Visibility.PUBLIC:
+        return None
     since = last_inbound_at(session, channel.id, None if identity is None else identity.id)
     if not adapter.window_open(since, utcnow()):
         raise Invalid(
@@ -328,6 +331,9 @@ def closed_windows(
             identity = reply_identity(session, conversation, channel, adapter)
         except Invalid:
             continue
+        last = _last_inbound_on(session, conversation.id, channel.id)
+        if reply_visibility(conversation, last) == Visibility.PUBLIC:
+            continue  # a public reply has no messaging window
         since = last_inbound_at(session, channel.id, None if identity is None else identity.id)
         if not adapter.window_open(since, utcnow()):
             closed[channel.id] = channel_templates(channel)

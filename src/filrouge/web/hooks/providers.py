@@ -69,7 +69,8 @@ async def receive_delivery(
 def _verify_and_store(
     factory: sessionmaker[Session], receiver: WebhookReceiver, channel_id: int, hook: HookRequest
 ) -> StoredDelivery:
-    settings = _channel_settings(factory, receiver.kind, channel_id)
+    channel = _channel(factory, receiver.kind, channel_id)
+    settings = dict(channel.settings or {})
     try:
         receiver.verify(settings, hook)
     except SignatureError as exc:
@@ -85,21 +86,45 @@ def _verify_and_store(
         raise http_error(
             400, "invalid_payload", "The body cannot be read: {reason}", reason=str(exc)
         ) from exc
-    return store_delivery(factory, channel_id, receiver.kind, hook)
+    stored = store_delivery(factory, channel_id, receiver.kind, hook)
+    for sibling in _siblings(factory, receiver, channel):
+        store_delivery(factory, sibling.id, sibling.kind, hook)
+    return stored
+
+
+def _siblings(
+    factory: sessionmaker[Session], receiver: WebhookReceiver, channel: ChannelAccount
+) -> list[ChannelAccount]:
+    """The other channels of the same provider app (same family, same app secret): Meta sends
+    all of an app's events to one URL, and each channel keeps what is its own."""
+    if receiver.app_family is None:
+        return []
+    kinds = [k for k, r in RECEIVERS.items() if r.app_family == receiver.app_family]
+    secret = (channel.settings or {}).get("app_secret")
+    with factory() as session:
+        others = session.scalars(
+            select(ChannelAccount).where(
+                ChannelAccount.workspace_id == channel.workspace_id,
+                ChannelAccount.kind.in_(kinds),
+                ChannelAccount.active,
+                ChannelAccount.id != channel.id,
+            )
+        )
+        return [c for c in others if secret and (c.settings or {}).get("app_secret") == secret]
 
 
 def _channel_settings(factory: sessionmaker[Session], kind: str, channel_id: int) -> dict[str, Any]:
+    return dict(_channel(factory, kind, channel_id).settings or {})
+
+
+def _channel(factory: sessionmaker[Session], kind: str, channel_id: int) -> ChannelAccount:
     with factory() as session:
-        row = session.execute(
-            select(ChannelAccount.kind, ChannelAccount.active, ChannelAccount.settings).where(
-                ChannelAccount.id == channel_id
-            )
-        ).first()
-    if row is None or row.kind != kind or not row.active:
+        channel = session.get(ChannelAccount, channel_id)
+    if channel is None or channel.kind != kind or not channel.active:
         raise http_error(
             404, "unknown_channel", "There is no channel {channel_id}.", channel_id=channel_id
         )
-    return dict(row.settings or {})
+    return channel
 
 
 def _hook_request(request: Request, body: bytes) -> HookRequest:

@@ -1,0 +1,1 @@
+"""Facebook Messenger channel: Messenger Platform webhooks in, the Send API out."""

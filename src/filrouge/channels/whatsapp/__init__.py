@@ -1,0 +1,1 @@
+"""WhatsApp Cloud API channel: Meta webhooks in (messages, statuses), replies by the Graph API."""
