@@ -2,7 +2,8 @@
 
 A real `filrouge serve` (one process, its background worker inside, SQLite) receives a mix of
 Telegram, WhatsApp, Messenger, X and Twilio SMS deliveries, each signed the provider's way,
-from 16 concurrent clients. Prints accepted events/s and p50/p99 latency (client side: request
+over 16 concurrent keep-alive connections (two client processes). Prints accepted events/s
+and p50/p99 latency (client side: request
 sent → 200, i.e. verified and stored durably), then how long the worker took to read every
 delivery into conversations (end-to-end events/s), against a floor measured in the same run:
 as many raw single-row inserts of the same bodies, one transaction each.
@@ -13,10 +14,10 @@ as many raw single-row inserts of the same bodies, one transaction each.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import base64
 import hashlib
 import hmac
+import http.client
 import json
 import os
 import socket
@@ -26,9 +27,10 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from sqlalchemy import Column, Integer, LargeBinary, MetaData, Table, insert, text
@@ -42,6 +44,8 @@ from filrouge.schema import migrate
 
 SECRET = "bench-secret-0123456789"
 CONCURRENCY = 16
+CLIENT_PROCESSES = 2
+WORKER_FLAG: list[str] = []
 SETTINGS = {
     "telegram": {"secret_token": SECRET, "bot_token": "1:bench"},
     "whatsapp": {"app_secret": SECRET, "verify_token": SECRET, "phone_number_id": "1001"},
@@ -174,7 +178,14 @@ BUILDERS: dict[str, Callable[[int, str], Delivery]] = {
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=5_000)
+    parser.add_argument(
+        "--separate-worker",
+        action="store_true",
+        help="read deliveries in a `filrouge worker` beside the server (default: inside it)",
+    )
     args = parser.parse_args()
+    if args.separate_worker:
+        WORKER_FLAG[:] = ["--no-worker"]
     # The server must read the channels' secrets as this process stored them.
     os.environ.setdefault("FILROUGE_SECRET_KEY", "bench-installation-key-0123456789abcdef")
     with tempfile.TemporaryDirectory(prefix="filrouge-bench-hooks-") as tmp:
@@ -195,14 +206,17 @@ def run(tmp: Path, events: int) -> int:
     ]
     floor_seconds = run_floor(engine, [d.body for d in deliveries])
     server = start_server(tmp, url, port)
+    worker = None if not WORKER_FLAG else start_worker(tmp, url)
     try:
         began = time.perf_counter()
-        latencies, refused = asyncio.run(send_all(deliveries))
+        latencies, refused = send_all(deliveries)
         accepted_seconds = time.perf_counter() - began
         stored_seconds = wait_until_read(engine, began)
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        for process in (server, worker):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=20)
     with engine.connect() as connection:
         messages = connection.execute(text("SELECT count(*) FROM messages")).scalar_one()
         pending = connection.execute(
@@ -228,6 +242,7 @@ def report(
         "events": events,
         "providers": len(BUILDERS),
         "concurrency": CONCURRENCY,
+        "worker": "separate" if WORKER_FLAG else "inside",
         "refused": refused,
         "accepted_per_s": round(accepted_rate),
         "p50_ms": round(quantiles[49] * 1000, 2),
@@ -243,29 +258,42 @@ def report(
     print("BENCH webhooks_sqlite " + " ".join(f"{k}={v}" for k, v in figures.items()))
 
 
-async def send_all(deliveries: list[Delivery]) -> tuple[list[float], int]:
-    queue: asyncio.Queue[Delivery] = asyncio.Queue()
+def send_all(deliveries: list[Delivery]) -> tuple[list[float], int]:
+    """CLIENT_PROCESSES processes, each with its share of the connections (plain keep-alive
+    HTTP/1.1: the client must not be what is measured)."""
+    per_process = CONCURRENCY // CLIENT_PROCESSES
+    shares = [deliveries[n::CLIENT_PROCESSES] for n in range(CLIENT_PROCESSES)]
+    with ProcessPoolExecutor(max_workers=CLIENT_PROCESSES) as pool:
+        results = list(pool.map(_send_share, shares, [per_process] * CLIENT_PROCESSES))
+    return [t for latencies, _ in results for t in latencies], sum(r for _, r in results)
+
+
+def _send_share(deliveries: list[Delivery], connections: int) -> tuple[list[float], int]:
+    shares = [deliveries[n::connections] for n in range(connections)]
+    with ThreadPoolExecutor(max_workers=connections) as pool:
+        results = list(pool.map(_send_on_one_connection, shares))
+    return [t for latencies, _ in results for t in latencies], sum(r for _, r in results)
+
+
+def _send_on_one_connection(deliveries: list[Delivery]) -> tuple[list[float], int]:
+    latencies, refused = [], 0
+    if not deliveries:
+        return latencies, refused
+    parts = urlsplit(deliveries[0].path)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     for delivery in deliveries:
-        queue.put_nowait(delivery)
-    latencies: list[float] = []
-    refused = [0]
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
-
-        async def worker() -> None:
-            while not queue.empty():
-                delivery = queue.get_nowait()
-                headers = {"Content-Type": "application/json", **delivery.headers}
-                began = time.perf_counter()
-                response = await client.post(delivery.path, content=delivery.body, headers=headers)
-                latencies.append(time.perf_counter() - began)
-                if response.status_code != 200:
-                    refused[0] += 1
-                    if refused[0] <= 3:
-                        print(f"refused: {response.status_code} {response.text[:200]}")
-
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    return latencies, refused[0]
+        headers = {"Content-Type": "application/json", **delivery.headers}
+        began = time.perf_counter()
+        connection.request("POST", urlsplit(delivery.path).path, delivery.body, headers)
+        response = connection.getresponse()
+        text_body = response.read()
+        latencies.append(time.perf_counter() - began)
+        if response.status != 200:
+            refused += 1
+            if refused <= 3:
+                print(f"refused: {response.status} {text_body[:200]!r}")
+    connection.close()
+    return latencies, refused
 
 
 def wait_until_read(engine: object, began: float, timeout: float = 600) -> float:
@@ -303,8 +331,7 @@ def run_floor(engine: object, bodies: list[bytes]) -> float:
 
 
 def start_server(data_dir: Path, url: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "FILROUGE_DATABASE_URL": url, "FILROUGE_DATA_DIR": str(data_dir)}
-    env["FILROUGE_LOG_LEVEL"] = "WARNING"
+    env = _environment(data_dir, url)
     command = [
         str(Path(sys.executable).with_name("filrouge")),
         "serve",
@@ -312,6 +339,7 @@ def start_server(data_dir: Path, url: str, port: int) -> subprocess.Popen[bytes]
         "127.0.0.1",
         "--port",
         str(port),
+        *WORKER_FLAG,
     ]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
@@ -325,6 +353,18 @@ def start_server(data_dir: Path, url: str, port: int) -> subprocess.Popen[bytes]
             time.sleep(0.1)
     server.kill()
     sys.exit("filrouge serve did not answer within 30 s")
+
+
+def start_worker(data_dir: Path, url: str) -> subprocess.Popen[bytes]:
+    """``filrouge worker``: reads the stored deliveries in its own process."""
+    command = [str(Path(sys.executable).with_name("filrouge")), "worker"]
+    return subprocess.Popen(command, env=_environment(data_dir, url), stdout=subprocess.DEVNULL)
+
+
+def _environment(data_dir: Path, url: str) -> dict[str, str]:
+    env = {**os.environ, "FILROUGE_DATABASE_URL": url, "FILROUGE_DATA_DIR": str(data_dir)}
+    env["FILROUGE_LOG_LEVEL"] = "WARNING"
+    return env
 
 
 def free_port() -> int:

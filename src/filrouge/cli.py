@@ -190,10 +190,11 @@ def imap(once: bool, interval: float) -> None:
 @main.command()
 @click.option("--workers", default=2, show_default=True, type=int)
 def worker(workers: int) -> None:
-    """Run the background worker alone (deliveries, callbacks, sweeps)."""
+    """Run the background worker alone (deliveries, callbacks, webhooks, sweeps)."""
     from filrouge.jobs import (
         callbacks,  # noqa: F401 - its tasks: calls to place, missed ones
         deliveries,
+        webhooks,  # noqa: F401 - its tasks: stored provider deliveries to read
     )
     from filrouge.jobs.queue import huey
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.errors import Invalid, NotFound, check_choice
+from filrouge.core.events import publish_after_commit
 from filrouge.core.hours import BadHours, read_hours, read_zone
 from filrouge.core.models import ChannelAccount
 from filrouge.core.models.enums import ChannelKind
@@ -94,6 +95,7 @@ def update_channel(
         record_event(
             session, workspace_id, actor, ("channel", channel.id), "channel.updated", before, after
         )
+    publish_after_commit(session, "channel.updated", channel_id=channel.id)
     return channel
 
 

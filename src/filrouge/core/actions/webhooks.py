@@ -33,7 +33,7 @@ PENDING = "pending"
 PROCESSED = "processed"
 UNSUPPORTED = "unsupported"
 UNREADABLE = "unreadable"
-BATCH = 200
+BATCH = 50
 _INSERT = insert(WebhookDelivery).returning(WebhookDelivery.id)
 
 

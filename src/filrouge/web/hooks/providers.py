@@ -8,7 +8,11 @@ read it. The same delivery twice is stored once and answered ``duplicate``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -26,7 +30,9 @@ from filrouge.channels.webhooks import (
     SignatureError,
     WebhookReceiver,
 )
-from filrouge.core.actions.webhooks import UNREADABLE, StoredDelivery, store_delivery
+from filrouge.core.actions.webhook_writer import DeliveryWriter
+from filrouge.core.actions.webhooks import UNREADABLE, store_delivery
+from filrouge.core.events import DomainEvent, subscribe
 from filrouge.core.models import ChannelAccount
 from filrouge.jobs.webhooks import schedule_processing
 from filrouge.web.deps import FactoryDep
@@ -36,6 +42,8 @@ from filrouge.web.schemas import ERROR_RESPONSES, IdPath
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/hooks", tags=["hooks"], responses=ERROR_RESPONSES)
 ProviderKind = StrEnum("ProviderKind", {kind: kind for kind in RECEIVERS})  # type: ignore[misc]
+CHANNEL_TTL = 2.0  # seconds a channel's settings are kept for its hooks
+_CACHES: list[dict[int, Any]] = []
 
 
 @router.get("/{kind}/{channel_id}", response_class=Response)
@@ -58,38 +66,85 @@ async def receive_delivery(
     """One webhook delivery: signed by the provider with the channel's secret."""
     receiver = RECEIVERS[str(kind)]
     hook = _hook_request(request, await request.body())
-    stored = await run_in_threadpool(_verify_and_store, factory, receiver, channel_id, hook)
-    await run_in_threadpool(schedule_processing)
+    known = await _known_channel(request, factory, receiver, channel_id)
+    _verify(receiver, known, hook)
+    try:
+        receiver.check(hook)
+    except PayloadError as exc:
+        kept = await run_in_threadpool(
+            store_delivery, factory, channel_id, receiver.kind, hook, UNREADABLE, str(exc)
+        )
+        log.warning("kept unreadable %s delivery %s: %s", receiver.kind, kept.id, exc)
+        raise http_error(
+            400, "invalid_payload", "The body cannot be read: {reason}", reason=str(exc)
+        ) from exc
+    channels = [(channel_id, receiver.kind), *known.siblings]
+    stored = await asyncio.wrap_future(_writer(request, factory).submit(channels, hook))
     answer = receiver.accepted()
     if answer is not None:
         return _response(answer)
     return JSONResponse({"received": True, "delivery_id": stored.id, "duplicate": stored.duplicate})
 
 
-def _verify_and_store(
-    factory: sessionmaker[Session], receiver: WebhookReceiver, channel_id: int, hook: HookRequest
-) -> StoredDelivery:
-    channel = _channel(factory, receiver.kind, channel_id)
-    settings = dict(channel.settings or {})
+@dataclass(frozen=True)
+class KnownChannel:
+    id: int
+    kind: str
+    settings: dict[str, Any]
+    # Other channels of the same provider app, which get a copy (see WebhookReceiver).
+    siblings: tuple[tuple[int, str], ...]
+
+
+def _verify(receiver: WebhookReceiver, channel: KnownChannel, hook: HookRequest) -> None:
     try:
-        receiver.verify(settings, hook)
+        receiver.verify(channel.settings, hook)
     except SignatureError as exc:
-        log.warning("refused a %s delivery on channel %s: %s", receiver.kind, channel_id, exc)
+        log.warning("refused a %s delivery on channel %s: %s", receiver.kind, channel.id, exc)
         raise http_error(
             401, "invalid_signature", "The delivery is not signed with this channel's secret."
         ) from exc
-    try:
-        receiver.check(hook)
-    except PayloadError as exc:
-        kept = store_delivery(factory, channel_id, receiver.kind, hook, UNREADABLE, str(exc))
-        log.warning("kept unreadable %s delivery %s: %s", receiver.kind, kept.id, exc)
-        raise http_error(
-            400, "invalid_payload", "The body cannot be read: {reason}", reason=str(exc)
-        ) from exc
-    stored = store_delivery(factory, channel_id, receiver.kind, hook)
-    for sibling in _siblings(factory, receiver, channel):
-        store_delivery(factory, sibling.id, sibling.kind, hook)
-    return stored
+
+
+async def _known_channel(
+    request: Request, factory: sessionmaker[Session], receiver: WebhookReceiver, channel_id: int
+) -> KnownChannel:
+    """The channel as the hooks need it, kept ``CHANNEL_TTL`` seconds so that a burst reads
+    it once; a change saved in this process is seen at once (``forget_channels``)."""
+    cache: dict[int, tuple[float, KnownChannel]] = _state(request, "hook_channels", dict)
+    cached = cache.get(channel_id)
+    if cached is not None and cached[0] > time.monotonic() and cached[1].kind == receiver.kind:
+        return cached[1]
+    known = await run_in_threadpool(_load_channel, factory, receiver, channel_id)
+    cache[channel_id] = (time.monotonic() + CHANNEL_TTL, known)
+    return known
+
+
+def forget_channels(event: DomainEvent) -> None:
+    """A channel changed: the hooks read channels again (every app of this process)."""
+    for cache in _CACHES:
+        cache.clear()
+
+
+def _load_channel(
+    factory: sessionmaker[Session], receiver: WebhookReceiver, channel_id: int
+) -> KnownChannel:
+    channel = _channel(factory, receiver.kind, channel_id)
+    siblings = tuple((c.id, c.kind) for c in _siblings(factory, receiver, channel))
+    return KnownChannel(channel.id, channel.kind, dict(channel.settings or {}), siblings)
+
+
+def _writer(request: Request, factory: sessionmaker[Session]) -> DeliveryWriter:
+    return _state(request, "delivery_writer", lambda: DeliveryWriter(factory, schedule_processing))
+
+
+def _state(request: Request, name: str, make: Callable[[], Any]) -> Any:
+    state = request.app.state
+    if not hasattr(state, name):
+        value = make()
+        if isinstance(value, dict):
+            _CACHES.append(value)
+        setattr(state, name, value)
+    return getattr(state, name)
 
 
 def _siblings(
@@ -139,3 +194,6 @@ def _hook_request(request: Request, body: bytes) -> HookRequest:
 
 def _response(answer: HookAnswer) -> Response:
     return Response(answer.body, status_code=answer.status, media_type=answer.media_type)
+
+
+subscribe("channel.updated", forget_channels)
