@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -65,3 +67,22 @@ def shared_mail_files() -> list[Path]:
         and not path.name.startswith(".")
         and path.name.lower() not in {"readme", "readme.md", "license"}
     )
+
+
+def conversations(admin: Any) -> list[dict[str, Any]]:
+    """The inbox's conversations, newest activity first (up to 100)."""
+    found: list[dict[str, Any]] = admin.get("/api/v1/conversations?limit=100").json()["items"]
+    return found
+
+
+def thread(admin: Any, conversation_id: int) -> list[dict[str, Any]]:
+    """The messages of one conversation, in order."""
+    found: list[dict[str, Any]] = admin.get(f"/api/v1/conversations/{conversation_id}").json()[
+        "messages"
+    ]
+    return found
+
+
+def meta_signature(body: bytes, secret: str) -> str:
+    """``X-Hub-Signature-256`` as Meta computes it: HMAC-SHA256 of the raw body, in hex."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

@@ -5,8 +5,6 @@ against a fake Graph API on 127.0.0.1."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import replace
@@ -21,7 +19,7 @@ from filrouge.channels.base import DeliveryError, OutboundMessage, Recipient
 from filrouge.channels.registry import ADAPTERS
 from filrouge.core.models.enums import Visibility
 from filrouge.jobs.deliveries import deliver
-from helpers import shared_data
+from helpers import conversations, meta_signature, shared_data, thread
 
 APP_SECRET = "app-secret-for-the-tests"
 VERIFY_TOKEN = "verify-token-for-the-tests"
@@ -34,12 +32,12 @@ VISITOR_POST = f"{PAGE_ID}_298765432100123"
 FIXTURES = Path(facebook_comments.__file__).parent / "fixtures"
 
 
+def signed(body: bytes, secret: str = APP_SECRET) -> str:
+    return meta_signature(body, secret)
+
+
 def fixture(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
-
-
-def signed(body: bytes, secret: str = APP_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 @pytest.fixture
@@ -81,18 +79,6 @@ def deliveries(admin: Any, channel_id: int) -> list[dict[str, Any]]:
     url = f"/api/v1/channels/{channel_id}/webhook-deliveries?limit=100"
     found: list[dict[str, Any]] = admin.get(url).json()["items"]
     return sorted(found, key=lambda d: d["id"])
-
-
-def conversations(admin: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = admin.get("/api/v1/conversations").json()["items"]
-    return found
-
-
-def thread(admin: Any, conversation_id: int) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = admin.get(f"/api/v1/conversations/{conversation_id}").json()[
-        "messages"
-    ]
-    return found
 
 
 def only_thread(admin: Any) -> list[dict[str, Any]]:

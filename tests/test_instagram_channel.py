@@ -5,8 +5,6 @@ replies to a comment and hiding a comment against a fake Graph API on 127.0.0.1.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,7 +18,7 @@ from filrouge.channels.base import DeliveryError, OutboundMessage, Recipient
 from filrouge.channels.registry import ADAPTERS
 from filrouge.core.models.enums import Visibility
 from filrouge.lib.timeutil import utcnow
-from helpers import shared_data
+from helpers import conversations, meta_signature, shared_data
 
 APP_SECRET = "instagram-app-secret-for-tests"
 VERIFY_TOKEN = "instagram-verify-token"
@@ -32,12 +30,12 @@ COMMENT = "17860000000000001"
 OUR_REPLY = "17860000000000099"
 
 
+def signed(body: bytes, secret: str = APP_SECRET) -> str:
+    return meta_signature(body, secret)
+
+
 def shared_payloads() -> Path:
     return shared_data("webhooks", "meta_instagram")
-
-
-def signed(body: bytes, secret: str = APP_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def envelope(entry: dict[str, Any], account_id: str = ACCOUNT_ID) -> bytes:
@@ -110,11 +108,6 @@ def deliveries(admin: Any, channel_id: int) -> list[dict[str, Any]]:
     url = f"/api/v1/channels/{channel_id}/webhook-deliveries?limit=100"
     found: list[dict[str, Any]] = admin.get(url).json()["items"]
     return sorted(found, key=lambda d: d["id"])
-
-
-def conversations(admin: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = admin.get("/api/v1/conversations").json()["items"]
-    return found
 
 
 def messages(admin: Any) -> list[dict[str, Any]]:

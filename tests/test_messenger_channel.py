@@ -6,8 +6,6 @@ it should be; replies leave by the Send API of a fake Graph API on 127.0.0.1, wi
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,7 +21,7 @@ from filrouge.channels.registry import ADAPTERS
 from filrouge.core.models.enums import Visibility
 from filrouge.jobs.deliveries import deliver
 from filrouge.lib.timeutil import utcnow
-from helpers import shared_data
+from helpers import conversations, meta_signature, shared_data
 
 APP_SECRET = "messenger-app-secret-for-tests"
 VERIFY_TOKEN = "messenger-verify-token"
@@ -35,12 +33,12 @@ QUICK_REPLY_MID = (
 DELIVERED_MID = "mid.1458668856218:ed81099e15d3f4f233"  # what both shared receipts name
 
 
+def signed(body: bytes, secret: str = APP_SECRET) -> str:
+    return meta_signature(body, secret)
+
+
 def shared_payloads() -> Path:
     return shared_data("webhooks", "meta_messenger")
-
-
-def signed(body: bytes, secret: str = APP_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def envelope(events: list[dict[str, Any]], page_id: str = PAGE_ID) -> bytes:
@@ -104,11 +102,6 @@ def deliveries(admin: Any, channel_id: int) -> list[dict[str, Any]]:
     url = f"/api/v1/channels/{channel_id}/webhook-deliveries?limit=100"
     found: list[dict[str, Any]] = admin.get(url).json()["items"]
     return sorted(found, key=lambda d: d["id"])
-
-
-def conversations(admin: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = admin.get("/api/v1/conversations").json()["items"]
-    return found
 
 
 def messages(admin: Any) -> list[dict[str, Any]]:

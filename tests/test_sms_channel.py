@@ -21,7 +21,7 @@ from fake_provider import FakeProvider, fake_provider
 from filrouge.channels.callback.hours import WEEKDAYS
 from filrouge.core.models import CallbackRequest
 from filrouge.jobs.deliveries import deliver
-from helpers import shared_data
+from helpers import conversations, shared_data, thread
 
 TOKEN = "twilio-test-auth-token"
 ACCOUNT = "ACf54dd7a47a8011d65b54d472a7190549"
@@ -115,18 +115,6 @@ def deliveries(admin: Any, channel_id: int) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = admin.get(
         f"/api/v1/channels/{channel_id}/webhook-deliveries?limit=100"
     ).json()["items"]
-    return found
-
-
-def conversations(admin: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = admin.get("/api/v1/conversations").json()["items"]
-    return found
-
-
-def thread(admin: Any, conversation_id: int) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = admin.get(f"/api/v1/conversations/{conversation_id}").json()[
-        "messages"
-    ]
     return found
 
 

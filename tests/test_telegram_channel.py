@@ -12,7 +12,7 @@ import pytest
 
 from fake_provider import FakeProvider, fake_provider
 from filrouge.jobs.deliveries import deliver
-from helpers import shared_data
+from helpers import conversations, shared_data, thread
 
 SECRET = "s3cret-token_for-tests"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -43,18 +43,6 @@ def post_update(admin: Any, channel_id: int, body: bytes, secret: str | None = S
     if secret is not None:
         headers[HEADER] = secret
     return admin.client.post(f"/hooks/telegram/{channel_id}", content=body, headers=headers)
-
-
-def conversations(admin: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = admin.get("/api/v1/conversations").json()["items"]
-    return found
-
-
-def thread(admin: Any, conversation_id: int) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = admin.get(f"/api/v1/conversations/{conversation_id}").json()[
-        "messages"
-    ]
-    return found
 
 
 def test_it_stores_every_update_of_telegrams_examples(admin, telegram, factory):

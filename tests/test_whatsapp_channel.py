@@ -22,7 +22,7 @@ from filrouge.channels.whatsapp.adapter import WhatsAppAdapter
 from filrouge.core.models import EarlyReceipt
 from filrouge.core.models.enums import Visibility
 from filrouge.lib.timeutil import utcnow
-from helpers import shared_data
+from helpers import conversations, meta_signature, shared_data, thread
 
 APP_SECRET = "whatsapp-app-secret-for-tests"
 VERIFY_TOKEN = "verify-token-for-tests"
@@ -93,6 +93,10 @@ UNSUPPORTED_BY_PREFIX = {
 }
 
 
+def sign(body: bytes, secret: str = APP_SECRET) -> str:
+    return meta_signature(body, secret)
+
+
 def whatsapp_data(*parts: str) -> Path:
     return shared_data("webhooks", "whatsapp_cloud", *parts)
 
@@ -123,10 +127,6 @@ def first_value(body: dict[str, Any]) -> dict[str, Any]:
 def phone_number_id_of(body: bytes) -> str:
     metadata = first_value(json.loads(body)).get("metadata") or {}
     return str(metadata.get("phone_number_id") or PHONE_ID)
-
-
-def sign(body: bytes, secret: str = APP_SECRET) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
 def post_hook(admin: Any, channel_id: int, body: bytes, signature: str | None = "") -> Any:
@@ -202,18 +202,6 @@ def deliveries(admin: Any, channel_id: int) -> list[dict[str, Any]]:
     found = admin.get(f"/api/v1/channels/{channel_id}/webhook-deliveries?limit=100").json()
     items: list[dict[str, Any]] = found["items"]
     return items
-
-
-def conversations(admin: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = admin.get("/api/v1/conversations?limit=100").json()["items"]
-    return found
-
-
-def thread(admin: Any, conversation_id: int) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = admin.get(f"/api/v1/conversations/{conversation_id}").json()[
-        "messages"
-    ]
-    return found
 
 
 def messages_on(admin: Any, channel_id: int) -> list[dict[str, Any]]:

@@ -22,7 +22,7 @@ from filrouge.channels.base import DeliveryError, OutboundMessage, Recipient
 from filrouge.channels.x.adapter import XAdapter
 from filrouge.core.models.enums import Visibility
 from filrouge.jobs.deliveries import deliver
-from helpers import shared_data
+from helpers import conversations, shared_data, thread
 
 HEADER = "x-twitter-webhooks-signature"
 VECTORS = "signature_and_crc_test_vectors.json"
@@ -101,18 +101,6 @@ def x_channel(channel: Any, x_api: FakeProvider) -> Any:
         return channel("x", user_id=user_id, **settings)
 
     return make
-
-
-def conversations(admin: Any) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = admin.get("/api/v1/conversations").json()["items"]
-    return found
-
-
-def thread(admin: Any, conversation_id: int) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = admin.get(f"/api/v1/conversations/{conversation_id}").json()[
-        "messages"
-    ]
-    return found
 
 
 def deliveries(admin: Any, channel_id: int) -> list[dict[str, Any]]:
