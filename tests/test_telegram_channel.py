@@ -140,6 +140,15 @@ def test_it_keeps_truncated_json_as_unreadable_and_says_so(admin, telegram):
     assert "not JSON" in kept["summary"]["error"]
 
 
+def test_it_refuses_a_huge_delivery_and_stores_nothing(admin, telegram):
+    ch = telegram()
+    huge = b'{"update_id": 1, "message": {"text": "' + b"x" * (3 * 1024 * 1024) + b'"}}'
+    response = post_update(admin, ch["id"], huge)
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "payload_too_large"
+    assert admin.get(f"/api/v1/channels/{ch['id']}/webhook-deliveries").json()["items"] == []
+
+
 def test_it_answers_404_for_a_channel_of_another_kind(admin, telegram, channel):
     other = channel("api")
     response = post_update(admin, other["id"], b"{}")

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = 25 * 1024 * 1024
     max_reply_attachments: int = 10  # files an agent may attach to one reply
     max_request_bytes: int = 40 * 1024 * 1024
+    # One provider webhook delivery (JSON or a form; files come by URL, not in the body).
+    max_webhook_bytes: int = 2 * 1024 * 1024
     log_level: str = "INFO"
     workspace_name: str = "Filrouge"
     # Task queue: "" (SQLite file in data_dir, embedded), "redis://host:port/db" at scale,

@@ -35,7 +35,7 @@ from filrouge.core.actions.webhooks import UNREADABLE, store_delivery
 from filrouge.core.events import DomainEvent, subscribe
 from filrouge.core.models import ChannelAccount
 from filrouge.jobs.webhooks import schedule_processing
-from filrouge.web.deps import FactoryDep
+from filrouge.web.deps import FactoryDep, SettingsDep
 from filrouge.web.errors import http_error
 from filrouge.web.schemas import ERROR_RESPONSES, IdPath
 
@@ -61,11 +61,24 @@ def answer_handshake(
 
 @router.post("/{kind}/{channel_id}", response_class=Response)
 async def receive_delivery(
-    request: Request, kind: ProviderKind, channel_id: IdPath, factory: FactoryDep
+    request: Request,
+    kind: ProviderKind,
+    channel_id: IdPath,
+    factory: FactoryDep,
+    settings: SettingsDep,
 ) -> Response:
     """One webhook delivery: signed by the provider with the channel's secret."""
     receiver = RECEIVERS[str(kind)]
-    hook = _hook_request(request, await request.body())
+    body = await request.body()
+    if len(body) > settings.max_webhook_bytes:
+        log.warning("refused a %d-byte %s delivery on channel %s", len(body), kind, channel_id)
+        raise http_error(
+            413,
+            "payload_too_large",
+            "A delivery is at most {limit} bytes.",
+            limit=settings.max_webhook_bytes,
+        )
+    hook = _hook_request(request, body)
     known = await _known_channel(request, factory, receiver, channel_id)
     _verify(receiver, known, hook)
     try:
