@@ -238,3 +238,12 @@ def test_it_refuses_opening_hours_a_channel_could_not_read(make_browser, channel
         stored = session.get_one(ChannelAccount, chat["id"])
         assert stored.settings["hours"] == {"mon": [["09:00", "18:00"]]}
         assert session.scalar(select(func.count()).select_from(ChannelAccount)) == 1
+
+
+def test_it_gives_the_snippets_that_put_a_form_and_a_callback_button_on_a_site(
+    make_browser, channel
+):
+    form, callback = channel("web_form", "Contact"), channel("callback", "Rappel")
+    page = make_browser("admin", email="root@example.test").get("/admin").text
+    assert f'value=\'<iframe src="http://testserver/forms/{form["id"]}"' in page
+    assert f'value=\'<a href="http://testserver/callback/{callback["id"]}"' in page

@@ -214,6 +214,29 @@ def test_it_takes_a_photo_from_the_visitor_and_shows_it_only_to_them(client, adm
     assert client.get(own, params={"token": "forged"}).status_code == 401
 
 
+def test_it_takes_a_short_video_from_the_phones_camera_and_agents_see_it_inline(
+    client, admin, chat, make_browser
+):
+    # The first bytes of an MP4 as phones record them: an ``ftyp`` box naming the brand.
+    video = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\x00" * 64
+    with client.websocket_connect(f"/hooks/chat/{chat['id']}/ws") as ws:
+        token = hello(ws)["token"]
+        say(ws, "Regardez la fuite")
+    sent = client.post(
+        f"/hooks/chat/{chat['id']}/upload",
+        files={"file": ("VID_0007.mp4", video, "video/mp4")},
+        data={"client_id": "video1"},
+        headers={"origin": SITE, "X-Filrouge-Visitor": token},
+    )
+    assert sent.status_code == 201, sent.text
+    conversation_id = sent.json()["conversation_id"]
+    thread = admin.get(f"/api/v1/conversations/{conversation_id}").json()
+    clip = thread["messages"][-1]["attachments"][0]
+    assert clip["content_type"] == "video/mp4"
+    page = make_browser("agent").get(f"/conversations/{conversation_id}").text
+    assert f'<video class="attachment" src="/attachments/{clip["id"]}"' in page
+
+
 def test_it_refuses_a_file_over_the_size_limit(engine, tmp_path, admin, chat):
     from filrouge.settings import Settings
 
