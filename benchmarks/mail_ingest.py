@@ -176,7 +176,7 @@ def send_all(port: int, mails: list[bytes]) -> tuple[list[float], int]:
             began = time.perf_counter()
             try:
                 client.sendmail("sender@example.test", [ADDRESS], raw)
-            except smtplib.SMTPDataError:
+            except (smtplib.SMTPSenderRefused, smtplib.SMTPDataError):
                 refused += 1  # too large for the limits: refused with a reason, counted
             latencies.append(time.perf_counter() - began)
     return latencies, refused

@@ -51,6 +51,48 @@ def test_it_logs_a_store_visit_in_the_conversation_it_belongs_to(admin, channel)
     assert detail["messages"][-1]["details"] == {"store": "Lyon Part-Dieu"}
 
 
+def test_it_logs_a_postal_letter_and_the_letter_sent_back(admin, channel):
+    site = channel("api", "Site")
+    post = channel("postal", "Courrier")
+    first = receive(admin, site["id"], "marcel@example.fr", name="Marcel Dupont")
+    url = f"/api/v1/customers/{first['customer_id']}/contacts"
+    received = admin.post(
+        url,
+        json={
+            "channel_id": post["id"],
+            "direction": "inbound",
+            "summary": "Lettre recommandée : demande le remboursement de la lampe, facture jointe.",
+            "occurred_at": "2026-06-03T08:30:00+02:00",
+            "outcome": "follow_up",
+        },
+    )
+    assert received.status_code == 201, received.text
+    letter = received.json()
+    assert letter["details"] == {"outcome": "follow_up"}
+    assert letter["conversation_id"] != first["conversation_id"]  # a letter of its own
+    answered = admin.post(
+        url,
+        json={
+            "channel_id": post["id"],
+            "direction": "outbound",
+            "summary": "Réponse envoyée par courrier : remboursement accordé.",
+            "conversation_id": letter["conversation_id"],
+            "outcome": "answered",
+        },
+    )
+    assert answered.status_code == 201, answered.text
+    detail = admin.get(f"/api/v1/conversations/{letter['conversation_id']}").json()
+    inbound, outbound = detail["messages"]
+    assert (inbound["direction"], inbound["status"]) == ("inbound", "received")
+    assert (outbound["direction"], outbound["status"]) == ("outbound", "sent")  # logged, not sent
+    assert {inbound["channel_id"], outbound["channel_id"]} == {post["id"]}
+    assert inbound["created_at"].startswith("2026-06-03T06:30")  # the date on the letter, UTC
+    assert outbound["author"]["name"] == "Camille Admin"
+    timeline = str(admin.get(f"/api/v1/customers/{first['customer_id']}").json())
+    assert "Lettre recommandée" in timeline
+    assert "remboursement accordé" in timeline
+
+
 def test_it_refuses_a_contact_it_cannot_log_and_writes_nothing(admin, channel, make_caller):
     site = channel("api", "Site")
     phone = channel("phone", "Téléphone")

@@ -3,6 +3,7 @@ SMTP that thread back, bounces, auto-replies and mail that cannot be read."""
 
 from __future__ import annotations
 
+import base64
 import smtplib
 from email import policy
 from email.message import EmailMessage
@@ -12,10 +13,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from filrouge.channels.email.inbound import normalised_mail
+from filrouge.channels.email.inbound import max_mail_bytes, normalised_mail
 from filrouge.channels.email.parse import parse_email
 from filrouge.channels.email.smtpd import start_smtpd
-from filrouge.core.models import Message
+from filrouge.core.models import Attachment, Message
 from helpers import shared_data, shared_mail_files
 from smtp_sink import free_port, smtp_sink
 
@@ -38,6 +39,37 @@ def mail(
         message[name.replace("_", "-")] = value
     message.set_content(body)
     return bytes(message)
+
+
+def mail_with_attachment_of(size: int, subject: str = "Video du colis") -> bytes:
+    """A mail carrying ``size`` zero bytes (at least) as a video, CRLF, no line starting with a
+    dot. Built in one piece: the base64 lines of zeros are all alike, so no encoder runs."""
+    head = (
+        "From: Jeanne Martin <jeanne.martin@example.test>\r\n"
+        f"To: {SUPPORT}\r\nSubject: {subject}\r\n"
+        f"Message-ID: {make_msgid(domain='example.test')}\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="part"\r\n\r\n'
+        "--part\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nLa video du colis.\r\n"
+        "--part\r\nContent-Type: video/mp4\r\nContent-Transfer-Encoding: base64\r\n"
+        'Content-Disposition: attachment; filename="colis.mp4"\r\n\r\n'
+    )
+    lines = -(-size // 57)  # 57 bytes make a line of 76 letters
+    return b"".join([head.encode(), *[b"A" * 76 + b"\r\n"] * lines, b"--part--\r\n"])
+
+
+@pytest.fixture(scope="module")
+def mail_of_60_mb() -> bytes:
+    return mail_with_attachment_of(60 * 1024 * 1024)  # built once for the module
+
+
+def nothing_stored(factory: Any, settings: Any) -> bool:
+    """No message row, no attachment row, no attachment file: nothing half-written."""
+    with factory() as session:
+        rows = (
+            session.scalars(select(Message.id)).all() + session.scalars(select(Attachment.id)).all()
+        )
+    files = [p for p in settings.attachments_dir.rglob("*") if p.is_file()]
+    return not rows and not files
 
 
 @pytest.fixture
@@ -122,6 +154,60 @@ def test_it_explains_what_is_wrong_with_a_bad_delivery(client, email_channel, ch
     )
     assert json_body.status_code == 415
     assert hand_over(client, email_channel, b"  \r\n").status_code == 422
+
+
+def test_it_shows_agents_western_european_mail_as_its_sender_wrote_it(client, admin, email_channel):
+    name = base64.b64encode("Françoise Œuvray".encode("iso-8859-15")).decode()
+    raw = (
+        f"From: =?iso-8859-15?B?{name}?= <francoise@example.test>\r\nTo: {SUPPORT}\r\n".encode()
+        + b"Subject: =?windows-1252?Q?Remboursement_de_49_=80_=96_commande_n=B0_7?=\r\n"
+        b"Message-ID: <latin@example.test>\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: text/plain; charset=windows-1252\r\n"
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+        b"Bonjour,\r\nJ'attends toujours les 49 =80 =96 l=92avoir promis.\r\nFran=E7oise\r\n"
+    )
+    stored = hand_over(client, email_channel, raw)
+    assert stored.status_code == 201, stored.text
+    detail = admin.get(f"/api/v1/conversations/{stored.json()['conversation_id']}").json()
+    assert detail["subject"] == "Remboursement de 49 € – commande n° 7"
+    assert detail["customer"]["name"] == "Françoise Œuvray"
+    (message,) = detail["messages"]
+    assert message["text"] == "Bonjour,\nJ'attends toujours les 49 € – l’avoir promis.\nFrançoise"
+
+
+def test_it_stores_a_mail_received_by_smtp_byte_for_byte(admin, email_channel, factory, settings):
+    lines = [
+        b"From: Jeanne Martin <jeanne.martin@example.test>",
+        f"To: {SUPPORT}".encode(),
+        b"Subject: Points",
+        b"Message-ID: <points@example.test>",
+        b"",
+        b".Une ligne qui commence par un point.",
+        b".",
+        b"..deux points",
+        b"Une phrase finie.",
+        b"x" * (1536 * 1024) + b".",  # longer than what is read at once: in several pieces
+        b"fin sans saut de ligne\rni \n LF seul.",
+        b"Merci.",
+        b"",
+    ]
+    raw = b"\r\n".join(lines)
+    port = free_port()
+    controller = start_smtpd(factory, settings, "127.0.0.1", port)
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
+            smtp.sendmail("jeanne.martin@example.test", [SUPPORT], raw)  # dot-stuffs the data
+            after = mail(subject="Ensuite", sender="paul@example.test")
+            smtp.sendmail("paul@example.test", [SUPPORT], after)  # the session goes on
+    finally:
+        controller.stop()
+    conversations = admin.get("/api/v1/conversations").json()["items"]
+    points = next(c for c in conversations if c["subject"] == "Points")
+    (message,) = thread(admin, points["id"])
+    original = next(a for a in message["attachments"] if a["filename"] == "original.eml")
+    assert admin.get(f"/api/v1/attachments/{original['id']}").content == raw
+    assert message["text"].startswith(".Une ligne qui commence par un point.\n.\n..deux points")
+    assert {c["subject"] for c in conversations} == {"Points", "Ensuite"}
 
 
 def test_it_keeps_a_mail_it_cannot_read_and_flags_it(client, admin, email_channel):
@@ -320,6 +406,48 @@ def test_it_survives_a_mail_bomb_of_nested_parts(client, admin, email_channel):
     assert stored.status_code == 201, stored.text  # stored (raw if need be), never a crash
 
 
+def test_it_refuses_a_60_mb_attachment_by_smtp_saying_what_the_limit_is(
+    email_channel, factory, settings, mail_of_60_mb
+):
+    limit = max_mail_bytes(settings)  # the defaults: the attachment limit, 25 MB
+    assert limit == settings.max_attachment_bytes == 25 * 1024 * 1024
+    port = free_port()
+    controller = start_smtpd(factory, settings, "127.0.0.1", port)
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=60) as smtp:
+            # a sender that announces the size (MAIL FROM … SIZE=) is refused before sending it
+            with pytest.raises(smtplib.SMTPSenderRefused) as announced:
+                smtp.sendmail("jeanne.martin@example.test", [SUPPORT], mail_of_60_mb)
+            # one that does not is read to the end, the data dropped as it comes, then refused
+            assert smtp.mail("jeanne.martin@example.test")[0] == 250
+            assert smtp.rcpt(SUPPORT)[0] == 250
+            smtp.putcmd("data")
+            assert smtp.getreply()[0] == 354
+            assert smtp.sock is not None
+            smtp.sock.sendall(mail_of_60_mb)
+            smtp.sock.sendall(b".\r\n")
+            after_data = smtp.getreply()
+            assert smtp.noop()[0] == 250  # the session goes on
+    finally:
+        controller.stop()
+    for code, reply in ((announced.value.smtp_code, announced.value.smtp_error), after_data):
+        assert code == 552  # permanent: the sender's server bounces it to its sender
+        assert b"5.3.4" in reply
+        assert f"at most {limit} bytes (25 MB)".encode() in reply  # not aiosmtpd's generic one
+    assert nothing_stored(factory, settings)
+
+
+def test_it_refuses_a_60_mb_attachment_over_the_hook_with_the_limit(
+    client, email_channel, factory, settings, mail_of_60_mb
+):
+    refused = hand_over(client, email_channel, mail_of_60_mb)
+    assert refused.status_code == 413
+    error = refused.json()["error"]
+    assert error["code"] == "request_too_large"
+    assert str(settings.max_request_bytes) in error["message"]  # in French, by default
+    assert nothing_stored(factory, settings)
+
+
 def test_it_refuses_a_mail_over_the_attachment_limit_with_a_reason(
     admin, email_channel, factory, settings
 ):
@@ -337,13 +465,13 @@ def test_it_refuses_a_mail_over_the_attachment_limit_with_a_reason(
     try:
         with (
             smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp,
-            pytest.raises(smtplib.SMTPDataError) as refused,
+            pytest.raises(smtplib.SMTPSenderRefused) as refused,  # at its announced SIZE
         ):
             smtp.sendmail("jeanne@example.test", [SUPPORT], big.as_bytes(policy=policy.SMTP))
     finally:
         controller.stop()
     assert refused.value.smtp_code == 552  # the sender's server bounces it, with the reason
-    assert b"1048576" in refused.value.smtp_error
+    assert b"at most 1048576 bytes" in refused.value.smtp_error  # the configured limit
     assert admin.get("/api/v1/conversations").json()["items"] == []
 
 
@@ -367,7 +495,7 @@ def test_it_stores_mail_from_several_connections_at_once_each_with_its_answer(
         with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
             try:
                 smtp.sendmail("x@example.test", [SUPPORT], raw)
-            except smtplib.SMTPDataError as refused:
+            except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as refused:
                 return int(refused.smtp_code)
             return 250
 

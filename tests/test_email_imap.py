@@ -4,6 +4,7 @@ marked only after it is stored, never lost across a restart, and taken at once b
 from __future__ import annotations
 
 import imaplib
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from filrouge.channels.email.imap import (
+    REFUSED,
     STORED,
     ImapAccount,
     imap_accounts,
@@ -21,10 +23,11 @@ from filrouge.channels.email.imap import (
     storer,
     watch_mailbox,
 )
+from filrouge.channels.email.inbound import max_mail_bytes
 from filrouge.core.models import Message
 from helpers import shared_mail_files
 from imap_server import ImapServer, dovecot
-from test_email_channel import SUPPORT, mail
+from test_email_channel import SUPPORT, mail, mail_with_attachment_of
 
 
 @pytest.fixture
@@ -62,9 +65,28 @@ def stored_count(factory: Any) -> int:
         return int(session.scalar(select(func.count()).select_from(Message)) or 0)
 
 
-def poll(account: ImapAccount, factory: Any, settings: Any) -> int:
+def poll(account: ImapAccount, factory: Any, settings: Any, max_bytes: int | None = None) -> int:
     with open_mailbox(account) as mailbox:
-        return poll_mailbox(mailbox, account, storer(factory, settings, account.channel_id))
+        store = storer(factory, settings, account.channel_id)
+        return poll_mailbox(mailbox, account, store, max_bytes)
+
+
+def flagged(server: ImapServer, keyword: str) -> list[bytes]:
+    """The sequence numbers of the INBOX mails that carry ``keyword``."""
+    client = imaplib.IMAP4("127.0.0.1", server.port)
+    client.login(server.username, server.password)
+    client.select("INBOX")
+    _, found = client.search(None, "KEYWORD", keyword)
+    client.logout()
+    return list(found[0].split())
+
+
+def inbox_count(server: ImapServer) -> int:
+    client = imaplib.IMAP4("127.0.0.1", server.port)
+    client.login(server.username, server.password)
+    count = int(client.select("INBOX")[1][0] or 0)
+    client.logout()
+    return count
 
 
 def test_it_finds_the_mailboxes_of_the_email_channels(account, factory):
@@ -147,3 +169,34 @@ def test_it_keeps_trying_when_the_server_is_unreachable(account, factory, settin
     stop.set()
     watcher.join(timeout=10)
     assert not watcher.is_alive()
+
+
+def test_it_leaves_a_60_mb_mail_in_the_mailbox_flagged_and_logged(
+    server, account, factory, settings, caplog
+):
+    deliver(server, mail_with_attachment_of(60 * 1024 * 1024), mail(subject="Petit"))
+    limit = max_mail_bytes(settings)  # the defaults: 25 MB
+    with caplog.at_level(logging.WARNING, logger="filrouge.channels.email.imap"):
+        assert poll(account, factory, settings, limit) == 1  # as the watcher polls
+    assert stored_count(factory) == 1  # the small one; nothing of the large one
+    assert flagged(server, REFUSED) == [b"1"]
+    assert flagged(server, STORED) == [b"2"]
+    assert inbox_count(server) == 2  # left in place, for a person to deal with
+    (warning,) = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert "refused" in warning.getMessage()
+    assert f"over the limit of {limit}" in warning.getMessage()  # its size asked, not fetched
+    assert poll(account, factory, settings, limit) == 0  # not read again
+
+
+def test_it_flags_a_mail_the_pipeline_refuses_and_keeps_reading(
+    server, account, factory, settings, caplog
+):
+    limited = settings.model_copy(update={"max_attachment_bytes": 64 * 1024})
+    deliver(server, mail(subject="Avant"), mail_with_attachment_of(128 * 1024), mail())
+    with caplog.at_level(logging.WARNING, logger="filrouge.channels.email.imap"):
+        assert poll(account, factory, limited) == 2  # no size asked: refused once fetched
+    assert flagged(server, REFUSED) == [b"2"]
+    assert inbox_count(server) == 3
+    assert stored_count(factory) == 2
+    assert "65536 bytes" in caplog.text  # the reason, with the limit
+    assert poll(account, factory, limited) == 0

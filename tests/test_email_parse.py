@@ -6,6 +6,8 @@ clone does not have it. Nothing from it is copied here.
 
 from __future__ import annotations
 
+import base64
+import quopri
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -143,6 +145,53 @@ def test_it_decodes_rfc_2047_subjects_and_names() -> None:
     assert parsed("flanker/from-encoding.eml").sender == EmailAddress(
         "ingo@blank.pages.de", "Ingo Lütkebohle"
     )  # a raw Latin-1 name, not even encoded
+
+
+def western(body: bytes, charset: str, encoding: str = "8bit", subject: str = "Test") -> bytes:
+    """A small mail whose body is ``body``, as bytes in ``charset``, sent as ``encoding``."""
+    if encoding == "quoted-printable":
+        body = quopri.encodestring(body)
+    elif encoding == "base64":
+        body = base64.encodebytes(body)
+    return (
+        b"From: client@example.test\r\nTo: support@example.test\r\n"
+        + f"Subject: {subject}\r\nMIME-Version: 1.0\r\n".encode()
+        + f"Content-Type: text/plain; charset={charset}\r\n".encode()
+        + f"Content-Transfer-Encoding: {encoding}\r\n\r\n".encode()
+        + body.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    )
+
+
+@pytest.mark.parametrize("encoding", ["8bit", "quoted-printable", "base64"])
+def test_it_reads_windows_1252_and_iso_8859_15_bodies(encoding: str) -> None:
+    # "€" is 0x80 in Windows-1252 and 0xA4 in ISO-8859-15 (where Latin-1 has "¤" instead)
+    cp1252 = parse_email(
+        western(
+            b"Le prix : 49 \x80 \x96 \x93promo\x94, l\x92offre finit lundi.\n",
+            "windows-1252",
+            encoding,
+        )
+    )
+    assert cp1252.visible_text == "Le prix : 49 € – “promo”, l’offre finit lundi."
+    latin9 = parse_email(
+        western(b"Un c\xbdur \xe0 20 \xa4 pour \xa6imon.\n", "iso-8859-15", encoding)
+    )
+    assert latin9.visible_text == "Un cœur à 20 € pour Šimon."
+    assert "¤" not in cp1252.text + latin9.text
+
+
+def test_it_decodes_rfc_2047_words_in_western_charsets() -> None:
+    name = base64.b64encode("Françoise Œuvray".encode("iso-8859-15")).decode()
+    raw = (
+        f"From: =?ISO-8859-15?B?{name}?= <francoise@example.test>\r\n"
+        "To: support@example.test\r\n"
+        "Subject: =?windows-1252?Q?Facture_=80_n=B0_12_=96_r=E9gl=E9e?=\r\n"
+        " =?iso-8859-15?q?_=28=A4=29?= et =?iso-8859-15?q?c=BDur?=\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nBonjour\r\n"
+    ).encode()
+    mail = parse_email(raw)
+    assert mail.subject == "Facture € n° 12 – réglée (€) et cœur"
+    assert mail.sender == EmailAddress("francoise@example.test", "Françoise Œuvray")
 
 
 def test_it_reads_threading_headers_without_angle_brackets() -> None:

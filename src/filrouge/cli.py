@@ -149,6 +149,7 @@ def imap(once: bool, interval: float) -> None:
         storer,
         watch_mailbox,
     )
+    from filrouge.channels.email.inbound import max_mail_bytes
 
     settings = get_settings()
     engine = create_db_engine(settings.database_url)
@@ -162,7 +163,7 @@ def imap(once: bool, interval: float) -> None:
             try:
                 with open_mailbox(account) as mailbox:
                     store = storer(factory, settings, account.channel_id)
-                    count = poll_mailbox(mailbox, account, store)
+                    count = poll_mailbox(mailbox, account, store, max_mail_bytes(settings))
             except (ImapToolsError, imaplib.IMAP4.error, OSError) as exc:
                 _fail(f"channel {account.channel_id}: cannot read {account.host}: {exc}")
             click.echo(f"channel {account.channel_id}: {count} new mail(s)")

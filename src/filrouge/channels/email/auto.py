@@ -169,9 +169,11 @@ def _header_text(message: Message) -> str:
 def _parts(message: Message, depth: int = 0) -> Iterator[Message]:
     """Every part, without descending into enclosed messages (their reports are not ours)."""
     yield message
-    payload = _payload(message)
-    if depth < MAX_DEPTH and message.get_content_type() != "message/rfc822":
-        for part in payload if isinstance(payload, list) else []:
+    if not message.is_multipart() or depth >= MAX_DEPTH:  # a leaf's payload is not even read
+        return
+    children = _payload(message)
+    if message.get_content_type() != "message/rfc822" and isinstance(children, list):
+        for part in children:
             yield from _parts(part, depth + 1)
 
 

@@ -8,16 +8,20 @@ Settings of the channel account: ``imap_host``, ``imap_port`` (993 with ``tls``,
 stored mail is moved there).
 
 A stored mail gets the keyword ``$FilrougeStored`` (and ``\\Seen``); the next poll asks the
-server only for mail without it. A server that refuses custom keywords is read by ``\\Seen``
-instead. If the process stops between storing and marking, the mail is read again and the
-pipeline answers it as a duplicate (Message-ID): stored once. Where the server offers IDLE
-(and one folder is read), new mail is taken as it arrives, else every ``interval`` seconds.
+server only for mail without it. A mail the pipeline refuses (too large to be stored: its size
+is asked before it is fetched) gets ``$FilrougeRefused`` instead, stays where it is for a person
+to deal with, and is logged; it is not read again. A server that refuses custom keywords is
+read by ``\\Seen`` instead. If the process stops between storing and marking, the mail is read
+again and the pipeline answers it as a duplicate (Message-ID): stored once. Where the server
+offers IDLE (and one folder is read), new mail is taken as it arrives, else every ``interval``
+seconds.
 """
 
 from __future__ import annotations
 
 import imaplib
 import logging
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +32,7 @@ from imap_tools.errors import ImapToolsError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from filrouge.channels.email.inbound import normalised_mail
+from filrouge.channels.email.inbound import check_mail_size, max_mail_bytes, normalised_mail
 from filrouge.core.actions.inbound import receive_message
 from filrouge.core.errors import DomainError
 from filrouge.core.models import ChannelAccount
@@ -100,21 +104,40 @@ def open_mailbox(account: ImapAccount) -> BaseMailBox:
     return mailbox.login(account.username, account.password, initial_folder=None)
 
 
-def poll_mailbox(mailbox: BaseMailBox, account: ImapAccount, store: Callable[[bytes], None]) -> int:
-    """Store every mail not stored yet, folder by folder; return how many were stored."""
+def poll_mailbox(
+    mailbox: BaseMailBox,
+    account: ImapAccount,
+    store: Callable[[bytes], None],
+    max_bytes: int | None = None,
+) -> int:
+    """Store every mail not stored yet, folder by folder; return how many were stored. A mail
+    over ``max_bytes`` (as the server counts it) is refused without being fetched."""
     stored = 0
     for folder in account.folders:
         mailbox.folder.set(folder)
         keywords = _takes_keywords(mailbox)
         criteria = f"UNKEYWORD {STORED} UNKEYWORD {REFUSED}" if keywords else "UNSEEN"
-        for uid in mailbox.uids(criteria):
+        uids = mailbox.uids(criteria)
+        sizes = fetch_sizes(mailbox, uids) if max_bytes is not None else {}
+        for uid in uids:
+            if max_bytes is not None and sizes.get(uid, 0) > max_bytes:
+                log.warning(
+                    "mail %s of %r refused: %d bytes, over the limit of %d; left in %s",
+                    uid,
+                    account,
+                    sizes[uid],
+                    max_bytes,
+                    folder,
+                )
+                _mark(mailbox, uid, REFUSED if keywords else None)
+                continue
             raw = fetch_raw(mailbox, uid)
             if raw is None:
                 continue  # expunged meanwhile
             try:
                 store(raw)
             except DomainError as refusal:
-                log.warning("mail %s of %r refused: %s", uid, account, refusal.code)
+                log.warning("mail %s of %r refused: %s; left in %s", uid, account, refusal, folder)
                 _mark(mailbox, uid, REFUSED if keywords else None)
                 continue
             _mark(mailbox, uid, STORED if keywords else None)
@@ -135,6 +158,27 @@ def fetch_raw(mailbox: BaseMailBox, uid: str) -> bytes | None:
     return None
 
 
+def fetch_sizes(mailbox: BaseMailBox, uids: list[str]) -> dict[str, int]:
+    """Each mail's size as the server counts it (RFC822.SIZE), a few hundred at a time."""
+    sizes: dict[str, int] = {}
+    for start in range(0, len(uids), _SIZES_AT_ONCE):
+        chunk = ",".join(uids[start : start + _SIZES_AT_ONCE])
+        status, data = mailbox.client.uid("FETCH", chunk, "(RFC822.SIZE)")
+        if status != "OK":
+            raise ImapToolsError(f"FETCH RFC822.SIZE answered {status}")
+        for item in data:
+            line = bytes(item[0] if isinstance(item, tuple) else item or b"")
+            uid, size = _UID.search(line), _SIZE.search(line)
+            if uid and size:
+                sizes[uid.group(1).decode()] = int(size.group(1))
+    return sizes
+
+
+_SIZES_AT_ONCE = 500
+_UID = re.compile(rb"\bUID (\d+)")
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
+
+
 def _mark(mailbox: BaseMailBox, uid: str, keyword: str | None) -> None:
     flags = [MailMessageFlags.SEEN] + ([keyword] if keyword else [])
     mailbox.flag(uid, flags, True)
@@ -150,6 +194,7 @@ def storer(
     factory: sessionmaker[Session], settings: Settings, channel_id: int
 ) -> Callable[[bytes], None]:
     def store(raw: bytes) -> None:
+        check_mail_size(len(raw), settings)
         receive_message(factory, normalised_mail(channel_id, raw, settings), settings)
 
     return store
@@ -174,7 +219,7 @@ def watch_mailbox(
                 pause = 5.0
                 idle = len(account.folders) == 1 and b"IDLE" in _capabilities(mailbox)
                 while not stop.is_set():
-                    poll_mailbox(mailbox, account, store)
+                    poll_mailbox(mailbox, account, store, max_mail_bytes(settings))
                     if idle:  # woken by the server; a poll still runs after each chunk
                         mailbox.idle.wait(timeout=min(idle_chunk, IDLE_MAX))
                     else:

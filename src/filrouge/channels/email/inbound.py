@@ -16,14 +16,34 @@ import re
 
 from filrouge.channels.base import IncomingAttachment, NormalisedInbound, Sender
 from filrouge.channels.email.parse import ParsedEmail, parse_email
-from filrouge.core.errors import DomainError
+from filrouge.core.errors import DomainError, TooLarge
 from filrouge.core.identity import normalise_email
 from filrouge.core.models.enums import IdentityKind, MessageFlag
+from filrouge.lib.html import sanitise_html
 from filrouge.settings import Settings
 
 log = logging.getLogger(__name__)
 ORIGINAL_NAME = "original.eml"
 _FROM_LINE = re.compile(rb"^From:[^\r\n]*?([\w.+-]+@[\w-]+(?:\.[\w-]+)+)", re.M | re.I)
+
+
+def max_mail_bytes(settings: Settings) -> int:
+    """The largest raw mail taken: its original is kept as an attachment, so no mail over the
+    attachment limit can be stored (nor one over the request limit, as over HTTP)."""
+    return min(settings.max_attachment_bytes, settings.max_request_bytes)
+
+
+def check_mail_size(size: int, settings: Settings) -> None:
+    """Refuse, before anything reads it, a mail too large to be stored (as the pipeline would,
+    its original being an attachment over the limit)."""
+    limit = max_mail_bytes(settings)
+    if size > limit:
+        raise TooLarge(
+            "attachment_too_large",
+            "An attachment is larger than {limit} bytes.",
+            field="attachments",
+            limit=limit,
+        )
 
 
 def normalised_mail(channel_id: int, raw: bytes, settings: Settings) -> NormalisedInbound:
@@ -41,7 +61,7 @@ def normalised_mail(channel_id: int, raw: bytes, settings: Settings) -> Normalis
         provider_message_id=parsed.message_id or raw_id(raw),
         sender=sender,
         text=_cut(parsed.visible_text or parsed.text, settings.max_text_bytes),
-        html=parsed.html if len((parsed.html or "").encode()) <= settings.max_html_bytes else None,
+        html=_html_within(parsed.raw_html, settings.max_html_bytes),
         attachments=(*parsed.attachments, original),
         in_reply_to=tuple(dict.fromkeys((*parsed.in_reply_to, *reversed(parsed.references)))),
         occurred_at=parsed.date,
@@ -91,6 +111,15 @@ def _readable_address(address: str | None) -> str | None:
         return normalise_email(address)
     except DomainError:
         return None
+
+
+def _html_within(html: str | None, limit: int) -> str | None:
+    """The mail's HTML for the pipeline, which sanitises it (once, as every channel's). Over the
+    limit as sent, it is sanitised here first: what is left may fit (styles, scripts gone)."""
+    if html is None or len(html.encode()) <= limit:
+        return html
+    safe = sanitise_html(html)
+    return safe if safe is not None and len(safe.encode()) <= limit else None
 
 
 def _cut(text: str, limit: int) -> str:

@@ -31,8 +31,14 @@ class GroupWriter:
         self._max_batch = max_batch
         self._waiting: queue.Queue[tuple[Mail, Future[list[Outcome]]] | None]
         self._waiting = queue.Queue()
+        self._writing = False
         self._thread = threading.Thread(target=self._run, name="mail-writer", daemon=True)
         self._thread.start()
+
+    @property
+    def idle(self) -> bool:
+        """Nothing waiting and nothing being written (a glance: the thread may start now)."""
+        return not self._writing and self._waiting.empty()
 
     def submit(self, raw: bytes, channel_ids: list[int]) -> Future[list[Outcome]]:
         """Store the mail on each channel; the future holds each one's outcome, in order."""
@@ -47,6 +53,7 @@ class GroupWriter:
     def _run(self) -> None:
         while True:
             first = self._waiting.get()
+            self._writing = first is not None
             if first is None:
                 return
             batch = [first]
@@ -59,7 +66,10 @@ class GroupWriter:
                     self._waiting.put(None)  # stop after this batch
                     break
                 batch.append(item)
-            self._write(batch)
+            try:
+                self._write(batch)
+            finally:
+                self._writing = False
 
     def _write(self, batch: list[tuple[Mail, Future[list[Outcome]]]]) -> None:
         try:

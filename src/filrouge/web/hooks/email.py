@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from filrouge.channels.email.inbound import normalised_mail
+from filrouge.channels.email.inbound import check_mail_size, normalised_mail
 from filrouge.core.actions.inbound import receive_message
 from filrouge.core.models import ChannelAccount
 from filrouge.core.models.enums import ChannelKind
@@ -58,5 +58,6 @@ async def post_email(
     raw = await request.body()
     if not raw.strip():
         raise http_error(422, "empty_mail", "The body is empty: send the raw mail.")
+    check_mail_size(len(raw), settings)  # before parsing what could never be stored
     mail = normalised_mail(channel.id, raw, settings)
     return accepted_response(await run_in_threadpool(receive_message, factory, mail, settings))
