@@ -64,6 +64,15 @@ def call_provider(
     )
 
 
+def json_object_of(response: httpx.Response) -> dict[str, Any]:
+    """The answer's JSON object, or ``{}`` when the provider sent anything else."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def retry_after_seconds(response: httpx.Response) -> float | None:
     value = response.headers.get("retry-after", "").strip()
     if not value:

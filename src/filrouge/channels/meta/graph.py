@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from filrouge.channels.base import DeliveryError
-from filrouge.channels.provider_http import ProviderRefusal, call_provider
+from filrouge.channels.provider_http import ProviderRefusal, call_provider, json_object_of
 
 DEFAULT_BASE = "https://graph.facebook.com"
 DEFAULT_VERSION = "v21.0"
@@ -61,10 +61,7 @@ def graph_download(settings: Mapping[str, Any], url: str, limit: int) -> bytes:
 
 def read_graph_refusal(response: httpx.Response) -> ProviderRefusal:
     """``{"error": {"message", "type", "code", "error_subcode", "fbtrace_id"}}``."""
-    try:
-        error = response.json().get("error") or {}
-    except (ValueError, AttributeError):
-        error = {}
+    error = json_object_of(response).get("error") or {}
     if not isinstance(error, dict):
         error = {}
     code = error.get("code")

@@ -15,7 +15,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from filrouge.channels.base import DeliveryError
-from filrouge.channels.provider_http import ProviderRefusal, call_provider
+from filrouge.channels.provider_http import ProviderRefusal, call_provider, json_object_of
 from filrouge.lib.http import BlockedAddress, send_request
 
 DEFAULT_BASE = "https://api.twilio.com"
@@ -54,7 +54,7 @@ def download(settings: Mapping[str, Any], url: str, limit: int) -> bytes:
 
 
 def read_refusal(response: httpx.Response) -> ProviderRefusal:
-    body = _json_object(response)
+    body = json_object_of(response)
     code = body.get("code")
     words = str(body.get("message") or response.reason_phrase or "refused")
     message = f"Twilio error {code}: {words}" if code else words
@@ -82,14 +82,6 @@ def _get(url: str, auth: tuple[str, str] | None) -> httpx.Response:
 def _same_origin(url: str, base: str) -> bool:
     one, other = urlsplit(url), urlsplit(base)
     return (one.scheme, one.netloc) == (other.scheme, other.netloc)
-
-
-def _json_object(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _base(settings: Mapping[str, Any]) -> str:

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from filrouge.channels.base import DeliveryError, IncomingAttachment
-from filrouge.channels.provider_http import ProviderRefusal, call_provider
+from filrouge.channels.provider_http import ProviderRefusal, call_provider, json_object_of
 from filrouge.lib.http import send_request
 
 DEFAULT_BASE = "https://api.telegram.org"
@@ -60,12 +60,7 @@ def download(settings: Mapping[str, Any], file_id: str, limit: int) -> bytes:
 
 
 def read_refusal(response: httpx.Response) -> ProviderRefusal:
-    try:
-        body = response.json()
-    except ValueError:
-        body = {}
-    if not isinstance(body, dict):
-        body = {}
+    body = json_object_of(response)
     description = str(body.get("description") or response.reason_phrase or "refused")
     parameters = body.get("parameters")
     wait = parameters.get("retry_after") if isinstance(parameters, dict) else None

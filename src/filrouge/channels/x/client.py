@@ -23,7 +23,12 @@ from urllib.parse import urlsplit
 import httpx
 
 from filrouge.channels.base import DeliveryError, IncomingAttachment
-from filrouge.channels.provider_http import MAX_RETRY_AFTER, ProviderRefusal, call_provider
+from filrouge.channels.provider_http import (
+    MAX_RETRY_AFTER,
+    ProviderRefusal,
+    call_provider,
+    json_object_of,
+)
 from filrouge.lib.http import send_request
 
 DEFAULT_BASE = "https://api.x.com"
@@ -61,7 +66,7 @@ def call(settings: Mapping[str, Any], path: str, **kwargs: Any) -> dict[str, Any
 
 
 def read_refusal(response: httpx.Response) -> ProviderRefusal:
-    body = _body(response)
+    body = json_object_of(response)
     return ProviderRefusal(
         _words(body) or response.reason_phrase or "refused",
         reconnect=response.status_code == 401 or bool(_codes(body) & TOKEN_CODES),
@@ -120,14 +125,6 @@ def _codes(body: dict[str, Any]) -> set[int]:
     return {
         e["code"] for e in errors or [] if isinstance(e, dict) and isinstance(e.get("code"), int)
     }
-
-
-def _body(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
 
 
 def _base(settings: Mapping[str, Any]) -> str:
