@@ -19,7 +19,7 @@ from xml.sax.saxutils import escape, quoteattr
 import httpx
 
 from filrouge.channels.base import DeliveryError
-from filrouge.lib.http import TIMEOUT, BlockedAddress, check_public_url
+from filrouge.lib.http import BlockedAddress, send_request
 
 TWILIO_API = "https://api.twilio.com"
 
@@ -59,9 +59,7 @@ class TwilioVoice(Telephony):
         url = f"{base}/2010-04-01/Accounts/{sid}/Calls.json"
         form = call_form(call)
         try:
-            check_public_url(url)
-            with httpx.Client(timeout=TIMEOUT, follow_redirects=False) as client:
-                response = client.post(url, data=form, auth=(sid, token))
+            response = send_request("POST", url, data=form, auth=(sid, token))
         except BlockedAddress as exc:
             raise DeliveryError(str(exc), permanent=True) from exc
         except httpx.HTTPError as exc:
