@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 KEYWORDS = $(shell $(BIN)/python -c "from filrouge.i18n import EXTRACT_KEYWORDS as k; print(' '.join('-k ' + x for x in k))")
 LOCALE := src/filrouge/locale
+PYTEST_WORKERS ?= 2
 
 .PHONY: help install demo serve test lint typecheck browser pytest bench messages clean
 
@@ -42,8 +43,8 @@ browser: ## Debian's Chromium for the browser tests (installed with apt-get when
 		&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 		|| { echo "The browser tests need /usr/bin/chromium: sudo apt-get install chromium"; exit 1; }
 
-pytest: install ## The suite (on PostgreSQL too when FILROUGE_TEST_DATABASE_URL is set)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+pytest: install ## The suite on $(PYTEST_WORKERS) workers (and on PostgreSQL when FILROUGE_TEST_DATABASE_URL is set)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install ## Ingestion, inbox, realtime, mail and webhook benchmarks (Redis on :6379), docs/PERFORMANCE.md
 	$(BIN)/python benchmarks/ingest.py

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, text
+from sqlalchemy import URL, Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from filrouge.core.actions.users import create_token, create_user, ensure_workspace
@@ -24,6 +24,44 @@ from filrouge.schema import migrate
 from filrouge.settings import Settings
 from filrouge.web.app import create_app
 
+
+def _own_database_of_worker() -> None:
+    """Under pytest-xdist (``make test`` runs two workers), each worker gets its own PostgreSQL
+    database (``test`` → ``test_gw1``, created when missing) and its own Redis database number,
+    since the fixtures empty them between tests. Run before any test module reads the variables."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw"):
+        return
+    index = int(worker[2:])
+    pg_url = os.environ.get("FILROUGE_TEST_DATABASE_URL")
+    if pg_url:
+        base = make_url(pg_url)
+        own = base.set(database=f"{base.database}_{worker}")
+        _create_database_if_missing(base, own.database or "")
+        os.environ["FILROUGE_TEST_DATABASE_URL"] = own.render_as_string(hide_password=False)
+    redis_url = os.environ.get("FILROUGE_TEST_REDIS_URL")
+    if redis_url:
+        head, _, number = redis_url.rpartition("/")
+        if number.isdigit():
+            os.environ["FILROUGE_TEST_REDIS_URL"] = f"{head}/{max(int(number) - index, 0)}"
+
+
+def _create_database_if_missing(base: URL, name: str) -> None:
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).scalar()
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # in CI a missing service fails the run, it never skips
+        pytest.exit(f"PostgreSQL at {base} is not reachable: {exc}", returncode=1)
+    finally:
+        engine.dispose()
+
+
+_own_database_of_worker()
 PG_URL = os.environ.get("FILROUGE_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 
