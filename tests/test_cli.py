@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from filrouge.core.actions.users import user_for_token
 from filrouge.core.models import Customer
@@ -176,3 +176,42 @@ def test_it_receives_mail_with_filrouge_smtpd_and_says_when_imap_has_nothing_to_
         server.wait(timeout=20)
     with transaction(make_session_factory(engine)) as session:
         assert session.scalars(select(Message.text)).all() == ["Ma commande ?"]
+
+
+def test_it_imports_orders_and_lists_the_refused_lines_without_dropping_the_others(
+    cli_env, engine, tmp_path
+):
+    source = tmp_path / "commandes.csv"
+    source.write_text(
+        "number,ordered_at,amount,currency,channel,store,status,customer_email,customer_name,items\n"
+        'ML-2026-004211,2026-11-20T10:15,"89,90",EUR,web,,shipped,jeanne@example.fr,Jeanne,'
+        '"[{""name"": ""Lampe Arc"", ""quantity"": 1, ""unit_price"": ""89.90""}]"\n'
+        "ML-2026-004212,2026-11-21,12.5,EUR,store,Lyon,delivered,paul@example.fr,Paul,\n"
+        "ML-2026-004213,hier,10,EUR,web,,placed,paul@example.fr,Paul,\n"
+        "ML-2026-004214,2026-11-22,10,EUR,drone,,placed,paul@example.fr,Paul,\n"
+        "ML-2026-004211,2026-11-20,89.90,EUR,web,,shipped,jeanne@example.fr,Jeanne,\n",
+        encoding="utf-8",
+    )
+
+    first = run(["orders", "import", str(source)], cli_env)
+
+    assert first.returncode == 1
+    assert "2 created, 0 updated, 0 unchanged, 3 refused" in first.stdout
+    assert "line 4: ordered_at 'hier' is not a date" in first.stderr
+    assert "line 5: channel must be one of" in first.stderr
+    assert "line 6: Order ML-2026-004211 appears twice" in first.stderr
+    with engine.connect() as connection:
+        stored = connection.execute(
+            text("SELECT number, amount_minor, ordered_at FROM orders ORDER BY number")
+        ).all()
+    assert [(n, a) for n, a, _ in stored] == [("ML-2026-004211", 8990), ("ML-2026-004212", 1250)]
+    assert str(stored[0][2]).startswith("2026-11-20 09:15")  # Paris time, stored in UTC
+
+    source.write_text("number,amount\nX-1,3\n", encoding="utf-8")
+    missing = run(["orders", "import", str(source)], cli_env)
+    assert missing.returncode == 1
+    assert "the header lacks ordered_at" in missing.stderr
+    source.write_bytes("number,ordered_at,amount\nCommandé-1234,2026-11-20,3\n".encode("cp1252"))
+    latin = run(["orders", "import", str(source)], cli_env)
+    assert latin.returncode == 1
+    assert "not UTF-8 text" in latin.stderr

@@ -117,6 +117,7 @@ def test_it_merges_two_customers_without_losing_anything(admin, channel, factory
             "other_id": b["customer_id"],
             "identity_ids": list(session.scalars(select(Identity.id).where(Identity.kind == "x"))),
             "conversation_ids": [b["conversation_id"]],
+            "order_ids": [],
             "attributes_filled": ["followers"],
         }
 

@@ -300,5 +300,51 @@ def customers_export(output: Path | None) -> None:
     click.echo(f"{count} customers written to {output}", err=True)
 
 
+@main.group()
+def orders() -> None:
+    """Import orders and purchases."""
+
+
+@orders.command(name="import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--timezone",
+    "zone_name",
+    default="Europe/Paris",
+    show_default=True,
+    help="The time zone of dates written without one.",
+)
+def orders_import(path: Path, zone_name: str) -> None:
+    """Import orders from CSV: number, ordered_at, amount, and optionally currency, channel,
+    store, status, items (JSON), customer_id / customer_email / customer_phone, customer_name.
+    Rows that are refused are listed with their line; the others are imported."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from filrouge.core.actions.users import ensure_workspace
+    from filrouge.core.order_csv import OrderCsvError, import_order_csv
+
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        _fail(f"{zone_name} is not a time zone")
+        return
+    settings = get_settings()
+    with _session() as session:
+        workspace = ensure_workspace(session, settings.workspace_name)
+        try:
+            report = import_order_csv(session, workspace.id, path, settings.default_region, zone)
+        except OrderCsvError as exc:
+            _fail(str(exc))
+            return
+    click.echo(
+        f"{report.created} created, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{len(report.rejected)} refused from {path}"
+    )
+    for line, reason in report.rejected:
+        click.echo(f"line {line}: {reason}", err=True)
+    if report.rejected:
+        sys.exit(1)
+
+
 if __name__ == "__main__":
     main()

@@ -20,6 +20,7 @@ from filrouge.core.models import (
     Event,
     Identity,
     Message,
+    Order,
     User,
 )
 from filrouge.lib.timeutil import as_utc
@@ -221,8 +222,8 @@ def customer_conversations(session: Session, user: User, customer_id: int) -> li
 def customer_timeline(
     session: Session, user: User, customer_id: int, limit: int = 500
 ) -> list[tuple[str, Any]]:
-    """The customer's journey, newest last: every message on every channel, channel switches
-    and merges, across the conversations ``user`` may see."""
+    """The customer's journey, newest last: every message on every channel, channel switches,
+    merges and orders, across the conversations ``user`` may see."""
     visible = (
         select(Conversation.id)
         .where(Conversation.customer_id == customer_id, conversation_scope(user))
@@ -260,8 +261,21 @@ def customer_timeline(
     )
     entries: list[tuple[datetime, str, Any]] = [(m.occurred_at, "message", m) for m in messages]
     entries += [(e.occurred_at, "event", e) for e in events]
+    entries += [(o.ordered_at, "order", o) for o in customer_orders(session, customer_id, limit)]
     entries.sort(key=lambda entry: (entry[0], entry[1] == "message"))
     return [(kind, item) for _, kind, item in entries[-limit:]]
+
+
+def customer_orders(session: Session, customer_id: int, limit: int = 500) -> list[Order]:
+    """The customer's latest orders, newest first."""
+    return list(
+        session.scalars(
+            select(Order)
+            .where(Order.customer_id == customer_id)
+            .order_by(Order.ordered_at.desc(), Order.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 @dataclass(frozen=True)

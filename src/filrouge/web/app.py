@@ -19,7 +19,15 @@ from filrouge.jobs.queue import bind_blobs, bind_factory, bind_settings
 from filrouge.schema import check_migrated
 from filrouge.settings import Settings, get_settings
 from filrouge.web import forms
-from filrouge.web.api import attachments, channels, conversations, customers, inbound, public_posts
+from filrouge.web.api import (
+    attachments,
+    channels,
+    conversations,
+    customers,
+    inbound,
+    orders,
+    public_posts,
+)
 from filrouge.web.errors import install_error_handlers
 from filrouge.web.hooks import chat as chat_hook
 from filrouge.web.hooks import email as email_hook
@@ -72,7 +80,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_error_handlers(app)
     install_redaction()
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
-    for module in (channels, inbound, conversations, public_posts, customers, attachments):
+    for module in (channels, inbound, conversations, public_posts, customers, orders, attachments):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)
     app.include_router(chat_hook.router)

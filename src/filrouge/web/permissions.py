@@ -31,6 +31,9 @@ RULES: dict[str, frozenset[Role]] = {
     "customers:update": STAFF,
     "customers:merge": MANAGERS,
     "contacts:log": STAFF,
+    "orders:read": EVERYONE,
+    "orders:create": STAFF,
+    "orders:import": MANAGERS,
     "attachments:read": EVERYONE,
     # pages of the agent workspace
     "account:use": EVERYONE,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Path, Query
@@ -12,6 +13,8 @@ from filrouge.core.models.enums import (
     ChannelKind,
     ConversationStatus,
     IdentityKind,
+    OrderChannel,
+    OrderStatus,
     Priority,
     Visibility,
 )
@@ -336,17 +339,87 @@ class CustomerPublic(BaseModel):
     created_at: datetime
 
 
+class OrderItemIn(Strict):
+    name: str = Field(min_length=1, max_length=300)
+    quantity: int = Field(1, ge=1, le=1_000_000)
+    sku: str | None = Field(None, max_length=100)
+    unit_price: Decimal | None = Field(None, ge=0, max_digits=18)
+
+
+class OrderCreate(Strict):
+    """An order or purchase: ``amount`` in the currency's units (``89.90``), as a number or a
+    string."""
+
+    number: str = Field(min_length=1, max_length=64, description="Unique in the workspace.")
+    ordered_at: AwareDatetime
+    amount: Decimal = Field(ge=0, max_digits=18)
+    currency: str = Field("EUR", min_length=3, max_length=3, description="ISO 4217 code.")
+    channel: OrderChannel = OrderChannel.WEB
+    store: str | None = Field(None, max_length=200)
+    status: OrderStatus = OrderStatus.PLACED
+    items: list[OrderItemIn] = Field(default_factory=list, max_length=500)
+
+
+class OrderImport(OrderCreate):
+    """An order of an import: whose it is by ``customer_id``, else by ``customer_email`` or
+    ``customer_phone`` (a customer is created with ``customer_name`` when nobody has them)."""
+
+    customer_id: Id | None = None
+    customer_email: str | None = Field(None, max_length=320)
+    customer_phone: str | None = Field(None, max_length=64)
+    customer_name: str | None = Field(None, max_length=300)
+
+
+class OrderBatch(Strict):
+    items: list[OrderImport] = Field(min_length=1, max_length=1000)
+
+
+class OrderItemPublic(BaseModel):
+    name: str
+    quantity: int
+    sku: str | None
+    unit_price: Decimal | None
+
+
+class OrderPublic(BaseModel):
+    id: int
+    customer_id: int
+    number: str
+    ordered_at: datetime
+    amount: Decimal
+    currency: str
+    channel: str
+    store: str | None
+    status: str
+    items: list[OrderItemPublic]
+
+
+class OrderBatchItem(BaseModel):
+    """``created``, ``updated`` or ``unchanged`` with the order, or ``refused`` with why."""
+
+    number: str
+    result: Literal["created", "updated", "unchanged", "refused"]
+    order: OrderPublic | None = None
+    error: ErrorPublic | None = None
+
+
+class OrderBatchResult(BaseModel):
+    items: list[OrderBatchItem]
+
+
 class TimelineEntry(BaseModel):
-    type: Literal["message", "event"]
+    type: Literal["message", "event", "order"]
     at: datetime
     conversation_id: int | None = None
     message: MessagePublic | None = None
+    order: OrderPublic | None = None
     action: str | None = None
     details: dict[str, Any] | None = None
 
 
 class CustomerDetail(CustomerPublic):
     conversations: list[ConversationPublic]
+    orders: list[OrderPublic]
     timeline: list[TimelineEntry]
 
 

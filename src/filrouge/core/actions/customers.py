@@ -13,7 +13,7 @@ from filrouge.core.audit import Actor, record_event
 from filrouge.core.errors import Conflict, Invalid
 from filrouge.core.events import publish_after_commit
 from filrouge.core.identity import normalise_identity
-from filrouge.core.models import Conversation, Customer, Identity
+from filrouge.core.models import Conversation, Customer, Identity, Order
 
 
 def create_customer_with_identities(
@@ -92,6 +92,10 @@ def merge_customers(session: Session, target: Customer, other: Customer, actor: 
         .where(Conversation.customer_id == other.id)
         .values(customer_id=target.id)
     )
+    order_ids = list(session.scalars(select(Order.id).where(Order.customer_id == other.id)))
+    session.execute(
+        update(Order).where(Order.customer_id == other.id).values(customer_id=target.id)
+    )
     filled = {k: v for k, v in other.attributes.items() if k not in target.attributes}
     before = {
         "target": {"name": target.name, "attributes": target.attributes},
@@ -112,6 +116,7 @@ def merge_customers(session: Session, target: Customer, other: Customer, actor: 
             "other_id": other.id,
             "identity_ids": identity_ids,
             "conversation_ids": conversation_ids,
+            "order_ids": order_ids,
             "attributes_filled": sorted(filled),
         },
     )

@@ -16,6 +16,7 @@ from filrouge.core.models.conversation import Conversation, ConversationTag, Thr
 from filrouge.core.models.customer import Customer, Identity
 from filrouge.core.models.event import Event
 from filrouge.core.models.message import Attachment, Message
+from filrouge.core.models.order import Order
 from filrouge.core.models.webhook import EarlyReceipt, WebhookDelivery
 from filrouge.core.models.workspace import ChannelAccount, FormSubmission, Workspace
 
@@ -36,6 +37,7 @@ __all__ = [
     "Invitation",
     "LoginFailure",
     "Message",
+    "Order",
     "Team",
     "ThreadKey",
     "User",

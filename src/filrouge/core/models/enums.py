@@ -98,3 +98,23 @@ class MessageFlag(StrEnum):
 
 
 AUTOMATIC_FLAGS = frozenset({MessageFlag.AUTO_REPLY, MessageFlag.BOUNCE, MessageFlag.BULK})
+
+
+class OrderChannel(StrEnum):
+    """Where the customer bought."""
+
+    WEB = "web"
+    STORE = "store"
+    PHONE = "phone"
+    MARKETPLACE = "marketplace"
+    OTHER = "other"
+
+
+class OrderStatus(StrEnum):
+    PLACED = "placed"
+    PAID = "paid"
+    SHIPPED = "shipped"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    RETURNED = "returned"
+    REFUNDED = "refunded"

@@ -19,13 +19,19 @@ from filrouge.core.actions.customers import (
 from filrouge.core.audit import Actor
 from filrouge.core.errors import Invalid
 from filrouge.core.models import Customer, Message, User
-from filrouge.core.queries import customer_conversations, customer_timeline, list_customers
+from filrouge.core.queries import (
+    customer_conversations,
+    customer_orders,
+    customer_timeline,
+    list_customers,
+)
 from filrouge.db import transaction
 from filrouge.web.api.present import (
     authors_of,
     conversation_public,
     customer_public,
     message_public,
+    order_public,
     timeline_entry,
 )
 from filrouge.web.deps import Allowed, FactoryDep, SettingsDep
@@ -172,6 +178,7 @@ def customer_detail(session: Session, user: User, customer: Customer) -> Custome
         conversations=[
             conversation_public(c) for c in customer_conversations(session, user, customer.id)
         ],
+        orders=[order_public(order) for order in customer_orders(session, customer.id)],
         timeline=[timeline_entry(kind, item, authors) for kind, item in entries],
     )
 

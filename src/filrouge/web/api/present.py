@@ -6,7 +6,16 @@ from sqlalchemy.orm import Session
 
 from filrouge.channels.registry import RECEIVERS
 from filrouge.core.actions.channels import redact_settings
-from filrouge.core.models import ChannelAccount, Conversation, Customer, Event, Message, User
+from filrouge.core.actions.orders import from_minor_units
+from filrouge.core.models import (
+    ChannelAccount,
+    Conversation,
+    Customer,
+    Event,
+    Message,
+    Order,
+    User,
+)
 from filrouge.core.queries import Thread
 from filrouge.web.schemas import (
     AttachmentPublic,
@@ -16,6 +25,8 @@ from filrouge.web.schemas import (
     CustomerPublic,
     IdentityPublic,
     MessagePublic,
+    OrderItemPublic,
+    OrderPublic,
     TimelineEntry,
 )
 
@@ -121,7 +132,37 @@ def customer_public(customer: Customer) -> CustomerPublic:
     )
 
 
-def timeline_entry(kind: str, item: Message | Event, authors: dict[int, User]) -> TimelineEntry:
+def order_public(order: Order) -> OrderPublic:
+    items = [
+        OrderItemPublic(
+            name=line["name"],
+            quantity=line["quantity"],
+            sku=line.get("sku"),
+            unit_price=None
+            if line.get("unit_price_minor") is None
+            else from_minor_units(line["unit_price_minor"], order.currency),
+        )
+        for line in order.items or []
+    ]
+    return OrderPublic(
+        id=order.id,
+        customer_id=order.customer_id,
+        number=order.number,
+        ordered_at=order.ordered_at,
+        amount=from_minor_units(order.amount_minor, order.currency),
+        currency=order.currency,
+        channel=order.channel,
+        store=order.store,
+        status=order.status,
+        items=items,
+    )
+
+
+def timeline_entry(
+    kind: str, item: Message | Event | Order, authors: dict[int, User]
+) -> TimelineEntry:
+    if isinstance(item, Order):
+        return TimelineEntry(type="order", at=item.ordered_at, order=order_public(item))
     if isinstance(item, Message):
         return TimelineEntry(
             type="message",

@@ -28,7 +28,8 @@ from filrouge.core.blobs import BlobStore
 from filrouge.core.errors import Invalid, NotFound
 from filrouge.core.models import ChannelAccount, Customer, Event, Message, User
 from filrouge.core.models.enums import ConversationStatus, Priority
-from filrouge.core.queries import conversation_thread, customer_conversations
+from filrouge.core.order_mentions import mentions_in, orders_mentioned
+from filrouge.core.queries import conversation_thread, customer_conversations, customer_orders
 from filrouge.core.uploads import UploadedFile, inline_type, megabytes
 from filrouge.db import transaction
 from filrouge.settings import Settings
@@ -262,6 +263,7 @@ def _page_context(session: Session, visitor: Visitor, conversation_id: int) -> d
         )
     }
     entries = thread_entries(thread.messages, thread.switches)
+    mentioned = orders_mentioned(session, user.workspace_id, (m.text for m in thread.messages))
     reply_channels = reachable_channels(session, conversation)
     users = list(
         session.scalars(
@@ -279,6 +281,8 @@ def _page_context(session: Session, visitor: Visitor, conversation_id: int) -> d
         "others": [
             c for c in customer_conversations(session, user, customer.id) if c.id != conversation.id
         ],
+        "orders": customer_orders(session, customer.id, limit=10),
+        "order_mentions": {m.id: mentions_in(m.text, mentioned) for m in thread.messages},
         "reply_channels": reply_channels,
         "closed_windows": closed_windows(session, conversation, reply_channels),
         **public_post_context(session, conversation),

@@ -9,10 +9,12 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_datetime, format_timedelta
+from babel.numbers import format_currency
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from filrouge.core.actions.orders import from_minor_units
 from filrouge.core.models import User
 from filrouge.i18n import N_, negotiate_locale, translate
 from filrouge.lib.timeutil import utcnow
@@ -76,6 +78,22 @@ OUTCOME_LABELS = {
     "no_answer": N_("no answer"),
     "information": N_("information given"),
 }
+ORDER_STATUS_LABELS = {
+    "placed": N_("order placed"),
+    "paid": N_("order paid"),
+    "shipped": N_("order shipped"),
+    "delivered": N_("order delivered"),
+    "cancelled": N_("order cancelled"),
+    "returned": N_("order returned"),
+    "refunded": N_("order refunded"),
+}
+ORDER_CHANNEL_LABELS = {
+    "web": N_("online"),
+    "store": N_("in store"),
+    "phone": N_("by phone"),
+    "marketplace": N_("on a marketplace"),
+    "other": N_("elsewhere"),
+}
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
@@ -135,6 +153,9 @@ def render(
             return ""
         return format_datetime(moment.astimezone(zone), "short", locale=locale)
 
+    def money(amount_minor: int, currency: str) -> str:
+        return format_currency(from_minor_units(amount_minor, currency), currency, locale=locale)
+
     def since(moment: datetime | None) -> str:
         if moment is None:
             return ""
@@ -144,6 +165,7 @@ def render(
         _=gettext,
         when=when,
         since=since,
+        money=money,
         locale=locale,
         user=user,
         request=request,
@@ -152,6 +174,8 @@ def render(
         signature_labels=SIGNATURE_LABELS,
         flag_labels=FLAG_LABELS,
         outcome_labels=OUTCOME_LABELS,
+        order_status_labels=ORDER_STATUS_LABELS,
+        order_channel_labels=ORDER_CHANNEL_LABELS,
         **context,
     )
     headers = {
