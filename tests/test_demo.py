@@ -11,7 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from filrouge.core.actions.users import user_for_token
-from filrouge.core.models import ChannelAccount, Conversation, Customer, Event, Message, User
+from filrouge.core.models import (
+    ChannelAccount,
+    Conversation,
+    Customer,
+    Event,
+    Message,
+    Order,
+    User,
+)
 from filrouge.db import create_db_engine, make_session_factory, transaction
 from filrouge.demo.loader import load_demo
 from filrouge.demo.planner import TEAMS, plan_demo
@@ -34,9 +42,11 @@ def texts(factory: sessionmaker[Session]) -> list[str]:
 def test_it_loads_a_small_retailer_in_two_languages_with_switches_and_public_threads(factory):
     summary = load(factory)
     all_texts = texts(factory)
-    assert (
-        summary[0]
-        == f"Demo data: 50 customers, 200 conversations, {len(all_texts)} messages, 9 channels"
+    with factory() as session:
+        orders = session.scalars(select(Order)).all()
+    assert summary[0] == (
+        f"Demo data: 50 customers, 200 conversations, {len(all_texts)} messages, "
+        f"{len(orders)} orders, 9 channels"
     )
     assert 200 * 2 <= len(all_texts) <= 200 * 8
     assert any(text.startswith("Bonjour") for text in all_texts)
@@ -61,6 +71,16 @@ def test_it_loads_a_small_retailer_in_two_languages_with_switches_and_public_thr
             assert message.conversation_id == conversation.id
             assert conversation.channel_id == event.after["channel_id"] == message.channel_id
             assert conversation.origin_channel_id == event.before["channel_id"]
+        assert len(orders) >= 20  # each order the customers write about, bought before
+        for order in orders:
+            mentions = session.scalars(
+                select(Message)
+                .join(Conversation, Conversation.id == Message.conversation_id)
+                .where(Conversation.customer_id == order.customer_id)
+                .where(Message.text.contains(order.number))
+            ).all()
+            assert mentions
+            assert all(order.ordered_at < message.occurred_at for message in mentions)
 
 
 def test_it_writes_the_same_texts_for_the_same_seed(factory, sqlite_template, tmp_path: Path):

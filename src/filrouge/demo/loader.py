@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from filrouge.core.actions.channels import create_channel
+from filrouge.core.actions.orders import number_key
 from filrouge.core.actions.users import create_token, create_user, ensure_workspace
 from filrouge.core.audit import Actor
 from filrouge.core.models import (
@@ -23,6 +24,7 @@ from filrouge.core.models import (
     Event,
     Identity,
     Message,
+    Order,
     Team,
     User,
 )
@@ -96,9 +98,10 @@ def _summary(session: Session, workspace_id: int) -> str:
     customers = count(Customer, Customer.workspace_id == workspace_id)
     messages = count(Message.__table__.join(Conversation.__table__), in_workspace)
     channels = count(ChannelAccount, ChannelAccount.workspace_id == workspace_id)
+    orders = count(Order, Order.workspace_id == workspace_id)
     return (
         f"Demo data: {customers} customers, {count(Conversation, in_workspace)} conversations, "
-        f"{messages} messages, {channels} channels"
+        f"{messages} messages, {orders} orders, {channels} channels"
     )
 
 
@@ -144,6 +147,7 @@ def _create_user(session: Session, workspace_id: int, name: str, role: str, team
 
 
 Written = tuple[PlannedConversation, int, int]  # a conversation, its id, its customer's id
+ORDER_STATUS_BY_TOPIC = {"delivery": "shipped", "return": "returned", "order_problem": "delivered"}
 
 
 def _write(session: Session, cast: Cast, plan: DemoPlan) -> None:
@@ -157,6 +161,7 @@ def _write(session: Session, cast: Cast, plan: DemoPlan) -> None:
     tags = [{"conversation_id": item[1], "tag": tag} for item in written for tag in item[0].tags]
     _insert(session, ConversationTag, tags)
     _write_events(session, cast, written)
+    _insert(session, Order, _order_rows(cast, written))
 
 
 def _write_conversations(
@@ -176,6 +181,41 @@ def _write_events(session: Session, cast: Cast, written: list[Written]) -> None:
     created = [_created_event(cast, *item) for item in written]
     switched = [item[:2] for item in written if item[0].switch_at is not None]
     _insert(session, Event, created + _switch_events(session, cast, switched))
+
+
+def _order_rows(cast: Cast, written: list[Written]) -> list[dict[str, Any]]:
+    """The order each conversation speaks of, once per number, bought some days before."""
+    rows: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for conversation, _conversation_id, customer_id in written:
+        number = conversation.values["order"]
+        if number in seen or not any(number in m.text for m in conversation.messages):
+            continue
+        seen.add(number)
+        rows.append(_order_row(cast, conversation, customer_id))
+    return rows
+
+
+def _order_row(cast: Cast, conversation: PlannedConversation, customer_id: int) -> dict[str, Any]:
+    values = conversation.values
+    cents = int(values["amount"].replace(",", ""))  # "129,90" → 12990
+    ordered_at = conversation.messages[0].at - timedelta(days=int(values["days"]))
+    line = {"sku": None, "name": values["product"], "quantity": 1, "unit_price_minor": cents}
+    return {
+        "workspace_id": cast.workspace_id,
+        "customer_id": customer_id,
+        "number": values["order"],
+        "number_key": number_key(values["order"]),
+        "ordered_at": ordered_at,
+        "amount_minor": cents,
+        "currency": "EUR",
+        "channel": "web",
+        "store": None,
+        "status": ORDER_STATUS_BY_TOPIC.get(conversation.topic, "delivered"),
+        "items": [line],
+        "created_at": ordered_at,
+        "updated_at": ordered_at,
+    }
 
 
 def _customer_row(cast: Cast, customer: phrases.PlannedCustomer) -> dict[str, Any]:
