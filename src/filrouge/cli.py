@@ -195,6 +195,7 @@ def worker(workers: int) -> None:
     from filrouge.jobs import (
         callbacks,  # noqa: F401 - its tasks: calls to place, missed ones
         deliveries,
+        duplicates,  # noqa: F401 - its task: suggested duplicates kept up to date
         webhooks,  # noqa: F401 - its tasks: stored provider deliveries to read
     )
     from filrouge.jobs.queue import huey

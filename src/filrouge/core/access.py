@@ -16,6 +16,7 @@ from filrouge.core.models import (
     Conversation,
     ConversationTag,
     Customer,
+    DuplicateSuggestion,
     Message,
     User,
 )
@@ -75,3 +76,18 @@ def access_attachment_by_id(session: Session, user: User, attachment_id: int) ->
     if attachment is None:
         raise NotFound("attachment_not_found", "There is no attachment {id}.", id=attachment_id)
     return attachment
+
+
+def access_suggestion_by_id(
+    session: Session, user: User, suggestion_id: int
+) -> DuplicateSuggestion:
+    """A suggested duplicate of the user's workspace (the route checks the role)."""
+    suggestion = session.scalar(
+        select(DuplicateSuggestion).where(
+            DuplicateSuggestion.id == suggestion_id,
+            DuplicateSuggestion.workspace_id == user.workspace_id,
+        )
+    )
+    if suggestion is None:
+        raise NotFound("suggestion_not_found", "There is no suggestion {id}.", id=suggestion_id)
+    return suggestion

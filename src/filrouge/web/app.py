@@ -15,6 +15,7 @@ from filrouge import __version__
 from filrouge.core.blobs import BlobStore
 from filrouge.db import create_db_engine, make_session_factory, start_checkpointer
 from filrouge.jobs import deliveries
+from filrouge.jobs import duplicates as duplicate_jobs  # noqa: F401 - the periodic scan
 from filrouge.jobs.queue import bind_blobs, bind_factory, bind_settings
 from filrouge.schema import check_migrated
 from filrouge.settings import Settings, get_settings
@@ -24,6 +25,7 @@ from filrouge.web.api import (
     channels,
     conversations,
     customers,
+    duplicates,
     inbound,
     orders,
     public_posts,
@@ -45,6 +47,7 @@ from filrouge.web.ui import (
     inbox,
     live,
 )
+from filrouge.web.ui import duplicates as duplicate_pages
 from filrouge.web.ui import public_posts as public_post_pages
 from filrouge.web.ui.callback_form import router as callback_form_router
 from filrouge.web.ui.callbacks import router as callbacks_router
@@ -80,13 +83,32 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_error_handlers(app)
     install_redaction()
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
-    for module in (channels, inbound, conversations, public_posts, customers, orders, attachments):
+    for module in (
+        channels,
+        inbound,
+        conversations,
+        public_posts,
+        customers,
+        duplicates,
+        orders,
+        attachments,
+    ):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)
     app.include_router(chat_hook.router)
     app.include_router(provider_hooks.router)  # public: each provider signs its deliveries
     app.include_router(forms.router)
-    pages = (account, inbox, conversation, public_post_pages, approvals, canned, admin, live)
+    pages = (
+        account,
+        inbox,
+        conversation,
+        public_post_pages,
+        approvals,
+        duplicate_pages,
+        canned,
+        admin,
+        live,
+    )
     for ui_module in pages:
         app.include_router(ui_module.router)
     app.include_router(callbacks_router)

@@ -30,6 +30,7 @@ RULES: dict[str, frozenset[Role]] = {
     "customers:create": STAFF,
     "customers:update": STAFF,
     "customers:merge": MANAGERS,
+    "duplicates:review": MANAGERS,
     "contacts:log": STAFF,
     "orders:read": EVERYONE,
     "orders:create": STAFF,

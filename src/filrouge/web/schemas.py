@@ -445,6 +445,32 @@ class MergeRequest(Strict):
     other_id: Id
 
 
+class SuggestionMerge(Strict):
+    target_id: Id | None = Field(
+        None, description="Which of the two keeps the history; default: the older customer."
+    )
+
+
+class DuplicatePublic(BaseModel):
+    """Two customers who may be one person, and why (``explanation``: the evidence in words)."""
+
+    id: int
+    score: float
+    status: Literal["open", "merged", "dismissed"]
+    customer: CustomerPublic
+    other: CustomerPublic
+    evidence: list[dict[str, Any]]
+    explanation: list[str]
+    decided_by_id: int | None
+    decided_at: datetime | None
+
+
+class ScanPublic(BaseModel):
+    new: int
+    updated: int
+    withdrawn: int
+
+
 class ContactCreate(Strict):
     """A phone call, a store visit or a letter, logged by hand on the customer's history."""
 

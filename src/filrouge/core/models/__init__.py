@@ -14,6 +14,7 @@ from filrouge.core.models.base import Base
 from filrouge.core.models.callback import CallbackRequest
 from filrouge.core.models.conversation import Conversation, ConversationTag, ThreadKey
 from filrouge.core.models.customer import Customer, Identity
+from filrouge.core.models.duplicate import DuplicateSuggestion
 from filrouge.core.models.event import Event
 from filrouge.core.models.message import Attachment, Message
 from filrouge.core.models.order import Order
@@ -30,6 +31,7 @@ __all__ = [
     "Conversation",
     "ConversationTag",
     "Customer",
+    "DuplicateSuggestion",
     "EarlyReceipt",
     "Event",
     "FormSubmission",
