@@ -60,13 +60,18 @@ class NormalisedInbound:
 
 @dataclass(frozen=True)
 class StatusUpdate:
-    """A provider's receipt for one of our messages: sent, delivered, read or failed."""
+    """A provider's receipt for one of our messages: sent, delivered, read or failed.
+
+    A *watermark* receipt (Messenger, Instagram) names no message: with ``watermark_for``,
+    every reply to that person on the channel sent at or before ``occurred_at`` has the
+    status (``provider_message_id`` is then empty)."""
 
     channel_id: int
     provider_message_id: str
     status: DeliveryStatus
     occurred_at: datetime | None = None
     error: str | None = None
+    watermark_for: Recipient | None = None
 
 
 @dataclass(frozen=True)

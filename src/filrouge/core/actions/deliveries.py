@@ -61,6 +61,7 @@ def deliver_message(factory: sessionmaker[Session], message_id: int, blobs: Blob
         return DeliveryStatus.QUEUED
     try:
         outbound = replace(pending.outbound, attachments=_attachments(pending.files, blobs))
+        started = utcnow()
         provider_id = adapter.send(outbound)
     except DeliveryError as exc:
         if not exc.permanent:
@@ -69,7 +70,7 @@ def deliver_message(factory: sessionmaker[Session], message_id: int, blobs: Blob
         if exc.reconnect:
             flag_reconnection(factory, pending.channel_id, str(exc))
         return _record_outcome(factory, message_id, DeliveryStatus.FAILED, None, str(exc))
-    return _record_outcome(factory, message_id, DeliveryStatus.SENT, provider_id, None)
+    return _record_outcome(factory, message_id, DeliveryStatus.SENT, provider_id, None, started)
 
 
 def stale_queued_ids(session: Session, older_than: timedelta) -> list[int]:
@@ -203,14 +204,15 @@ def _record_outcome(
     status: DeliveryStatus,
     provider_id: str | None,
     error: str | None,
+    sent_at: datetime | None = None,
 ) -> str:
     try:
-        return _save_outcome(factory, message_id, status, provider_id, error)
+        return _save_outcome(factory, message_id, status, provider_id, error, sent_at)
     except IntegrityError:  # the provider's id is already taken on this channel
         log.warning(
             "provider id %r of message %s is not unique; kept without it", provider_id, message_id
         )
-        return _save_outcome(factory, message_id, status, None, error)
+        return _save_outcome(factory, message_id, status, None, error, sent_at)
 
 
 def _save_outcome(
@@ -219,6 +221,7 @@ def _save_outcome(
     status: DeliveryStatus,
     provider_id: str | None,
     error: str | None,
+    sent_at: datetime | None = None,
 ) -> str:
     """Record what the provider said; the send happened, so this must not raise for retry."""
     with factory() as session, session.begin():
@@ -245,5 +248,5 @@ def _save_outcome(
             conversation_id=message.conversation_id,
         )
         if status == DeliveryStatus.SENT:
-            apply_early_receipts(session, message)
+            apply_early_receipts(session, message, sent_at)
     return status
