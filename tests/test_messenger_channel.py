@@ -409,17 +409,23 @@ def test_it_marks_replies_delivered_by_watermark_and_then_read(admin, messenger,
     assert outbound_messages(admin)[0]["status"] == "read"
 
 
-def test_a_watermark_never_touches_a_failed_reply_nor_another_persons(admin, messenger, graph):
+def test_a_watermark_never_touches_a_failed_reply(admin, messenger, graph):
     graph.answers = [(400, graph_error(551, "This person isn't available right now."))]
     ch = messenger()
     post(admin, ch["id"], envelope([text_event("Bonjour", "m_customer-1")]))
-    failed = reply(admin)
-    assert failed["status"] == "failed"
-    other = receipt_event("read", ms(utcnow()))
-    post(admin, ch["id"], envelope([receipt_event("read", ms(utcnow())), other]))
-    other["sender"] = {"id": "2900000000000099"}
-    post(admin, ch["id"], envelope([other]))
+    assert reply(admin)["status"] == "failed"
+    post(admin, ch["id"], envelope([receipt_event("read", ms(utcnow()))]))
     assert outbound_messages(admin)[0]["status"] == "failed"
+
+
+def test_a_watermark_of_another_person_leaves_our_reply_as_it_was(admin, messenger, graph):
+    ch = messenger()
+    post(admin, ch["id"], envelope([text_event("Bonjour", "m_customer-1")]))
+    assert reply(admin)["status"] == "sent"
+    someone_else = receipt_event("read", ms(utcnow()))
+    someone_else["sender"] = {"id": "2900000000000099"}
+    post(admin, ch["id"], envelope([someone_else]))
+    assert outbound_messages(admin)[0]["status"] == "sent"
 
 
 def test_it_marks_the_mids_of_a_delivery_even_after_the_watermark(admin, messenger, graph):
@@ -428,7 +434,8 @@ def test_it_marks_the_mids_of_a_delivery_even_after_the_watermark(admin, messeng
     post(admin, ch["id"], envelope([text_event("Où est mon colis ?", "m_customer-1")]))
     reply(admin)
     # The shared receipt names our reply's mid with a watermark of 2016: the mid wins.
-    post(admin, ch["id"], (shared_payloads() / "fbmessenger-api-hs/wsDeliveryRequest.json").read_bytes())
+    shared = shared_payloads() / "fbmessenger-api-hs" / "wsDeliveryRequest.json"
+    post(admin, ch["id"], shared.read_bytes())
     assert outbound_messages(admin)[0]["status"] == "delivered"
 
 
