@@ -56,6 +56,10 @@ class NormalisedInbound:
     bounced_provider_ids: tuple[str, ...] = ()
     # Provider facts kept with the message: the post a comment answers, a location…
     details: Mapping[str, Any] | None = None
+    # Other identities the provider proves are the sender's (WhatsApp: the new number of a
+    # customer who changed number). The pipeline should add each to the sender's customer
+    # unless someone holds it already (never a silent merge); it does not yet.
+    sender_aliases: tuple[Sender, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from filrouge.core.audit import Actor, record_event
 from filrouge.core.blobs import BlobStore
 from filrouge.core.events import publish_after_commit
 from filrouge.core.models import ChannelAccount, Conversation, Identity, Message
-from filrouge.core.models.enums import DeliveryStatus, Direction, Visibility
+from filrouge.core.models.enums import AUTOMATIC_FLAGS, DeliveryStatus, Direction, Visibility
 from filrouge.lib.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -151,7 +151,8 @@ def _prepare(session: Session, message_id: int) -> _Pending | None:
 
 
 def last_inbound_at(session: Session, channel_id: int, identity_id: int | None) -> datetime | None:
-    """When this identity last wrote on this channel (the messaging window's start)."""
+    """When this identity last wrote on this channel (the messaging window's start); a
+    message no person wrote (a network's notice, an auto-reply) opens no window."""
     if identity_id is None:
         return None
     return session.scalar(
@@ -159,6 +160,7 @@ def last_inbound_at(session: Session, channel_id: int, identity_id: int | None) 
             Message.channel_id == channel_id,
             Message.identity_id == identity_id,
             Message.direction == Direction.INBOUND,
+            Message.flag.is_(None) | Message.flag.not_in(AUTOMATIC_FLAGS),
         )
     )
 
