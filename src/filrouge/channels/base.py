@@ -130,6 +130,16 @@ class OutboundMessage:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A provider's answer to a send that tells more than the message's id: who it reached,
+    as an identity on the network (Meta answers a private reply to a comment with the
+    commenter's Messenger or Instagram id), which the core adds to that customer."""
+
+    provider_message_id: str | None
+    reached: Recipient | None = None
+
+
 class DeliveryError(Exception):
     """Sending failed. ``permanent`` errors are not retried (a blocked number, a bad token);
     ``retry_after`` is the provider's own delay (seconds) before trying again; ``reconnect``
@@ -182,5 +192,6 @@ class ChannelAdapter(ABC):
         return now - customer_last_message_at < self.reply_window
 
     @abstractmethod
-    def send(self, message: OutboundMessage) -> str | None:
-        """Deliver ``message``; return the provider's message id, or raise ``DeliveryError``."""
+    def send(self, message: OutboundMessage) -> str | Sent | None:
+        """Deliver ``message``; return the provider's message id (or a ``Sent`` when the
+        provider also names who it reached), or raise ``DeliveryError``."""

@@ -15,8 +15,15 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from filrouge.channels.base import DeliveryError, IncomingAttachment, OutboundMessage, Recipient
+from filrouge.channels.base import (
+    DeliveryError,
+    IncomingAttachment,
+    OutboundMessage,
+    Recipient,
+    Sent,
+)
 from filrouge.channels.registry import adapter_for
+from filrouge.core.actions.reached import link_reached_identity
 from filrouge.core.actions.receipts import apply_early_receipts
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.blobs import BlobStore
@@ -62,7 +69,7 @@ def deliver_message(factory: sessionmaker[Session], message_id: int, blobs: Blob
     try:
         outbound = replace(pending.outbound, attachments=_attachments(pending.files, blobs))
         started = utcnow()
-        provider_id = adapter.send(outbound)
+        sent = adapter.send(outbound)
     except DeliveryError as exc:
         if not exc.permanent:
             log.warning("delivery of message %s failed, will retry: %s", message_id, exc)
@@ -70,7 +77,11 @@ def deliver_message(factory: sessionmaker[Session], message_id: int, blobs: Blob
         if exc.reconnect:
             flag_reconnection(factory, pending.channel_id, str(exc))
         return _record_outcome(factory, message_id, DeliveryStatus.FAILED, None, str(exc))
-    return _record_outcome(factory, message_id, DeliveryStatus.SENT, provider_id, None, started)
+    if not isinstance(sent, Sent):
+        sent = Sent(sent)
+    return _record_outcome(
+        factory, message_id, DeliveryStatus.SENT, sent.provider_message_id, None, started, sent
+    )
 
 
 def stale_queued_ids(session: Session, older_than: timedelta) -> list[int]:
@@ -207,14 +218,15 @@ def _record_outcome(
     provider_id: str | None,
     error: str | None,
     sent_at: datetime | None = None,
+    sent: Sent | None = None,
 ) -> str:
     try:
-        return _save_outcome(factory, message_id, status, provider_id, error, sent_at)
+        return _save_outcome(factory, message_id, status, provider_id, error, sent_at, sent)
     except IntegrityError:  # the provider's id is already taken on this channel
         log.warning(
             "provider id %r of message %s is not unique; kept without it", provider_id, message_id
         )
-        return _save_outcome(factory, message_id, status, None, error, sent_at)
+        return _save_outcome(factory, message_id, status, None, error, sent_at, sent)
 
 
 def _save_outcome(
@@ -224,6 +236,7 @@ def _save_outcome(
     provider_id: str | None,
     error: str | None,
     sent_at: datetime | None = None,
+    sent: Sent | None = None,
 ) -> str:
     """Record what the provider said; the send happened, so this must not raise for retry."""
     with factory() as session, session.begin():
@@ -251,4 +264,6 @@ def _save_outcome(
         )
         if status == DeliveryStatus.SENT:
             apply_early_receipts(session, message, sent_at)
+            if sent is not None and sent.reached is not None:
+                link_reached_identity(session, message, sent.reached)
     return status
