@@ -440,41 +440,56 @@ def test_it_marks_the_mids_of_a_delivery_even_after_the_watermark(admin, messeng
 
 
 def test_it_applies_a_watermark_that_came_while_the_reply_was_being_sent(
-    admin, messenger, graph, monkeypatch
+    admin, messenger, graph
 ):
-    """Meta may tell the reply was read before our send is recorded: kept, then applied."""
-    from filrouge.channels.messenger import adapter as messenger_adapter
-
+    """Meta may tell the reply was read before its Send API answer reaches us: the read is
+    kept, then applied when the send is recorded."""
     ch = messenger()
     post(admin, ch["id"], envelope([text_event("Où est mon colis ?", "m_customer-1")]))
-    real_send = messenger_adapter.client.send_parts
 
-    def read_while_sending(*args: Any) -> str | None:
-        provider_id = real_send(*args)
+    def read_before_answering(call: Any) -> None:
         read = receipt_event("read", ms(utcnow()))
         assert post(admin, ch["id"], envelope([read])).status_code == 200
-        return provider_id
 
-    monkeypatch.setattr(messenger_adapter.client, "send_parts", read_while_sending)
+    graph.before_answer = read_before_answering
     assert reply(admin)["status"] == "read"
 
 
-def test_a_watermark_kept_from_before_a_reply_was_sent_does_not_mark_it(
-    admin, messenger, graph, monkeypatch
-):
-    from filrouge.channels.messenger import adapter as messenger_adapter
-
+def test_a_watermark_kept_from_before_a_reply_was_sent_does_not_mark_it(admin, messenger, graph):
     ch = messenger()
     post(admin, ch["id"], envelope([text_event("Où est mon colis ?", "m_customer-1")]))
-    real_send = messenger_adapter.client.send_parts
 
-    def read_before_sending(*args: Any) -> str | None:
+    def read_of_earlier_messages(call: Any) -> None:
         read = receipt_event("read", ms(utcnow() - timedelta(seconds=5)))
         assert post(admin, ch["id"], envelope([read])).status_code == 200
-        return real_send(*args)
 
-    monkeypatch.setattr(messenger_adapter.client, "send_parts", read_before_sending)
+    graph.before_answer = read_of_earlier_messages
     assert reply(admin)["status"] == "sent"
+
+
+def test_a_reply_that_waited_to_be_sent_again_is_not_read_by_an_earlier_watermark(
+    admin, messenger, graph
+):
+    """Queued, then refused for a while: the customer reading the thread meanwhile has not
+    read a reply that went out only later."""
+    from filrouge.jobs.queue import huey
+
+    graph.answers = [
+        (429, graph_error(4, "Application request limit reached"), {"Retry-After": "60"}),
+        (200, {"recipient_id": "2900000000000001", "message_id": "m_sent-2"}),
+    ]
+    ch = messenger()
+    post(admin, ch["id"], envelope([text_event("Où est mon colis ?", "m_customer-1")]))
+    queued = reply(admin)
+    assert queued["status"] == "queued"
+    post(admin, ch["id"], envelope([receipt_event("read", ms(utcnow()))]))
+    [scheduled] = [t for t in huey.scheduled() if t.args[:1] == (queued["id"],)]
+    huey.storage.flush_schedule()
+    deliver.call_local(*scheduled.args)
+    [sent] = outbound_messages(admin)
+    assert (sent["provider_message_id"], sent["status"]) == ("m_sent-2", "sent")
+    post(admin, ch["id"], envelope([receipt_event("read", ms(utcnow()))]))
+    assert outbound_messages(admin)[0]["status"] == "read"
 
 
 def test_the_conversation_page_shows_a_reply_read_by_watermark(
