@@ -439,9 +439,7 @@ def test_it_marks_the_mids_of_a_delivery_even_after_the_watermark(admin, messeng
     assert outbound_messages(admin)[0]["status"] == "delivered"
 
 
-def test_it_applies_a_watermark_that_came_while_the_reply_was_being_sent(
-    admin, messenger, graph
-):
+def test_it_applies_a_watermark_that_came_while_the_reply_was_being_sent(admin, messenger, graph):
     """Meta may tell the reply was read before its Send API answer reaches us: the read is
     kept, then applied when the send is recorded."""
     ch = messenger()
