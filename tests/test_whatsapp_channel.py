@@ -647,7 +647,7 @@ def test_a_number_change_never_reopens_a_resolved_conversation_and_shows_as_a_no
     html = make_browser("agent").get(f"/conversations/{conversation['id']}").text
     assert (
         "Le client a changé de numéro WhatsApp, de +972987654321 à +972912345678 : "
-        "la conversation continue depuis le nouveau numéro."
+        "ses prochains messages viennent du nouveau numéro."
     ) in html
     assert "User A changed from" not in html  # WhatsApp's own English words are not shown
 

@@ -6,8 +6,8 @@ and one of: ``message`` (``mid``, ``text``, ``attachments`` of type image, video
 file with ``payload.url``, ``quick_reply.payload``, ``reply_to.mid``; ``is_echo`` for what the
 page sent itself), ``postback`` (a button: ``title``, ``payload``, ``mid``), ``delivery``
 (``mids``, ``watermark``) or ``read`` (``watermark``; Instagram names the ``mid``): a
-watermark says every message the page sent that person up to then was delivered or read. Instagram
-direct messages are the same events, so ``channels/instagram`` reads them with this module.
+watermark says that every message the page sent that person up to then was delivered, or read.
+Instagram direct messages are the same events, so ``channels/instagram`` reads them here.
 
 Settings read: ``page_id`` (each entry's ``id`` must be it, else ``unknown_page``).
 """
