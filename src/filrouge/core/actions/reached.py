@@ -29,7 +29,7 @@ def link_reached_identity(session: Session, message: Message, reached: Recipient
     try:
         value = normalise_identity(reached.kind, reached.value, "ZZ")
     except Invalid:
-        log.warning("message %s reached an identity that is not one: %r", message.id, reached)
+        log.warning("message %s reached a %s id that is not one", message.id, reached.kind)
         return False
     conversation = session.get_one(Conversation, message.conversation_id)
     known = find_identity(session, conversation.workspace_id, reached.kind, value)
