@@ -1,11 +1,13 @@
 """A local fake provider: an HTTP server on 127.0.0.1 that records what it receives and answers
-as told — JSON or raw bytes, with headers such as ``Retry-After`` — per path when needed."""
+as told — JSON or raw bytes, with headers such as ``Retry-After`` — per path when needed; and,
+like a real provider, may do something of its own before it answers (``before_answer``: post
+a webhook while our call waits, say)."""
 
 from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,6 +45,8 @@ class FakeProvider:
     # Answers for the paths ending with a key, in order, the last one repeating; they win
     # over ``answers``.
     routes: dict[str, list[Answer]] = field(default_factory=dict)
+    # Called with each request before it is answered (in the server's thread).
+    before_answer: Callable[[Recorded], None] | None = None
 
     @property
     def base(self) -> str:
@@ -65,7 +69,10 @@ def fake_provider() -> Iterator[FakeProvider]:
         def _answer(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             body = self.rfile.read(length)
-            state.received.append(Recorded(self.command, self.path, dict(self.headers), body))
+            recorded = Recorded(self.command, self.path, dict(self.headers), body)
+            state.received.append(recorded)
+            if state.before_answer is not None:
+                state.before_answer(recorded)
             status, payload, *rest = state.answer_for(self.path)
             headers: dict[str, str] = rest[0] if rest else {}
             raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()

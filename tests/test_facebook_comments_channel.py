@@ -15,7 +15,7 @@ import pytest
 
 import filrouge.channels.facebook_comments as facebook_comments
 from fake_provider import FakeProvider, fake_provider
-from filrouge.channels.base import DeliveryError, OutboundMessage, Recipient
+from filrouge.channels.base import DeliveryError, OutboundMessage, Recipient, Sent
 from filrouge.channels.registry import ADAPTERS
 from filrouge.core.models.enums import Visibility
 from filrouge.jobs.deliveries import deliver
@@ -229,7 +229,7 @@ def test_it_sends_a_private_reply_in_messenger_to_the_comments_author(graph):
     adapter = ADAPTERS["facebook_comments"]
     assert adapter.private_replies is True
     message = outbound(graph, "Pouvez-vous nous donner votre adresse ?", private_reply_to=COMMENT)
-    assert adapter.send(message) == "m_private-1"
+    assert adapter.send(message) == Sent("m_private-1", Recipient("messenger", "7400123"))
     [call] = graph.calls(f"/v21.0/{PAGE_ID}/messages")
     assert call.json() == {
         "recipient": {"comment_id": COMMENT},

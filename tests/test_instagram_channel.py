@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from fake_provider import FakeProvider, fake_provider
-from filrouge.channels.base import DeliveryError, OutboundMessage, Recipient
+from filrouge.channels.base import DeliveryError, OutboundMessage, Recipient, Sent
 from filrouge.channels.registry import ADAPTERS
 from filrouge.core.models.enums import Visibility
 from filrouge.lib.timeutil import utcnow
@@ -310,7 +310,9 @@ def test_it_marks_a_direct_message_read_when_instagram_says_so(admin, instagram)
 def test_it_sends_a_private_reply_to_a_comment_in_the_authors_inbox(graph):
     settings = account_settings(graph)
     private = outbound(settings, options={"private_reply_to": COMMENT}, age=timedelta(days=3))
-    assert ADAPTERS["instagram"].send(private) == "aWdfZAG1f-sent-1"
+    assert ADAPTERS["instagram"].send(private) == Sent(
+        "aWdfZAG1f-sent-1", Recipient("instagram", CUSTOMER)
+    )
     [call] = graph.calls("/v21.0/me/messages")
     assert call.json() == {
         "recipient": {"comment_id": COMMENT},

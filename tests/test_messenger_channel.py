@@ -126,9 +126,10 @@ class Expected:
 
 
 EXPECTED = {
-    "docs_message_deliveries_event.json": Expected(statuses=1),
+    # A mid and a watermark each: the message named, and every reply sent by then.
+    "docs_message_deliveries_event.json": Expected(statuses=2),
     "fbmessenger-api-hs/wsAuthRequest.json": Expected(unsupported=("optin",)),
-    "fbmessenger-api-hs/wsDeliveryRequest.json": Expected(statuses=1),
+    "fbmessenger-api-hs/wsDeliveryRequest.json": Expected(statuses=2),
     "fbmessenger-api-hs/wsPostbackRequest.json": Expected(
         {"postback:USER_ID:1458692752478": "USER_DEFINED_PAYLOAD"}
     ),
@@ -356,19 +357,159 @@ def test_it_does_not_take_the_pages_own_echo_for_a_customer_message(admin, messe
     assert conversations(admin) == []
 
 
-def test_it_says_why_a_read_watermark_is_not_applied(admin, messenger):
-    ch = messenger()
-    read = {
+def receipt_event(kind: str, watermark_ms: int, **fields: Any) -> dict[str, Any]:
+    """A ``delivery`` or ``read`` event of the customer, as Meta documents it."""
+    return {
         "sender": {"id": "2900000000000001"},
         "recipient": {"id": PAGE_ID},
-        "timestamp": 1458668856463,
-        "read": {"watermark": 1458668856253},
+        "timestamp": watermark_ms + 210,
+        kind: {"watermark": watermark_ms, **fields},
     }
-    post(admin, ch["id"], envelope([read]))
+
+
+def ms(when: Any) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def outbound_messages(admin: Any) -> list[dict[str, Any]]:
+    return [m for m in messages(admin) if m["direction"] == "outbound"]
+
+
+def test_it_marks_every_reply_sent_before_a_read_watermark_read_and_no_later_one(
+    admin, messenger, graph
+):
+    graph.answers = [
+        (200, {"recipient_id": "2900000000000001", "message_id": "m_sent-1"}),
+        (200, {"recipient_id": "2900000000000001", "message_id": "m_sent-2"}),
+    ]
+    ch = messenger()
+    post(admin, ch["id"], envelope([text_event("Où est mon colis ?", "m_customer-1")]))
+    first = reply(admin, "Il part demain.")
+    seen = utcnow()
+    later = reply(admin, "Voici le numéro de suivi.")
+    assert post(admin, ch["id"], envelope([receipt_event("read", ms(seen))])).status_code == 200
+    statuses = {m["id"]: m["status"] for m in outbound_messages(admin)}
+    assert statuses == {first["id"]: "read", later["id"]: "sent"}
+    receipt = deliveries(admin, ch["id"])[-1]
+    assert (receipt["outcome"], receipt["summary"]["unsupported"]) == ("processed", [])
+
+
+def test_it_marks_replies_delivered_by_watermark_and_then_read(admin, messenger, graph):
+    ch = messenger()
+    post(admin, ch["id"], envelope([text_event("Où est mon colis ?", "m_customer-1")]))
+    sent = reply(admin)
+    now = ms(utcnow())
+    post(admin, ch["id"], envelope([receipt_event("delivery", now, seq=37)]))
+    assert outbound_messages(admin)[0]["status"] == "delivered"
+    post(admin, ch["id"], envelope([receipt_event("read", now + 1)]))
+    [read] = outbound_messages(admin)
+    assert (read["id"], read["status"]) == (sent["id"], "read")
+    # A late delivery watermark never moves the reply back.
+    post(admin, ch["id"], envelope([receipt_event("delivery", now + 2)]))
+    assert outbound_messages(admin)[0]["status"] == "read"
+
+
+def test_a_watermark_never_touches_a_failed_reply(admin, messenger, graph):
+    graph.answers = [(400, graph_error(551, "This person isn't available right now."))]
+    ch = messenger()
+    post(admin, ch["id"], envelope([text_event("Bonjour", "m_customer-1")]))
+    assert reply(admin)["status"] == "failed"
+    post(admin, ch["id"], envelope([receipt_event("read", ms(utcnow()))]))
+    assert outbound_messages(admin)[0]["status"] == "failed"
+
+
+def test_a_watermark_of_another_person_leaves_our_reply_as_it_was(admin, messenger, graph):
+    ch = messenger()
+    post(admin, ch["id"], envelope([text_event("Bonjour", "m_customer-1")]))
+    assert reply(admin)["status"] == "sent"
+    someone_else = receipt_event("read", ms(utcnow()))
+    someone_else["sender"] = {"id": "2900000000000099"}
+    post(admin, ch["id"], envelope([someone_else]))
+    assert outbound_messages(admin)[0]["status"] == "sent"
+
+
+def test_it_marks_the_mids_of_a_delivery_even_after_the_watermark(admin, messenger, graph):
+    graph.answers = [(200, {"recipient_id": "2900000000000001", "message_id": DELIVERED_MID})]
+    ch = messenger()
+    post(admin, ch["id"], envelope([text_event("Où est mon colis ?", "m_customer-1")]))
+    reply(admin)
+    # The shared receipt names our reply's mid with a watermark of 2016: the mid wins.
+    shared = shared_payloads() / "fbmessenger-api-hs" / "wsDeliveryRequest.json"
+    post(admin, ch["id"], shared.read_bytes())
+    assert outbound_messages(admin)[0]["status"] == "delivered"
+
+
+def test_it_applies_a_watermark_that_came_while_the_reply_was_being_sent(admin, messenger, graph):
+    """Meta may tell the reply was read before its Send API answer reaches us: the read is
+    kept, then applied when the send is recorded."""
+    ch = messenger()
+    post(admin, ch["id"], envelope([text_event("Où est mon colis ?", "m_customer-1")]))
+
+    def read_before_answering(call: Any) -> None:
+        read = receipt_event("read", ms(utcnow()))
+        assert post(admin, ch["id"], envelope([read])).status_code == 200
+
+    graph.before_answer = read_before_answering
+    assert reply(admin)["status"] == "read"
+
+
+def test_a_watermark_kept_from_before_a_reply_was_sent_does_not_mark_it(admin, messenger, graph):
+    ch = messenger()
+    post(admin, ch["id"], envelope([text_event("Où est mon colis ?", "m_customer-1")]))
+
+    def read_of_earlier_messages(call: Any) -> None:
+        read = receipt_event("read", ms(utcnow() - timedelta(seconds=5)))
+        assert post(admin, ch["id"], envelope([read])).status_code == 200
+
+    graph.before_answer = read_of_earlier_messages
+    assert reply(admin)["status"] == "sent"
+
+
+def test_a_reply_that_waited_to_be_sent_again_is_not_read_by_an_earlier_watermark(
+    admin, messenger, graph
+):
+    """Queued, then refused for a while: the customer reading the thread meanwhile has not
+    read a reply that went out only later."""
+    from filrouge.jobs.queue import huey
+
+    graph.answers = [
+        (429, graph_error(4, "Application request limit reached"), {"Retry-After": "60"}),
+        (200, {"recipient_id": "2900000000000001", "message_id": "m_sent-2"}),
+    ]
+    ch = messenger()
+    post(admin, ch["id"], envelope([text_event("Où est mon colis ?", "m_customer-1")]))
+    queued = reply(admin)
+    assert queued["status"] == "queued"
+    post(admin, ch["id"], envelope([receipt_event("read", ms(utcnow()))]))
+    [scheduled] = [t for t in huey.scheduled() if t.args[:1] == (queued["id"],)]
+    huey.storage.flush_schedule()
+    deliver.call_local(*scheduled.args)
+    [sent] = outbound_messages(admin)
+    assert (sent["provider_message_id"], sent["status"]) == ("m_sent-2", "sent")
+    post(admin, ch["id"], envelope([receipt_event("read", ms(utcnow()))]))
+    assert outbound_messages(admin)[0]["status"] == "read"
+
+
+def test_the_conversation_page_shows_a_reply_read_by_watermark(
+    admin, messenger, graph, make_browser
+):
+    ch = messenger()
+    post(admin, ch["id"], envelope([text_event("Où est mon colis ?", "m_customer-1")]))
+    sent = reply(admin)
+    post(admin, ch["id"], envelope([receipt_event("read", ms(utcnow()))]))
+    html = make_browser("agent").get(f"/conversations/{sent['conversation_id']}").text
+    assert '<span class="delivery delivery-read">lu</span>' in html
+
+
+def test_it_says_why_a_receipt_naming_neither_message_nor_time_is_left_aside(admin, messenger):
+    ch = messenger()
+    event = receipt_event("read", 0)
+    event["read"] = {}
+    post(admin, ch["id"], envelope([event]))
     [delivery] = deliveries(admin, ch["id"])
+    assert delivery["outcome"] == "unsupported"
     [unsupported] = delivery["summary"]["unsupported"]
-    assert unsupported["event_type"] == "read_watermark"
-    assert "1458668856253" in unsupported["reason"]
+    assert unsupported["event_type"] == "read_receipt"
 
 
 def test_it_marks_a_reply_delivered_when_messenger_says_so(admin, messenger, graph):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -244,3 +245,93 @@ def test_a_revoked_page_token_flags_the_channel_for_admins(admin, page, graph, m
     assert "Le canal Page Maison Lumière doit être reconnecté" in inbox
     browser.post(f"/admin/channels/{page['id']}/setup", {"page_id": PAGE, "access_token": "fresh"})
     assert admin.get(f"/api/v1/channels/{page['id']}").json()["needs_reconnection"] is False
+
+
+PSID = "2900000000000042"  # the commenter, as the page's Messenger knows them
+
+
+def messenger_message(text: str, mid: str) -> bytes:
+    """A Messenger text message from the commenter to the page, as Meta documents it."""
+    event = {
+        "sender": {"id": PSID},
+        "recipient": {"id": PAGE},
+        "timestamp": int(time.time() * 1000),
+        "message": {"mid": mid, "text": text},
+    }
+    return json.dumps({"object": "page", "entry": [{"id": PAGE, "messaging": [event]}]}).encode()
+
+
+def post_messenger(admin: Any, channel_id: int, body: bytes) -> None:
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    response = admin.client.post(
+        f"/hooks/messenger/{channel_id}",
+        content=body,
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+    )
+    assert response.status_code == 200, response.text
+
+
+def answer_in_private(admin: Any, public: dict[str, Any]) -> dict[str, Any]:
+    response = admin.post(
+        f"/api/v1/conversations/{public['id']}/private-replies",
+        json={"public_text": "Nous vous écrivons en privé.", "text": "Votre numéro de commande ?"},
+    )
+    assert response.status_code == 201, response.text
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
+def identities_of(admin: Any, customer_id: int) -> set[tuple[str, str]]:
+    customer = admin.get(f"/api/v1/customers/{customer_id}").json()
+    return {(i["kind"], i["value"]) for i in customer["identities"]}
+
+
+def test_the_commenters_answer_in_messenger_lands_in_their_private_conversation(
+    admin, page, graph, channel
+):
+    graph.routes[f"/{PAGE}/messages"] = [(200, {"recipient_id": PSID, "message_id": "m_priv-1"})]
+    public = post_comment(admin, page["id"], comment_payload("Colis jamais reçu !"))
+    private_id = answer_in_private(admin, public)["private_conversation_id"]
+    assert ("messenger", PSID) in identities_of(admin, public["customer_id"])
+    messenger = channel(
+        "messenger",
+        page_id=PAGE,
+        app_secret=SECRET,
+        verify_token="verify-me",
+        access_token="page-token",
+        api_base_url=graph.base,
+    )
+    post_messenger(admin, messenger["id"], messenger_message("C'est la 4512.", "m_answer-1"))
+    private = admin.get(f"/api/v1/conversations/{private_id}").json()
+    assert private["customer_id"] == public["customer_id"]
+    answer = private["messages"][-1]
+    assert (answer["direction"], answer["text"]) == ("inbound", "C'est la 4512.")
+    assert private["channel_id"] == messenger["id"]  # the thread moved to Messenger
+    assert len(admin.get("/api/v1/conversations").json()["items"]) == 2
+
+
+def test_it_never_takes_a_messenger_id_from_another_customer(admin, page, graph, channel):
+    messenger = channel(
+        "messenger",
+        page_id=PAGE,
+        app_secret=SECRET,
+        verify_token="verify-me",
+        access_token="page-token",
+        api_base_url=graph.base,
+    )
+    post_messenger(admin, messenger["id"], messenger_message("Bonjour", "m_earlier-1"))
+    [earlier] = admin.get("/api/v1/conversations").json()["items"]
+    graph.routes[f"/{PAGE}/messages"] = [(200, {"recipient_id": PSID, "message_id": "m_priv-1"})]
+    body = comment_payload("Colis jamais reçu !")
+    signature = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
+    admin.client.post(
+        f"/hooks/facebook_comments/{page['id']}",
+        content=body,
+        headers={"Content-Type": "application/json", "X-Hub-Signature-256": signature},
+    )
+    public = next(
+        c for c in admin.get("/api/v1/conversations").json()["items"] if c["id"] != earlier["id"]
+    )
+    answer_in_private(admin, public)
+    assert ("messenger", PSID) not in identities_of(admin, public["customer_id"])
+    assert ("messenger", PSID) in identities_of(admin, earlier["customer_id"])

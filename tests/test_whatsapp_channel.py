@@ -617,3 +617,80 @@ PNG_BASE64 = (
     "Jggg=="
 )
 PDF = "JVBERi0xLjQKJSBmaWxyb3VnZSB0ZXN0CiUlRU9GCg=="
+
+
+def system_update(name: str, at: float | None = None) -> bytes:
+    """pywa's system example ``name`` (``system__phone_number_change``…), sent at ``at``."""
+    body = example(name)
+    if at is not None:
+        first_value(body)["messages"][0]["timestamp"] = str(int(at))
+    return json.dumps(body).encode()
+
+
+def resolve(admin: Any, conversation_id: int) -> None:
+    answer = admin.patch(f"/api/v1/conversations/{conversation_id}", json={"status": "resolved"})
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_number_change_never_reopens_a_resolved_conversation_and_shows_as_a_notice(
+    admin, whatsapp, make_browser
+):
+    ch = whatsapp()
+    conversation = customer_writes(admin, ch["id"], wa_id="972987654321")
+    resolve(admin, conversation["id"])
+    body = system_update("system__phone_number_change", at=time.time())
+    assert post_hook(admin, ch["id"], body).status_code == 200
+    detail = admin.get(f"/api/v1/conversations/{conversation['id']}").json()
+    assert detail["status"] == "resolved"
+    notice = detail["messages"][-1]
+    assert (notice["flag"], notice["details"]["new_number"]) == ("system", "+972912345678")
+    html = make_browser("agent").get(f"/conversations/{conversation['id']}").text
+    assert (
+        "Le client a changé de numéro WhatsApp, de +972987654321 à +972912345678 : "
+        "ses prochains messages viennent du nouveau numéro."
+    ) in html
+    assert "User A changed from" not in html  # WhatsApp's own English words are not shown
+
+
+def test_an_identity_change_is_a_notice_asking_to_check_it_is_still_the_customer(
+    admin, whatsapp, make_browser
+):
+    ch = whatsapp()
+    conversation = customer_writes(admin, ch["id"], wa_id="972987654321")
+    resolve(admin, conversation["id"])
+    post_hook(admin, ch["id"], system_update("system__identity_change", at=time.time()))
+    detail = admin.get(f"/api/v1/conversations/{conversation['id']}").json()
+    assert detail["status"] == "resolved"
+    assert detail["messages"][-1]["flag"] == "system"
+    html = make_browser("agent").get(f"/conversations/{conversation['id']}").text
+    assert "L&#39;identité WhatsApp du client a changé" in html
+    assert "avis du réseau" in html
+
+
+def test_a_system_notice_does_not_open_the_24_hour_window(admin, whatsapp, graph):
+    ch = whatsapp()
+    conversation = customer_writes(
+        admin, ch["id"], wa_id="972987654321", at=time.time() - 25 * 3600
+    )
+    post_hook(admin, ch["id"], system_update("system__identity_change", at=time.time()))
+    url = f"/api/v1/conversations/{conversation['id']}/replies"
+    refused = admin.post(url, json={"text": "Bonjour"})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["code"] == "window_closed"
+    assert graph.calls("/messages") == []
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the pipeline does not add NormalisedInbound.sender_aliases to the customer yet "
+    "(core/actions/inbound.py, identities.py: not this branch's files)",
+)
+def test_after_a_number_change_the_new_number_continues_the_same_customers_thread(admin, whatsapp):
+    ch = whatsapp()
+    conversation = customer_writes(admin, ch["id"], wa_id="972987654321")
+    post_hook(admin, ch["id"], system_update("system__phone_number_change", at=time.time()))
+    later = customer_writes(admin, ch["id"], message_id="wamid.IN-2", wa_id="972912345678")
+    assert (later["id"], later["customer_id"]) == (conversation["id"], conversation["customer_id"])
+    customer = admin.get(f"/api/v1/customers/{conversation['customer_id']}").json()
+    numbers = {(i["kind"], i["value"], i["verified"]) for i in customer["identities"]}
+    assert ("whatsapp", "+972912345678", True) in numbers

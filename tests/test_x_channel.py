@@ -14,11 +14,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
 import pytest
 
 from fake_provider import FakeProvider, fake_provider
+from filrouge.channels import x as x_package
 from filrouge.channels.base import DeliveryError, OutboundMessage, Recipient
+from filrouge.channels.x import client as x_client
 from filrouge.channels.x.adapter import XAdapter
 from filrouge.core.models.enums import Visibility
 from filrouge.jobs.deliveries import deliver
@@ -584,6 +587,195 @@ def test_it_keeps_the_tweet_without_its_photo_when_x_will_not_give_it(admin, x_c
     [photo] = message["attachments"]
     assert photo["url"] == "https://pbs.twimg.com/media/B4GnPkfIcAAgMOn.jpg"
     assert photo["size"] is None  # a link to X's copy, nothing stored
+
+
+# -- files of DMs (OAuth 1.0a) and videos in replies --------------------------------------
+
+DM_PHOTO = "direct_message_events__message_create_with_photo.json"
+DM_PHOTO_PATH = "/1.1/ton/data/dm/1455953461301055493/1455953456750579713/Ufcp9tdA.jpg"
+OAUTH1 = {
+    "consumer_key": "xvz1evFS4wEEPTGEFPHBog",
+    "oauth_token": "370773112-GmHxMAgYyLbNEtIKZeRNFsMKPR9EyMZeS9weJAEb",
+    "oauth_token_secret": "LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE",
+}
+VIDEO = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(range(256)) * 4
+
+
+def x_fixture(name: str) -> bytes:
+    return (Path(x_package.__file__).parent / "fixtures" / name).read_bytes()
+
+
+def oauth_params(header: str) -> dict[str, str]:
+    """The parameters of an ``Authorization: OAuth k="v", …`` header, decoded."""
+    assert header.startswith("OAuth "), header
+    pairs = [item.strip().split("=", 1) for item in header[len("OAuth ") :].split(",")]
+    assert all(len(p) == 2 and p[1].startswith('"') and p[1].endswith('"') for p in pairs)
+    return {unquote(k): unquote(v[1:-1]) for k, v in pairs}
+
+
+def rfc5849_signature(method: str, url: str, params: dict[str, str], key: str) -> str:
+    """HMAC-SHA1 of RFC 5849's signature base string, written out here to check ours."""
+
+    def enc(text: str) -> str:
+        return quote(text, safe="~")
+
+    signed = sorted((enc(k), enc(v)) for k, v in params.items() if k != "oauth_signature")
+    normal = "&".join(f"{k}={v}" for k, v in signed)
+    base = "&".join([method.upper(), enc(url), enc(normal)])
+    digest = hmac.new(key.encode(), base.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def test_it_fetches_the_photo_of_a_dm_with_a_get_signed_oauth_1a(admin, x_channel, x_api):
+    x_api.routes[DM_PHOTO_PATH] = [(200, JPEG)]
+    ch = x_channel(HARRISON, **OAUTH1)
+    post_activity(admin, ch["id"], x_fixture(DM_PHOTO))
+    [conversation] = conversations(admin)
+    [message] = thread(admin, conversation["id"])
+    [photo] = message["attachments"]
+    assert photo["filename"] == "Ufcp9tdA.jpg"
+    assert admin.get(f"/api/v1/attachments/{photo['id']}").content == JPEG
+    [fetch] = x_api.calls(DM_PHOTO_PATH)
+    assert fetch.method == "GET"
+    params = oauth_params(fetch.headers["Authorization"])
+    assert params["oauth_consumer_key"] == OAUTH1["consumer_key"]
+    assert params["oauth_token"] == OAUTH1["oauth_token"]
+    assert (params["oauth_signature_method"], params["oauth_version"]) == ("HMAC-SHA1", "1.0")
+    assert abs(int(params["oauth_timestamp"]) - time.time()) < 60
+    assert len(params["oauth_nonce"]) >= 16
+    key = f"{quote(secret(), safe='~')}&{quote(OAUTH1['oauth_token_secret'], safe='~')}"
+    expected = rfc5849_signature("GET", f"{x_api.base}{DM_PHOTO_PATH}", params, key)
+    assert params["oauth_signature"] == expected
+
+
+def test_it_keeps_a_dms_photo_as_a_link_without_oauth_1a_credentials(admin, x_channel, x_api):
+    x_api.routes[DM_PHOTO_PATH] = [(200, JPEG)]
+    ch = x_channel(HARRISON)
+    post_activity(admin, ch["id"], x_fixture(DM_PHOTO))
+    [conversation] = conversations(admin)
+    [message] = thread(admin, conversation["id"])
+    [photo] = message["attachments"]
+    assert photo["url"] == f"https://ton.twitter.com{DM_PHOTO_PATH}"
+    assert x_api.calls(DM_PHOTO_PATH) == []
+
+
+def test_it_keeps_a_dms_photo_as_a_link_when_x_refuses_the_signature(admin, x_channel, x_api):
+    x_api.routes[DM_PHOTO_PATH] = [(401, {"errors": [{"code": 32, "message": "Could not auth"}]})]
+    ch = x_channel(HARRISON, **OAUTH1)
+    post_activity(admin, ch["id"], x_fixture(DM_PHOTO))
+    [conversation] = conversations(admin)
+    [message] = thread(admin, conversation["id"])
+    assert message["text"].startswith("Voici le colis abîmé")
+    [photo] = message["attachments"]
+    assert photo["url"].startswith("https://ton.twitter.com/")
+
+
+def video_upload_answers(processing: list[dict[str, Any]], appends: int = 1) -> list[Any]:
+    """What X answers on /2/media/upload: INIT, the APPENDs, FINALIZE, then each STATUS."""
+    init = (200, {"data": {"id": MEDIA_ID, "media_key": f"7_{MEDIA_ID}"}})
+    finalize = (200, {"data": {"id": MEDIA_ID, "processing_info": processing[0]}})
+    statuses = [(200, {"data": {"id": MEDIA_ID, "processing_info": p}}) for p in processing[1:]]
+    return [init, *[(204, b"")] * appends, finalize, *statuses]
+
+
+def form_fields(body: bytes) -> dict[str, bytes]:
+    """The fields of a multipart body, by name."""
+    fields = {}
+    for part in body.split(b"--")[1:]:
+        head, _, value = part.partition(b"\r\n\r\n")
+        name = head.split(b'name="', 1)[-1].split(b'"', 1)[0].decode()
+        if head.strip():
+            fields[name] = value.removesuffix(b"\r\n")
+    return fields
+
+
+def test_it_uploads_a_video_in_parts_and_answers_under_the_tweet_with_it(
+    admin, x_channel, x_api, monkeypatch
+):
+    monkeypatch.setattr(x_client, "CHUNK_BYTES", 500)
+    pending = {"state": "pending", "check_after_secs": 0}
+    x_api.routes["/2/media/upload"] = video_upload_answers(
+        [pending, {"state": "in_progress", "check_after_secs": 0}, {"state": "succeeded"}], 3
+    )
+    ch = x_channel(BILL)
+    post_activity(admin, ch["id"], mention(BILL, real_tweet()))
+    [conversation] = conversations(admin)
+    clip = {
+        "filename": "colis.mp4",
+        "content_type": "video/mp4",
+        "content_base64": base64.b64encode(VIDEO).decode(),
+    }
+    sent = reply(admin, conversation["id"], "Voici la vidéo.", attachments=[clip])
+    calls = x_api.calls("/2/media/upload")
+    posts = [form_fields(c.body) for c in calls if c.method == "POST"]
+    assert [f["command"] for f in posts] == [b"INIT", b"APPEND", b"APPEND", b"APPEND", b"FINALIZE"]
+    init, *appends, finalize = posts
+    assert init["media_type"] == b"video/mp4"
+    assert init["total_bytes"] == str(len(VIDEO)).encode()
+    assert init["media_category"] == b"tweet_video"
+    assert [a["segment_index"] for a in appends] == [b"0", b"1", b"2"]
+    assert b"".join(a["media"] for a in appends) == VIDEO
+    assert {a["media_id"] for a in appends} | {finalize["media_id"]} == {MEDIA_ID.encode()}
+    statuses = [c for c in calls if c.method == "GET"]
+    assert len(statuses) == 2
+    assert all(f"media_id={MEDIA_ID}" in c.path and "command=STATUS" in c.path for c in statuses)
+    [tweet] = x_api.calls("/2/tweets")
+    assert tweet.json()["media"] == {"media_ids": [MEDIA_ID]}
+    assert all(c.headers["Authorization"] == f"Bearer {TOKEN}" for c in calls)
+    assert message_by_id(admin, conversation["id"], sent["id"])["status"] == "sent"
+
+
+def test_it_sends_a_video_with_a_dm_as_a_dm_video(admin, x_channel, x_api):
+    x_api.routes["/2/media/upload"] = video_upload_answers([{"state": "succeeded"}])
+    ch = x_channel(HARRISON)
+    post_activity(admin, ch["id"], (folder() / DM).read_bytes())
+    [conversation] = conversations(admin)
+    clip = {
+        "filename": "colis.mp4",
+        "content_type": "video/mp4",
+        "content_base64": base64.b64encode(VIDEO).decode(),
+    }
+    sent = reply(admin, conversation["id"], "La vidéo du colis.", attachments=[clip])
+    posts = [form_fields(c.body) for c in x_api.calls("/2/media/upload")]
+    assert [f["command"] for f in posts] == [b"INIT", b"APPEND", b"FINALIZE"]
+    assert posts[0]["media_category"] == b"dm_video"
+    assert posts[1]["media"] == VIDEO
+    [call] = x_api.calls("/messages")
+    assert call.json()["attachments"] == [{"media_id": MEDIA_ID}]
+    assert message_by_id(admin, conversation["id"], sent["id"])["status"] == "sent"
+
+
+def test_it_fails_a_reply_whose_video_x_could_not_process_in_xs_words(admin, x_channel, x_api):
+    error = {"code": 1, "name": "InvalidMedia", "message": "Unsupported video format"}
+    pending = {"state": "pending", "check_after_secs": 0}
+    x_api.routes["/2/media/upload"] = video_upload_answers(
+        [pending, {"state": "failed", "error": error}]
+    )
+    ch = x_channel(BILL)
+    post_activity(admin, ch["id"], mention(BILL, real_tweet()))
+    [conversation] = conversations(admin)
+    clip = {
+        "filename": "colis.mp4",
+        "content_type": "video/mp4",
+        "content_base64": base64.b64encode(VIDEO).decode(),
+    }
+    sent = reply(admin, conversation["id"], "Voici la vidéo.", attachments=[clip])
+    shown = message_by_id(admin, conversation["id"], sent["id"])
+    assert shown["status"] == "failed"
+    assert "Unsupported video format" in shown["error"]
+    assert x_api.calls("/2/tweets") == []
+
+
+def test_it_tries_again_later_when_x_takes_too_long_to_process_a_video(x_api, monkeypatch):
+    monkeypatch.setattr(x_client, "MAX_PROCESSING_WAIT", 0.0)
+    settings = {"api_base_url": x_api.base, "access_token": TOKEN}
+    with pytest.raises(DeliveryError) as later:
+        x_client.wait_until_processed(
+            settings, MEDIA_ID, {"state": "pending", "check_after_secs": 5}
+        )
+    assert not later.value.permanent
+    assert "still processing" in str(later.value)
+    assert x_api.received == []
 
 
 PNG_BASE64 = (

@@ -56,17 +56,26 @@ class NormalisedInbound:
     bounced_provider_ids: tuple[str, ...] = ()
     # Provider facts kept with the message: the post a comment answers, a location…
     details: Mapping[str, Any] | None = None
+    # Other identities the provider proves are the sender's (WhatsApp: the new number of a
+    # customer who changed number). The pipeline should add each to the sender's customer
+    # unless someone holds it already (never a silent merge); it does not yet.
+    sender_aliases: tuple[Sender, ...] = ()
 
 
 @dataclass(frozen=True)
 class StatusUpdate:
-    """A provider's receipt for one of our messages: sent, delivered, read or failed."""
+    """A provider's receipt for one of our messages: sent, delivered, read or failed.
+
+    A *watermark* receipt (Messenger, Instagram) names no message: with ``watermark_for``,
+    every reply to that person on the channel sent at or before ``occurred_at`` has the
+    status (``provider_message_id`` is then empty)."""
 
     channel_id: int
     provider_message_id: str
     status: DeliveryStatus
     occurred_at: datetime | None = None
     error: str | None = None
+    watermark_for: Recipient | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +130,16 @@ class OutboundMessage:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Sent:
+    """A provider's answer to a send that tells more than the message's id: who it reached,
+    as an identity on the network (Meta answers a private reply to a comment with the
+    commenter's Messenger or Instagram id), which the core adds to that customer."""
+
+    provider_message_id: str | None
+    reached: Recipient | None = None
+
+
 class DeliveryError(Exception):
     """Sending failed. ``permanent`` errors are not retried (a blocked number, a bad token);
     ``retry_after`` is the provider's own delay (seconds) before trying again; ``reconnect``
@@ -173,5 +192,6 @@ class ChannelAdapter(ABC):
         return now - customer_last_message_at < self.reply_window
 
     @abstractmethod
-    def send(self, message: OutboundMessage) -> str | None:
-        """Deliver ``message``; return the provider's message id, or raise ``DeliveryError``."""
+    def send(self, message: OutboundMessage) -> str | Sent | None:
+        """Deliver ``message``; return the provider's message id (or a ``Sent`` when the
+        provider also names who it reached), or raise ``DeliveryError``."""

@@ -64,6 +64,9 @@ SETUPS: dict[str, ProviderSetup] = {
             SetupField("user_id", N_("Account id (user id of the brand's account)")),
             SetupField("consumer_secret", N_("API key secret (signs every delivery)"), True),
             SetupField("access_token", N_("User access token (OAuth 2.0)"), secret=True),
+            SetupField("consumer_key", N_("API key (OAuth 1.0a: files sent by DM)"), True),
+            SetupField("oauth_token", N_("Access token (OAuth 1.0a: files sent by DM)"), True),
+            SetupField("oauth_token_secret", N_("Access token secret (OAuth 1.0a)"), True),
         ),
         N_(
             "X developer portal → Account Activity API: register the webhook URL, then "

@@ -199,8 +199,10 @@ class MessagePublic(BaseModel):
     provider_message_id: str | None
     in_reply_to_id: int | None
     error: str | None
-    flag: Literal["auto_reply", "bounce", "bulk", "unreadable"] | None = Field(
-        None, description="Set on messages no person wrote, and on mail that could not be read."
+    flag: Literal["auto_reply", "bounce", "bulk", "unreadable", "system"] | None = Field(
+        None,
+        description="Set on messages no person wrote (system: the network's notice), and on "
+        "mail that could not be read.",
     )
     details: dict[str, Any] | None = Field(
         None, description="A contact logged by hand: duration_minutes, store, outcome."

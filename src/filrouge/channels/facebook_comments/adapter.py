@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from filrouge.channels.base import ChannelAdapter, DeliveryError, OutboundMessage
+from filrouge.channels.base import ChannelAdapter, DeliveryError, OutboundMessage, Sent
 from filrouge.channels.facebook_comments import client
 from filrouge.channels.facebook_comments.inbound import EDITED
 from filrouge.core.models.enums import ChannelKind, IdentityKind, Visibility
@@ -21,7 +21,7 @@ class FacebookCommentsAdapter(ChannelAdapter):
     hides_comments: ClassVar[bool] = True
     private_replies: ClassVar[bool] = True
 
-    def send(self, message: OutboundMessage) -> str | None:
+    def send(self, message: OutboundMessage) -> str | Sent | None:
         text = _text(message)
         private_to = message.options.get("private_reply_to")
         if private_to:

@@ -3,7 +3,8 @@
 - a public reply under a comment (or a visitor's post): ``POST /<comment id>/comments``
   with ``message``, answered ``{"id": "<new comment id>"}``;
 - a private reply in Messenger: ``POST /<page id>/messages`` with ``recipient.comment_id``
-  and ``message.text``, answered ``{"recipient_id", "message_id"}``; Meta allows one per
+  and ``message.text``, answered ``{"recipient_id", "message_id"}`` (the recipient is the
+  commenter's Messenger id, PSID: the core adds it to the customer); Meta allows one per
   comment, within 7 days of it (refused with codes 10900 and 10903);
 - hiding a comment, or showing it again: ``POST /<comment id>`` with ``is_hidden``.
 
@@ -16,8 +17,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from filrouge.channels.base import DeliveryError
-from filrouge.channels.meta.graph import graph_call
+from filrouge.channels.base import DeliveryError, Sent
+from filrouge.channels.meta.graph import graph_call, recipient_of
+from filrouge.core.models.enums import IdentityKind
 
 # (#10900) "Activity already replied to", (#10903) "This activity can't be replied to".
 PRIVATE_REPLY_REFUSALS = frozenset({10900, 10903})
@@ -33,7 +35,8 @@ def reply_in_public(settings: Mapping[str, Any], comment_id: str, text: str) -> 
     return _answered_id(answer, "id")
 
 
-def reply_in_private(settings: Mapping[str, Any], comment_id: str, text: str) -> str:
+def reply_in_private(settings: Mapping[str, Any], comment_id: str, text: str) -> Sent:
+    """The private reply's id, and the commenter's Messenger id (PSID) Meta answers with."""
     body = {"recipient": {"comment_id": comment_id}, "message": {"text": text}}
     try:
         answer = graph_call(settings, "POST", f"{page_id(settings)}/messages", json=body)
@@ -41,7 +44,7 @@ def reply_in_private(settings: Mapping[str, Any], comment_id: str, text: str) ->
         if graph_code(str(exc)) in PRIVATE_REPLY_REFUSALS:
             raise DeliveryError(f"{PRIVATE_REPLY_REFUSED} ({exc})", permanent=True) from exc
         raise
-    return _answered_id(answer, "message_id")
+    return Sent(_answered_id(answer, "message_id"), recipient_of(answer, IdentityKind.MESSENGER))
 
 
 def hide(settings: Mapping[str, Any], comment_id: str, hidden: bool) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, ClassVar
 
-from filrouge.channels.base import ChannelAdapter, DeliveryError, OutboundMessage
+from filrouge.channels.base import ChannelAdapter, DeliveryError, OutboundMessage, Sent
 from filrouge.channels.instagram import client
 from filrouge.channels.messenger import client as send_api
 from filrouge.core.models.enums import ChannelKind, IdentityKind, Visibility
@@ -27,7 +27,7 @@ class InstagramAdapter(ChannelAdapter):
     hides_comments: ClassVar[bool] = True
     private_replies: ClassVar[bool] = True
 
-    def send(self, message: OutboundMessage) -> str | None:
+    def send(self, message: OutboundMessage) -> str | Sent | None:
         private_to = message.options.get("private_reply_to")
         if private_to:
             return _private_reply(message, str(private_to))
@@ -61,7 +61,7 @@ def _public_reply(message: OutboundMessage) -> str | None:
     return client.reply_to_comment(message.channel_settings, comment_id, message.text.strip())
 
 
-def _private_reply(message: OutboundMessage, comment_id: str) -> str | None:
+def _private_reply(message: OutboundMessage, comment_id: str) -> Sent:
     """One message to the comment's author, in their Instagram inbox."""
     _text_only(message, "a private reply to a comment")
     settings = message.channel_settings

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from filrouge.channels.base import DeliveryError
-from filrouge.channels.meta.graph import graph_call
+from filrouge.channels.base import DeliveryError, Sent
+from filrouge.channels.meta.graph import graph_call, recipient_of
+from filrouge.core.models.enums import IdentityKind
 
 MESSAGES_PATH = "me/messages"
 
@@ -22,10 +23,12 @@ def reply_to_comment(settings: Mapping[str, Any], comment_id: str, text: str) ->
     return str(answer["id"]) if answer.get("id") else None
 
 
-def private_reply(settings: Mapping[str, Any], comment_id: str, text: str) -> str | None:
+def private_reply(settings: Mapping[str, Any], comment_id: str, text: str) -> Sent:
+    """The private reply's id, and the commenter's Instagram id (IGSID) when Meta names it."""
     body = {"recipient": {"comment_id": comment_id}, "message": {"text": text}}
     answer = graph_call(settings, "POST", MESSAGES_PATH, json=body)
-    return str(answer["message_id"]) if answer.get("message_id") else None
+    sent_id = str(answer["message_id"]) if answer.get("message_id") else None
+    return Sent(sent_id, recipient_of(answer, IdentityKind.INSTAGRAM))
 
 
 def set_comment_hidden(settings: Mapping[str, Any], comment_id: str, hidden: bool) -> None:

@@ -5,8 +5,9 @@ an event names its ``sender.id`` (the customer's page-scoped id, PSID), its ``ti
 and one of: ``message`` (``mid``, ``text``, ``attachments`` of type image, video, audio or
 file with ``payload.url``, ``quick_reply.payload``, ``reply_to.mid``; ``is_echo`` for what the
 page sent itself), ``postback`` (a button: ``title``, ``payload``, ``mid``), ``delivery``
-(``mids``, ``watermark``) or ``read`` (``watermark``; Instagram names the ``mid``). Instagram
-direct messages are the same events, so ``channels/instagram`` reads them with this module.
+(``mids``, ``watermark``) or ``read`` (``watermark``; Instagram names the ``mid``): a
+watermark says that every message the page sent that person up to then was delivered, or read.
+Instagram direct messages are the same events, so ``channels/instagram`` reads them here.
 
 Settings read: ``page_id`` (each entry's ``id`` must be it, else ``unknown_page``).
 """
@@ -16,7 +17,6 @@ from __future__ import annotations
 import mimetypes
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from filrouge.channels.base import (
     IncomingAttachment,
     NormalisedInbound,
+    Recipient,
     Sender,
     StatusUpdate,
     Unsupported,
@@ -178,34 +179,38 @@ def _postback(channel_id: int, account: Account, event: dict[str, Any]) -> Webho
 
 
 def _delivery(channel_id: int, account: Account, event: dict[str, Any]) -> WebhookBatch:
+    """Messages delivered: those ``mids`` names, and every reply sent up to the watermark."""
     delivery = event["delivery"]
     mids = [str(m) for m in delivery.get("mids") or [] if m]
-    if not mids:
-        return _unsupported("delivery_watermark", _watermark_reason("delivered", delivery))
-    when = from_timestamp(delivery.get("watermark"))
-    return _statuses(channel_id, mids, DeliveryStatus.DELIVERED, when)
+    return _receipts(channel_id, account, event, delivery, mids, DeliveryStatus.DELIVERED)
 
 
 def _read(channel_id: int, account: Account, event: dict[str, Any]) -> WebhookBatch:
+    """Messages read: the ``mid`` Instagram names, and every reply sent up to the watermark."""
     read = event["read"]
     mids = [str(read["mid"])] if read.get("mid") else [str(m) for m in read.get("mids") or [] if m]
-    if not mids:
-        return _unsupported("read_watermark", _watermark_reason("read", read))
-    when = from_timestamp(read.get("watermark") or event.get("timestamp"))
-    return _statuses(channel_id, mids, DeliveryStatus.READ, when)
+    return _receipts(channel_id, account, event, read, mids, DeliveryStatus.READ)
 
 
-def _statuses(
-    channel_id: int, mids: list[str], status: DeliveryStatus, when: datetime | None
+def _receipts(
+    channel_id: int,
+    account: Account,
+    event: dict[str, Any],
+    receipt: dict[str, Any],
+    mids: list[str],
+    status: DeliveryStatus,
 ) -> WebhookBatch:
-    return WebhookBatch(statuses=[StatusUpdate(channel_id, mid, status, when) for mid in mids])
-
-
-def _watermark_reason(what: str, receipt: dict[str, Any]) -> str:
-    return (
-        f"everything sent before watermark {receipt.get('watermark')} was {what}, but receipts "
-        "are applied by message id and this one names none"
-    )
+    watermark = from_timestamp(receipt.get("watermark"))
+    when = watermark or from_timestamp(event.get("timestamp"))
+    batch = WebhookBatch(statuses=[StatusUpdate(channel_id, mid, status, when) for mid in mids])
+    person = _sender_id(event)
+    if watermark is not None and person:
+        reader = Recipient(account.identity_kind, person)
+        batch.statuses.append(StatusUpdate(channel_id, "", status, watermark, None, reader))
+    elif not mids:
+        reason = "a receipt naming neither a message nor a time"
+        batch.unsupported.append(Unsupported(f"{status}_receipt", reason))
+    return batch
 
 
 def read_attachments(

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from filrouge.channels.base import DeliveryError
+from filrouge.channels.base import DeliveryError, Recipient
 from filrouge.channels.provider_http import ProviderRefusal, call_provider, json_object_of
 
 DEFAULT_BASE = "https://graph.facebook.com"
@@ -82,3 +82,11 @@ def access_token(settings: Mapping[str, Any]) -> str:
 
 def _transient_code(message: str) -> bool:
     return any(message.endswith(f"[code {code}]") for code in TRANSIENT_ERRORS)
+
+
+def recipient_of(answer: dict[str, Any], kind: str) -> Recipient | None:
+    """The person a Send API answer names (``recipient_id``), as an identity of ``kind``."""
+    person = answer.get("recipient_id")
+    if not isinstance(person, str | int) or not str(person).strip():
+        return None
+    return Recipient(kind, str(person).strip())

@@ -16,10 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from filrouge.channels.base import IncomingAttachment, Unsupported
+from filrouge.core.models.enums import MessageFlag
 
 MEDIA_REF = "whatsapp-media:"
 MEDIA_KINDS = ("image", "video", "audio", "document", "sticker")
 CAPTION_LESS = frozenset({"audio", "sticker"})
+# What each system message tells, as the conversation page words it.
+NOTICES = {
+    "user_changed_number": "number_changed",
+    "customer_changed_number": "number_changed",
+    "customer_identity_changed": "identity_changed",
+}
 EXTENSIONS = {"audio/ogg": ".ogg", "image/jpeg": ".jpg", "audio/mpeg": ".mp3"}
 
 
@@ -31,6 +38,8 @@ class Content:
     attachments: tuple[IncomingAttachment, ...] = ()
     details: dict[str, Any] = field(default_factory=dict)
     refers_to: tuple[str, ...] = ()
+    # A notice of the network rather than the customer's words (``system`` messages).
+    flag: MessageFlag | None = None
 
 
 Reader = Callable[[dict[str, Any], list[Any]], Content | Unsupported]
@@ -160,10 +169,19 @@ def _order(message: dict[str, Any], errors: list[Any]) -> Content:
 
 
 def _system(message: dict[str, Any], errors: list[Any]) -> Content:
+    """WhatsApp's notice, not the customer's words: a number changed (``user_changed_number``,
+    ``customer_changed_number``: the new one is ``wa_id`` or ``new_wa_id``), or the
+    customer's identity changed (``customer_identity_changed``: a new phone, a reinstall)."""
     system = _dict(message, "system")
-    return Content(
-        str(system.get("body") or system.get("type") or "system"), details={"system": system}
-    )
+    kind = str(system.get("type") or "")
+    details: dict[str, Any] = {"system": system, "notice": NOTICES.get(kind, "other")}
+    new_wa_id = str(system.get("new_wa_id") or system.get("wa_id") or "")
+    if details["notice"] == "number_changed" and new_wa_id.isdigit():
+        details["new_number"] = f"+{new_wa_id}"
+        if str(message.get("from") or "").isdigit():
+            details["previous_number"] = f"+{message['from']}"
+    text = str(system.get("body") or kind or "system")
+    return Content(text, details=details, flag=MessageFlag.SYSTEM)
 
 
 def _edit(message: dict[str, Any], errors: list[Any]) -> Content | Unsupported:

@@ -8,7 +8,9 @@ messages) and ``errors``. ``smb_message_echoes`` are messages sent from the What
 app on the number: our own echoes. Every other field (account_update, message_template_*,
 calls, user_preferences, flows…) is kept as unsupported under its field name.
 
-A sender is ``+<wa_id>`` (E.164): WhatsApp has proved the number, so it is verified.
+A sender is ``+<wa_id>`` (E.164): WhatsApp has proved the number, so it is verified. A
+``system`` message (a number or an identity changed) is flagged ``system``: no person wrote it,
+so it never wakes a conversation up; a new number is named as the sender's alias.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from filrouge.channels.base import (
 )
 from filrouge.channels.webhooks import PayloadError, from_timestamp
 from filrouge.channels.whatsapp.content import Content, describe_errors, read_content
+from filrouge.core.errors import Invalid
+from filrouge.core.identity import normalise_identity
 from filrouge.core.models.enums import DeliveryStatus, IdentityKind
 
 OBJECT = "whatsapp_business_account"
@@ -115,7 +119,21 @@ def _normalised(
         in_reply_to=tuple(dict.fromkeys((*replied, *content.refers_to))),
         occurred_at=from_timestamp(message.get("timestamp")),
         details=_details(message, context, content) or None,
+        flag=content.flag,
+        sender_aliases=_new_number(content),
     )
+
+
+def _new_number(content: Content) -> tuple[Sender, ...]:
+    """The number a customer moved to, verified like any WhatsApp number (when it is one)."""
+    number = content.details.get("new_number")
+    if not isinstance(number, str):
+        return ()
+    try:
+        value = normalise_identity(IdentityKind.WHATSAPP, number, "ZZ")
+    except Invalid:
+        return ()
+    return (Sender(IdentityKind.WHATSAPP, value, verified=True),)
 
 
 def _sender_id(message: dict[str, Any], contacts: dict[str, Any]) -> str | None:

@@ -15,14 +15,21 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from filrouge.channels.base import DeliveryError, IncomingAttachment, OutboundMessage, Recipient
+from filrouge.channels.base import (
+    DeliveryError,
+    IncomingAttachment,
+    OutboundMessage,
+    Recipient,
+    Sent,
+)
 from filrouge.channels.registry import adapter_for
+from filrouge.core.actions.reached import link_reached_identity
 from filrouge.core.actions.receipts import apply_early_receipts
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.blobs import BlobStore
 from filrouge.core.events import publish_after_commit
 from filrouge.core.models import ChannelAccount, Conversation, Identity, Message
-from filrouge.core.models.enums import DeliveryStatus, Direction, Visibility
+from filrouge.core.models.enums import AUTOMATIC_FLAGS, DeliveryStatus, Direction, Visibility
 from filrouge.lib.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -61,7 +68,8 @@ def deliver_message(factory: sessionmaker[Session], message_id: int, blobs: Blob
         return DeliveryStatus.QUEUED
     try:
         outbound = replace(pending.outbound, attachments=_attachments(pending.files, blobs))
-        provider_id = adapter.send(outbound)
+        started = utcnow()
+        sent = adapter.send(outbound)
     except DeliveryError as exc:
         if not exc.permanent:
             log.warning("delivery of message %s failed, will retry: %s", message_id, exc)
@@ -69,7 +77,11 @@ def deliver_message(factory: sessionmaker[Session], message_id: int, blobs: Blob
         if exc.reconnect:
             flag_reconnection(factory, pending.channel_id, str(exc))
         return _record_outcome(factory, message_id, DeliveryStatus.FAILED, None, str(exc))
-    return _record_outcome(factory, message_id, DeliveryStatus.SENT, provider_id, None)
+    if not isinstance(sent, Sent):
+        sent = Sent(sent)
+    return _record_outcome(
+        factory, message_id, DeliveryStatus.SENT, sent.provider_message_id, None, started, sent
+    )
 
 
 def stale_queued_ids(session: Session, older_than: timedelta) -> list[int]:
@@ -150,7 +162,8 @@ def _prepare(session: Session, message_id: int) -> _Pending | None:
 
 
 def last_inbound_at(session: Session, channel_id: int, identity_id: int | None) -> datetime | None:
-    """When this identity last wrote on this channel (the messaging window's start)."""
+    """When this identity last wrote on this channel (the messaging window's start); a
+    message no person wrote (a network's notice, an auto-reply) opens no window."""
     if identity_id is None:
         return None
     return session.scalar(
@@ -158,6 +171,7 @@ def last_inbound_at(session: Session, channel_id: int, identity_id: int | None) 
             Message.channel_id == channel_id,
             Message.identity_id == identity_id,
             Message.direction == Direction.INBOUND,
+            Message.flag.is_(None) | Message.flag.not_in(AUTOMATIC_FLAGS),
         )
     )
 
@@ -203,14 +217,16 @@ def _record_outcome(
     status: DeliveryStatus,
     provider_id: str | None,
     error: str | None,
+    sent_at: datetime | None = None,
+    sent: Sent | None = None,
 ) -> str:
     try:
-        return _save_outcome(factory, message_id, status, provider_id, error)
+        return _save_outcome(factory, message_id, status, provider_id, error, sent_at, sent)
     except IntegrityError:  # the provider's id is already taken on this channel
         log.warning(
             "provider id %r of message %s is not unique; kept without it", provider_id, message_id
         )
-        return _save_outcome(factory, message_id, status, None, error)
+        return _save_outcome(factory, message_id, status, None, error, sent_at, sent)
 
 
 def _save_outcome(
@@ -219,6 +235,8 @@ def _save_outcome(
     status: DeliveryStatus,
     provider_id: str | None,
     error: str | None,
+    sent_at: datetime | None = None,
+    sent: Sent | None = None,
 ) -> str:
     """Record what the provider said; the send happened, so this must not raise for retry."""
     with factory() as session, session.begin():
@@ -245,5 +263,7 @@ def _save_outcome(
             conversation_id=message.conversation_id,
         )
         if status == DeliveryStatus.SENT:
-            apply_early_receipts(session, message)
+            apply_early_receipts(session, message, sent_at)
+            if sent is not None and sent.reached is not None:
+                link_reached_identity(session, message, sent.reached)
     return status

@@ -95,9 +95,12 @@ class MessageFlag(StrEnum):
     BOUNCE = "bounce"  # a delivery failure report
     BULK = "bulk"  # newsletters, lists
     UNREADABLE = "unreadable"  # could not be parsed: kept raw
+    SYSTEM = "system"  # the network's notice (WhatsApp: a number or an identity changed)
 
 
-AUTOMATIC_FLAGS = frozenset({MessageFlag.AUTO_REPLY, MessageFlag.BOUNCE, MessageFlag.BULK})
+AUTOMATIC_FLAGS = frozenset(
+    {MessageFlag.AUTO_REPLY, MessageFlag.BOUNCE, MessageFlag.BULK, MessageFlag.SYSTEM}
+)
 
 
 class OrderChannel(StrEnum):

@@ -70,6 +70,7 @@ FLAG_LABELS = {
     "bounce": N_("delivery failure"),
     "bulk": N_("bulk mail"),
     "unreadable": N_("could not be read"),
+    "system": N_("notice from the network"),
 }
 OUTCOME_LABELS = {
     "answered": N_("answered"),
