@@ -22,12 +22,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from filrouge.channels.webhooks import HookRequest
 from filrouge.core.actions.webhooks import PENDING, StoredDelivery, store_delivery
 from filrouge.core.models import WebhookDelivery
+from filrouge.db import writes_first
 from filrouge.lib.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class DeliveryWriter:
                 self._wake.notify()  # a no-op while the writer is busy storing a group
 
     def _run(self) -> None:
+        writes_first()  # on SQLite, this thread's transactions go before the drain's
         while (group := self._next_group()) is not None:
             self._store(group)
 
@@ -136,9 +138,9 @@ def store_group(connection: Connection, group: list[_Item]) -> list[StoredDelive
     """One statement for the group's new rows, one for those already stored: each item's
     first channel's row answers it."""
     now = utcnow()
+    digests = [hashlib.sha256(item.request.body).hexdigest() for item in group]
     rows: dict[tuple[int, str], dict[str, object]] = {}
-    for item in group:
-        digest = hashlib.sha256(item.request.body).hexdigest()
+    for item, digest in zip(group, digests, strict=True):
         for channel_id, kind in item.channel_ids:
             rows.setdefault((channel_id, digest), _row(channel_id, kind, digest, item, now))
     known = _known_ids(connection, list(rows))
@@ -146,8 +148,8 @@ def store_group(connection: Connection, group: list[_Item]) -> list[StoredDelive
     created = _insert_new(connection, fresh) if fresh else {}
     answers = []
     seen: set[tuple[int, str]] = set()
-    for item in group:
-        key = (item.channel_ids[0][0], hashlib.sha256(item.request.body).hexdigest())
+    for item, digest in zip(group, digests, strict=True):
+        key = (item.channel_ids[0][0], digest)
         if key in created and key not in seen:
             answers.append(StoredDelivery(created[key], duplicate=False))
         else:
@@ -171,14 +173,23 @@ def _row(channel_id: int, kind: str, digest: str, item: _Item, now: datetime) ->
     }
 
 
+# Built once: building a statement and its cache key costs more than running it on SQLite.
+_KNOWN = select(WebhookDelivery.id, WebhookDelivery.channel_id, WebhookDelivery.digest).where(
+    WebhookDelivery.channel_id.in_(bindparam("channel_ids", expanding=True)),
+    WebhookDelivery.digest.in_(bindparam("digests", expanding=True)),
+)
+_INSERT_NEW = insert(WebhookDelivery).returning(
+    WebhookDelivery.id,
+    WebhookDelivery.channel_id,
+    WebhookDelivery.digest,
+    sort_by_parameter_order=True,
+)
+
+
 def _known_ids(connection: Connection, keys: list[tuple[int, str]]) -> dict[tuple[int, str], int]:
     channel_ids = sorted({channel_id for channel_id, _ in keys})
     digests = sorted({digest for _, digest in keys})
-    found = connection.execute(
-        select(WebhookDelivery.id, WebhookDelivery.channel_id, WebhookDelivery.digest).where(
-            WebhookDelivery.channel_id.in_(channel_ids), WebhookDelivery.digest.in_(digests)
-        )
-    )
+    found = connection.execute(_KNOWN, {"channel_ids": channel_ids, "digests": digests})
     wanted = set(keys)
     return {
         (row.channel_id, row.digest): row.id
@@ -190,11 +201,5 @@ def _known_ids(connection: Connection, keys: list[tuple[int, str]]) -> dict[tupl
 def _insert_new(
     connection: Connection, rows: list[dict[str, object]]
 ) -> dict[tuple[int, str], int]:
-    statement = insert(WebhookDelivery).returning(
-        WebhookDelivery.id,
-        WebhookDelivery.channel_id,
-        WebhookDelivery.digest,
-        sort_by_parameter_order=True,
-    )
-    created = connection.execute(statement, rows)
+    created = connection.execute(_INSERT_NEW, rows)
     return {(row.channel_id, row.digest): row.id for row in created}

@@ -6,6 +6,7 @@ change saved in this process is seen at once (``forget_channels`` on ``channel.u
 
 from __future__ import annotations
 
+import asyncio
 import time
 import weakref
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ class ChannelCache:
     def __init__(self, factory: sessionmaker[Session]) -> None:
         self.factory = factory
         self._kept: dict[int, tuple[float, KnownChannel]] = {}
+        self._loading: dict[tuple[int, str], asyncio.Future[KnownChannel]] = {}
         _CACHES.add(self)
 
     async def known(self, receiver: WebhookReceiver, channel_id: int) -> KnownChannel:
@@ -46,6 +48,20 @@ class ChannelCache:
         kept = self._kept.get(channel_id)
         if kept is not None and kept[0] > time.monotonic() and kept[1].kind == receiver.kind:
             return kept[1]
+        key = (channel_id, receiver.kind)
+        loading = self._loading.get(key)
+        if loading is None:  # the first request of a burst reads it; the others wait for it
+            loading = asyncio.ensure_future(self._load(receiver, channel_id))
+            self._loading[key] = loading
+            loading.add_done_callback(lambda done: self._loaded(key, done))
+        return await asyncio.shield(loading)
+
+    def _loaded(self, key: tuple[int, str], done: asyncio.Future[KnownChannel]) -> None:
+        self._loading.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: a 404 nobody waits for any more is not logged
+
+    async def _load(self, receiver: WebhookReceiver, channel_id: int) -> KnownChannel:
         known = await run_in_threadpool(load_channel, self.factory, receiver, channel_id)
         self._kept[channel_id] = (time.monotonic() + CHANNEL_TTL, known)
         return known
