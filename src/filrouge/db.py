@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,8 +68,10 @@ class WriteGate:
         self._turn = threading.Condition()
         self._holder: int | None = None  # id() of the DBAPI connection in a transaction
         self._first_waiting = 0
+        self.waiting = 0  # threads waiting for their turn
 
     def install(self, engine: Engine) -> None:
+        _GATES[engine] = self
         dialect = engine.dialect
         event.listen(engine, "begin", self._begin_immediate)
         setattr(dialect, "do_commit", self._leaving_after(dialect.do_commit))  # noqa: B010
@@ -80,12 +83,14 @@ class WriteGate:
         first = getattr(_priority, "first", False)
         with self._turn:
             self._first_waiting += first
+            self.waiting += 1
             try:
                 if not self._turn.wait_for(lambda: self._free_for(first), self.timeout):
                     locked = sqlite3.OperationalError("database is locked")
                     raise OperationalError("BEGIN IMMEDIATE", None, locked)
             finally:
                 self._first_waiting -= first
+                self.waiting -= 1
             self._holder = holder
 
     def leave(self, holder: int) -> None:
@@ -123,6 +128,12 @@ class WriteGate:
 
 
 _priority = threading.local()
+_GATES: weakref.WeakKeyDictionary[Engine, WriteGate] = weakref.WeakKeyDictionary()
+
+
+def write_gate(engine: Engine) -> WriteGate | None:
+    """The gate of a SQLite engine (None for other databases)."""
+    return _GATES.get(engine)
 
 
 def writes_first() -> None:

@@ -98,9 +98,18 @@ class DeliveryWriter:
         except Exception:
             log.exception("a group of %d deliveries failed; storing each alone", len(group))
             results = [self._store_alone(item) for item in group]
-        if self.after_commit is not None:
-            self.after_commit()
+        self._after_commit()
         _answer(group, results)
+
+    def _after_commit(self) -> None:
+        """Plan the drain; if that fails, the deliveries are stored all the same (the minute
+        sweeper reads them) and their requests are answered."""
+        if self.after_commit is None:
+            return
+        try:
+            self.after_commit()
+        except Exception:
+            log.exception("the drain of stored deliveries could not be planned")
 
     def _store_alone(self, item: _Item) -> Outcome:
         try:
