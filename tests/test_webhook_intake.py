@@ -153,7 +153,7 @@ def test_it_refuses_a_delivery_announced_over_the_limit_before_reading_it(admin,
     assert stored_rows(factory, telegram["id"]) == []
 
 
-def test_on_sqlite_a_writer_marked_first_goes_before_the_transactions_waiting(tmp_path):
+def test_it_lets_the_webhook_writer_go_before_the_waiting_transactions_on_sqlite(tmp_path):
     engine = create_db_engine(f"sqlite:///{tmp_path}/gate.db")
     factory = make_session_factory(engine)
     with factory() as session, session.begin():
@@ -196,7 +196,7 @@ def wait_until_waiting(engine: Any, count: int) -> None:
     raise AssertionError(f"fewer than {count} transactions are waiting")
 
 
-def test_the_drain_reads_every_delivery_of_a_burst_still_arriving(admin, telegram, factory):
+def test_it_reads_every_delivery_of_a_burst_still_arriving(admin, telegram, factory):
     """Deliveries stored a moment ago: the drain reads them in small batches, and all of them."""
     for n in range(20):
         hook = HookRequest(url="http://127.0.0.1/hooks/telegram", headers={}, body=update(n))
