@@ -1,14 +1,18 @@
 """Webhook benchmark: signed provider deliveries over HTTP on loopback into one server process.
 
-A real `filrouge serve` (one process, its background worker inside, SQLite) receives a mix of
-Telegram, WhatsApp, Messenger, X and Twilio SMS deliveries, each signed the provider's way,
-over 16 concurrent keep-alive connections (two client processes). Prints accepted events/s
-and p50/p99 latency (client side: request
-sent → 200, i.e. verified and stored durably), then how long the worker took to read every
+A real `filrouge serve` (one process, SQLite) receives a mix of Telegram, WhatsApp, Messenger,
+X and Twilio SMS deliveries, each signed the provider's way, over 16 concurrent keep-alive
+connections (two client processes). Prints accepted events/s and p50/p99 latency (client side:
+request sent → 200, i.e. verified and stored durably), the server's CPU time per accepted
+delivery (from /proc: robust to a busy machine), then how long the worker took to read every
 delivery into conversations (end-to-end events/s), against a floor measured in the same run:
 as many raw single-row inserts of the same bodies, one transaction each.
 
-    make bench            # or: .venv/bin/python benchmarks/webhooks.py --events 2000
+The worker reads deliveries inside the server (``--worker inside``, the default), in a
+``filrouge worker`` beside it (``--worker separate``), or not at all (``--worker none``:
+accepting only).
+
+    make bench            # or: .venv/bin/python benchmarks/webhooks.py --events 2000 --worker none
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ from filrouge.schema import migrate
 SECRET = "bench-secret-0123456789"
 CONCURRENCY = 16
 CLIENT_PROCESSES = 2
-WORKER_FLAG: list[str] = []
+WORKER_MODES = ("inside", "separate", "none")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 SETTINGS = {
     "telegram": {"secret_token": SECRET, "bot_token": "1:bench"},
     "whatsapp": {"app_secret": SECRET, "verify_token": SECRET, "phone_number_id": "1001"},
@@ -179,20 +184,41 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=5_000)
     parser.add_argument(
-        "--separate-worker",
-        action="store_true",
-        help="read deliveries in a `filrouge worker` beside the server (default: inside it)",
+        "--worker",
+        choices=WORKER_MODES,
+        default="inside",
+        help="who reads the deliveries: the server's own worker, a `filrouge worker` beside "
+        "it, or nobody (accepting only)",
     )
+    parser.add_argument("--connections", type=int, default=CONCURRENCY)
     args = parser.parse_args()
-    if args.separate_worker:
-        WORKER_FLAG[:] = ["--no-worker"]
     # The server must read the channels' secrets as this process stored them.
     os.environ.setdefault("FILROUGE_SECRET_KEY", "bench-installation-key-0123456789abcdef")
     with tempfile.TemporaryDirectory(prefix="filrouge-bench-hooks-") as tmp:
-        return run(Path(tmp), args.events)
+        return run(Path(tmp), Run(args.events, args.worker, args.connections))
 
 
-def run(tmp: Path, events: int) -> int:
+@dataclass(frozen=True)
+class Run:
+    events: int
+    worker: str  # one of WORKER_MODES
+    connections: int
+
+
+@dataclass(frozen=True)
+class Timings:
+    latencies: list[float]
+    refused: int
+    accepted_seconds: float
+    stored_seconds: float | None  # None: nobody reads (accepting only)
+    floor_seconds: float
+    server_cpu_seconds: float  # the server process, while accepting
+    server_cpu_total_seconds: float  # the server process, until every delivery is read
+    client_cpu_seconds: float  # both client processes, while sending
+
+
+def run(tmp: Path, bench: Run) -> int:
+    events = bench.events
     url = f"sqlite:///{tmp}/bench.db"
     engine = create_db_engine(url)
     migrate(engine)
@@ -205,52 +231,65 @@ def run(tmp: Path, events: int) -> int:
         for kind in [list(BUILDERS)[n % len(BUILDERS)]]
     ]
     floor_seconds = run_floor(engine, [d.body for d in deliveries])
-    server = start_server(tmp, url, port)
-    worker = None if not WORKER_FLAG else start_worker(tmp, url)
+    server = start_server(tmp, url, port, bench.worker == "inside")
+    worker = start_worker(tmp, url) if bench.worker == "separate" else None
     try:
+        cpu_before = cpu_seconds(server.pid)
         began = time.perf_counter()
-        latencies, refused = send_all(deliveries)
+        latencies, refused, client_cpu = send_all(deliveries, bench.connections)
         accepted_seconds = time.perf_counter() - began
-        stored_seconds = wait_until_read(engine, began)
+        server_cpu = cpu_seconds(server.pid) - cpu_before
+        stored_seconds = None if bench.worker == "none" else wait_until_read(engine, began)
+        server_cpu_total = cpu_seconds(server.pid) - cpu_before
     finally:
         for process in (server, worker):
             if process is not None:
                 process.terminate()
                 process.wait(timeout=20)
     with engine.connect() as connection:
+        stored = connection.execute(text("SELECT count(*) FROM webhook_deliveries")).scalar_one()
         messages = connection.execute(text("SELECT count(*) FROM messages")).scalar_one()
         pending = connection.execute(
             text("SELECT count(*) FROM webhook_deliveries WHERE outcome != 'processed'")
         ).scalar_one()
     engine.dispose()
-    report(events, latencies, refused, accepted_seconds, stored_seconds, floor_seconds, messages)
+    timings = Timings(
+        latencies,
+        refused,
+        accepted_seconds,
+        stored_seconds,
+        floor_seconds,
+        server_cpu,
+        server_cpu_total,
+        client_cpu,
+    )
+    report(bench, timings, messages)
+    if bench.worker == "none":
+        return 0 if refused == 0 and stored == events else 1
     return 0 if refused == 0 and messages == events and pending == 0 else 1
 
 
-def report(
-    events: int,
-    latencies: list[float],
-    refused: int,
-    accepted_seconds: float,
-    stored_seconds: float,
-    floor_seconds: float,
-    messages: int,
-) -> None:
-    quantiles = statistics.quantiles(latencies, n=100)
-    accepted_rate = events / accepted_seconds
+def report(bench: Run, timings: Timings, messages: int) -> None:
+    events = bench.events
+    quantiles = statistics.quantiles(timings.latencies, n=100)
+    accepted_rate = events / timings.accepted_seconds
+    stored = timings.stored_seconds
     figures = {
         "events": events,
         "providers": len(BUILDERS),
-        "concurrency": CONCURRENCY,
-        "worker": "separate" if WORKER_FLAG else "inside",
-        "refused": refused,
+        "concurrency": bench.connections,
+        "worker": bench.worker,
+        "refused": timings.refused,
         "accepted_per_s": round(accepted_rate),
         "p50_ms": round(quantiles[49] * 1000, 2),
         "p99_ms": round(quantiles[98] * 1000, 2),
+        "server_cpu_ms_per_delivery": round(timings.server_cpu_seconds * 1000 / events, 3),
+        "server_cpu_ms_until_read": round(timings.server_cpu_total_seconds * 1000 / events, 3),
+        "client_cpu_ms_per_delivery": round(timings.client_cpu_seconds * 1000 / events, 3),
         "messages_stored": messages,
-        "end_to_end_per_s": round(events / stored_seconds),
-        "floor_inserts_per_s": round(events / floor_seconds),
-        "ratio_to_floor": round(accepted_seconds / floor_seconds, 2),
+        "end_to_end_per_s": "-" if stored is None else round(events / stored),
+        "floor_inserts_per_s": round(events / timings.floor_seconds),
+        "ratio_to_floor": round(timings.accepted_seconds / timings.floor_seconds, 2),
         "goal_1000_per_s_p99_50ms": "met"
         if accepted_rate >= 1000 and quantiles[98] < 0.05
         else "missed",
@@ -258,21 +297,30 @@ def report(
     print("BENCH webhooks_sqlite " + " ".join(f"{k}={v}" for k, v in figures.items()))
 
 
-def send_all(deliveries: list[Delivery]) -> tuple[list[float], int]:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a running process, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def send_all(deliveries: list[Delivery], connections: int) -> tuple[list[float], int, float]:
     """CLIENT_PROCESSES processes, each with its share of the connections (plain keep-alive
     HTTP/1.1: the client must not be what is measured)."""
-    per_process = CONCURRENCY // CLIENT_PROCESSES
+    per_process = max(1, connections // CLIENT_PROCESSES)
     shares = [deliveries[n::CLIENT_PROCESSES] for n in range(CLIENT_PROCESSES)]
     with ProcessPoolExecutor(max_workers=CLIENT_PROCESSES) as pool:
         results = list(pool.map(_send_share, shares, [per_process] * CLIENT_PROCESSES))
-    return [t for latencies, _ in results for t in latencies], sum(r for _, r in results)
+    latencies = [t for share, _, _ in results for t in share]
+    return latencies, sum(r for _, r, _ in results), sum(c for _, _, c in results)
 
 
-def _send_share(deliveries: list[Delivery], connections: int) -> tuple[list[float], int]:
+def _send_share(deliveries: list[Delivery], connections: int) -> tuple[list[float], int, float]:
+    cpu_before = time.process_time()
     shares = [deliveries[n::connections] for n in range(connections)]
     with ThreadPoolExecutor(max_workers=connections) as pool:
         results = list(pool.map(_send_on_one_connection, shares))
-    return [t for latencies, _ in results for t in latencies], sum(r for _, r in results)
+    latencies = [t for share, _ in results for t in share]
+    return latencies, sum(r for _, r in results), time.process_time() - cpu_before
 
 
 def _send_on_one_connection(deliveries: list[Delivery]) -> tuple[list[float], int]:
@@ -330,7 +378,7 @@ def run_floor(engine: object, bodies: list[bytes]) -> float:
     return time.perf_counter() - began
 
 
-def start_server(data_dir: Path, url: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(data_dir: Path, url: str, port: int, worker: bool) -> subprocess.Popen[bytes]:
     env = _environment(data_dir, url)
     command = [
         str(Path(sys.executable).with_name("filrouge")),
@@ -339,7 +387,7 @@ def start_server(data_dir: Path, url: str, port: int) -> subprocess.Popen[bytes]
         "127.0.0.1",
         "--port",
         str(port),
-        *WORKER_FLAG,
+        "--worker" if worker else "--no-worker",
     ]
     server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 30

@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(email_hook.router)
     app.include_router(chat_hook.router)
     app.include_router(provider_hooks.router)  # public: each provider signs its deliveries
+    provider_hooks.mount_intake(app)  # deliveries themselves: a lean route, matched first
     app.include_router(forms.router)
     pages = (
         account,

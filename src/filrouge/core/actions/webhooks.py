@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -35,6 +36,7 @@ UNSUPPORTED = "unsupported"
 UNREADABLE = "unreadable"
 BATCH = 50
 _INSERT = insert(WebhookDelivery).returning(WebhookDelivery.id)
+_NEWEST = select(WebhookDelivery.received_at).order_by(WebhookDelivery.id.desc()).limit(1)
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,12 @@ def process_pending(factory: sessionmaker[Session], settings: Settings, limit: i
                 .values(outcome=outcome, processed_at=utcnow(), summary=summary)
             )
     return len(rows)
+
+
+def newest_delivery_at(factory: sessionmaker[Session]) -> datetime | None:
+    """When the last delivery was stored, by whichever process (None: never)."""
+    with factory() as session:
+        return session.execute(_NEWEST).scalar()
 
 
 def _read(row: Any, channel: dict[str, Any], settings: Settings) -> _Read:
