@@ -4,11 +4,16 @@ the channel still works and admins see it masked."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
+import pytest
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import Engine, create_engine, make_url, text
 
+from conftest import BACKENDS, PG_URL
 from filrouge.core.models import ChannelAccount
+from filrouge.db import create_db_engine, make_session_factory
 from filrouge.lib.crypto import PREFIX
 from filrouge.schema import alembic_config, migrate
 
@@ -44,23 +49,59 @@ def test_it_keeps_non_secret_settings_readable(channel, engine):
     assert "hunter2-long" not in stored
 
 
-def test_it_encrypts_credentials_saved_in_clear_before_encryption_existed(channel, engine, factory):
-    created = channel("telegram", bot_token="123:old-clear-token", name="Old bot")
+@pytest.fixture(params=BACKENDS)
+def unmigrated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database of its own: migrations are run on it from an old revision, which
+    the shared test database (at the latest revision) must never see."""
+    if request.param == "sqlite":
+        engine = create_db_engine(f"sqlite:///{tmp_path / 'old.db'}")
+        yield engine
+        engine.dispose()
+        return
+    assert PG_URL
+    base = make_url(PG_URL)
+    name = f"{base.database}_migrations"
+    server = create_engine(base, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_db_engine(base.set(database=name).render_as_string(hide_password=False))
+    yield engine
+    engine.dispose()
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    server.dispose()
+
+
+def test_it_encrypts_credentials_saved_in_clear_before_encryption_existed(unmigrated):
+    config = alembic_config(unmigrated.url.render_as_string(hide_password=False))
+    with unmigrated.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0010")
     clear = json.dumps({"bot_token": "123:old-clear-token", "secret_token": "old-hook-secret"})
-    with engine.begin() as connection:
+    with unmigrated.begin() as connection:
         connection.execute(
-            text("UPDATE channel_accounts SET settings = :settings WHERE id = :id"),
-            {"settings": clear, "id": created["id"]},
+            text(
+                "INSERT INTO workspaces (id, name, settings, created_at) "
+                "VALUES (1, 'Old', '{}', CURRENT_TIMESTAMP)"
+            )
         )
-    assert "old-clear-token" in raw_settings(engine, created["id"])
-    command.stamp(alembic_config(engine.url.render_as_string(hide_password=False)), "0010")
+        connection.execute(
+            text(
+                "INSERT INTO channel_accounts (id, workspace_id, kind, name, settings, active, "
+                "created_at) VALUES (1, 1, 'telegram', 'Old bot', :settings, TRUE, "
+                "CURRENT_TIMESTAMP)"
+            ),
+            {"settings": clear},
+        )
+    assert "old-clear-token" in raw_settings(unmigrated, 1)
 
-    migrate(engine)
+    migrate(unmigrated)
 
-    stored = raw_settings(engine, created["id"])
+    stored = raw_settings(unmigrated, 1)
     assert "old-clear-token" not in stored
     assert "old-hook-secret" not in stored
     assert stored.count(PREFIX) == 2
-    with factory() as session:
-        settings = session.get_one(ChannelAccount, created["id"]).settings
+    with make_session_factory(unmigrated)() as session:
+        settings = session.get_one(ChannelAccount, 1).settings
     assert settings == {"bot_token": "123:old-clear-token", "secret_token": "old-hook-secret"}
