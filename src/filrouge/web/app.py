@@ -28,6 +28,7 @@ from filrouge.web.api import (
     duplicates,
     inbound,
     orders,
+    privacy,
     public_posts,
 )
 from filrouge.web.errors import install_error_handlers
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         conversations,
         public_posts,
         customers,
+        privacy,
         duplicates,
         orders,
         attachments,
