@@ -136,10 +136,11 @@ def _text_contains(column: Any, needle: str) -> ColumnElement[bool]:
 
 
 def _bytes_contain(dialect: str, column: Any, needle: bytes) -> ColumnElement[bool]:
-    """``instr`` on SQLite, ``position`` on PostgreSQL: both work on bytes."""
-    name = "instr" if dialect == "sqlite" else "position"
-    found: ColumnElement[bool] = getattr(func, name)(column, literal(needle, LargeBinary)) > 0
-    return found
+    """``instr`` on SQLite, ``position(… IN …)`` on PostgreSQL: both work on bytes."""
+    value = literal(needle, LargeBinary)
+    if dialect == "sqlite":
+        return cast(ColumnElement[bool], func.instr(column, value) > 0)
+    return cast(ColumnElement[bool], func.position(value.op("IN")(column)) > 0)
 
 
 def _replaced(text: str | None, values: list[str]) -> str | None:
