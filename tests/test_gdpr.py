@@ -7,7 +7,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import io
+import json
 import re
+import zipfile
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -33,7 +36,9 @@ SITE = "https://boutique.example"
 INVOICE = b"%PDF-1.4 facture de Ottoline Brindlewood, 12 rue des Lilas"
 SHARED_PDF = b"%PDF-1.4 conditions generales de vente, les memes pour tous"
 ALWAYS_OPEN = {
-    "hours": {day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+    "hours": {
+        day: [["00:00", "24:00"]] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    },
     "holidays_country": "",
     "min_fill_seconds": 0,
     "capacity_per_slot": 10,
@@ -52,9 +57,7 @@ def mail_from(sender: str, subject: str, body: str, files: dict[str, bytes]) -> 
     message["Message-ID"] = make_msgid(domain="mail.exemple.test")
     message.set_content(body)
     for filename, content in files.items():
-        message.add_attachment(
-            content, maintype="application", subtype="pdf", filename=filename
-        )
+        message.add_attachment(content, maintype="application", subtype="pdf", filename=filename)
     return bytes(message)
 
 
@@ -96,9 +99,7 @@ def twilio_sms(client: Any, channel_id: int, sender: str, body: str) -> None:
 
 
 def chat_typing_the_email(client: Any, channel_id: int) -> None:
-    with client.websocket_connect(
-        f"/hooks/chat/{channel_id}/ws", headers={"origin": SITE}
-    ) as ws:
+    with client.websocket_connect(f"/hooks/chat/{channel_id}/ws", headers={"origin": SITE}) as ws:
         ws.send_json({"type": "hello", "token": None, "locale": "fr"})
         assert ws.receive_json()["type"] == "welcome"
         typed = "Je suis " + EMAIL.replace("ottoline", "Ottoline") + ", rappelez-moi au " + NATIONAL
@@ -155,7 +156,12 @@ def life(admin: Any, channels: dict[str, dict[str, Any]]) -> dict[str, Any]:
     other = hand_over(
         client,
         channels["email"],
-        mail_from("Paul Durand <paul.durand@example.test>", "CGV", "Voici les CGV", {"cgv.pdf": SHARED_PDF}),
+        mail_from(
+            "Paul Durand <paul.durand@example.test>",
+            "CGV",
+            "Voici les CGV",
+            {"cgv.pdf": SHARED_PDF},
+        ),
     )
     twilio_sms(client, channels["sms"]["id"], PHONE, f"Bonjour, ici {NAME}")
     callback_request(client, channels["callback"]["id"])
@@ -286,7 +292,8 @@ def test_it_records_who_erased_and_why_without_personal_data(admin, life, factor
         [event] = session.scalars(select(Event).where(Event.action == "customer.erased")).all()
     assert (event.actor_kind, event.actor_id) == ("user", admin.user.id)
     assert event.subject_id == life["customer_id"]
-    assert event.after is not None and event.after["reason"] == REASON
+    assert event.after is not None
+    assert event.after["reason"] == REASON
     assert event.after["messages"] >= 4
 
 
@@ -366,3 +373,37 @@ def test_it_lets_the_event_log_be_redacted_once_and_nothing_else(admin, engine):
                 "WHERE redacted_at IS NULL"
             )
         )
+
+
+# --- export ------------------------------------------------------------------------------------
+
+
+def test_it_exports_everything_held_on_the_customer_as_a_zip(admin, life, factory):
+    response = admin.post(
+        f"/api/v1/customers/{life['customer_id']}/export", json={"reason": "Demande d'accès"}
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    assert "attachment" in response.headers["content-disposition"]
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    document = json.loads(archive.read("customer.json"))
+    assert document["customer"]["name"] == NAME
+    assert {i["value"] for i in document["identities"]} >= {EMAIL, PHONE}
+    assert [c["id"] for c in document["merged_customers"]] == [life["tombstone_id"]]
+    texts = [m["text"] for c in document["conversations"] for m in c["messages"]]
+    assert any(f"ici {NAME}" in t for t in texts)  # the SMS, from the merged customer
+    assert [o["number"] for o in document["orders"]] == ["CMD-90210"]
+    assert [c["phone"] for c in document["callback_requests"]] == [PHONE]
+    invoice = next(n for n in archive.namelist() if n.endswith("facture-brindlewood.pdf"))
+    assert archive.read(invoice) == INVOICE
+    with factory() as session:
+        [event] = session.scalars(select(Event).where(Event.action == "customer.exported")).all()
+    assert (event.actor_id, (event.after or {}).get("reason")) == (admin.user.id, "Demande d'accès")
+
+
+def test_it_refuses_the_export_to_agents(admin, make_caller):
+    customer = admin.post("/api/v1/customers", json={"name": NAME, "identities": []}).json()
+    agent = make_caller("agent")
+    url = f"/api/v1/customers/{customer['id']}/export"
+    assert agent.post(url, json={"reason": "curiosité"}).status_code == 403
+    assert admin.post(url, json={}).status_code == 422

@@ -48,13 +48,17 @@ def identity_forms(kind: str, value: str) -> set[str]:
 
 
 def phone_forms(e164: str) -> set[str]:
-    """``+33647219358``, ``33647219358``, ``+33 6 47 21 93 58``, ``06 47 21 93 58``, ``0647219358``."""
+    """``+33647219358``, ``33647219358``, ``+33 6 47 21 93 58``, ``06 47 21 93 58``,
+    ``0647219358``: as stored, in a provider's body, as people write it."""
     forms = {e164, e164.lstrip("+")}
     try:
         number = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return forms
-    for style in (phonenumbers.PhoneNumberFormat.INTERNATIONAL, phonenumbers.PhoneNumberFormat.NATIONAL):
+    for style in (
+        phonenumbers.PhoneNumberFormat.INTERNATIONAL,
+        phonenumbers.PhoneNumberFormat.NATIONAL,
+    ):
         written = phonenumbers.format_number(number, style)
         forms |= {written, "".join(c for c in written if c.isdigit() or c == "+")}
     return forms

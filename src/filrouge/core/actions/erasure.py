@@ -77,7 +77,7 @@ def erase_customer(
     """Erase ``customer`` (a live one: a tombstone is refused with the customer it went into)."""
     _lock(session, customer)
     check_erasable(customer)
-    customers = _with_tombstones(session, customer)
+    customers = [customer, *tombstones_of(session, customer)]
     ids = [c.id for c in customers]
     traces = _traces_of(session, customers)
     conversations = select(Conversation.id).where(Conversation.customer_id.in_(ids))
@@ -133,12 +133,14 @@ def _lock(session: Session, customer: Customer) -> None:
     session.refresh(customer)
 
 
-def _with_tombstones(session: Session, customer: Customer) -> list[Customer]:
-    """The customer first, then every customer merged into it, directly or not."""
-    found = [customer]
+def tombstones_of(session: Session, customer: Customer) -> list[Customer]:
+    """Every customer merged into ``customer``, directly or not."""
+    found: list[Customer] = []
     frontier = [customer.id]
     while frontier:
-        merged = list(session.scalars(select(Customer).where(Customer.merged_into_id.in_(frontier))))
+        merged = list(
+            session.scalars(select(Customer).where(Customer.merged_into_id.in_(frontier)))
+        )
         found += merged
         frontier = [c.id for c in merged]
     return found
@@ -199,9 +201,7 @@ def _anonymise_messages(session: Session, conversations: Select[tuple[int]]) -> 
         session,
         update(Message)
         .where(of_customer)
-        .values(
-            text=ERASED_TEXT, html=None, details=null(), error=None, provider_message_id=None
-        ),
+        .values(text=ERASED_TEXT, html=None, details=null(), error=None, provider_message_id=None),
     )
 
 
@@ -237,7 +237,9 @@ def _delete_records(
         ),
     )
     erasure.identities = _execute(session, delete(Identity).where(Identity.id.in_(identities)))
-    _execute(session, update(Conversation).where(Conversation.customer_id.in_(ids)).values(subject=None))
+    _execute(
+        session, update(Conversation).where(Conversation.customer_id.in_(ids)).values(subject=None)
+    )
 
 
 def _blank_customers(customers: list[Customer]) -> None:

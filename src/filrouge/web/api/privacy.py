@@ -3,14 +3,19 @@ recorded in the event log with who asked and why."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from typing import Annotated
 
 from fastapi import APIRouter
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 
 from filrouge.core.access import access_customer_by_id
 from filrouge.core.actions.erasure import erase_customer
 from filrouge.core.audit import Actor
 from filrouge.core.blobs import BlobStore
+from filrouge.core.export import export_customer
 from filrouge.core.models import User
 from filrouge.db import transaction
 from filrouge.web.deps import Allowed, FactoryDep, SettingsDep
@@ -35,3 +40,34 @@ def post_erase(
         customer = access_customer_by_id(session, user, customer_id)
         erasure = erase_customer(session, customer, Actor.user(user.id), body.reason, blobs)
     return ErasurePublic(**erasure.counts())
+
+
+@router.post(
+    "/{customer_id}/export",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/zip": {}}, "description": "The archive."}},
+)
+def post_export(
+    customer_id: IdPath,
+    body: PrivacyRequest,
+    factory: FactoryDep,
+    settings: SettingsDep,
+    user: Annotated[User, Allowed("customers:export")],
+) -> FileResponse:
+    """Everything held on a customer (and the customers merged into it): ``customer.json`` and
+    ``attachments/<id>-<name>`` in a zip. Recorded as ``customer.exported`` with the reason."""
+    blobs = BlobStore(settings.attachments_dir)
+    handle = tempfile.NamedTemporaryFile(suffix=".zip", delete=False)  # noqa: SIM115
+    try:
+        with handle, transaction(factory) as session:
+            customer = access_customer_by_id(session, user, customer_id)
+            export_customer(session, customer, Actor.user(user.id), body.reason, blobs, handle)
+    except BaseException:
+        os.unlink(handle.name)
+        raise
+    return FileResponse(
+        handle.name,
+        media_type="application/zip",
+        filename=f"client-{customer_id}.zip",
+        background=BackgroundTask(os.unlink, handle.name),
+    )
