@@ -11,6 +11,7 @@ import io
 import json
 import re
 import zipfile
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -18,11 +19,16 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
-from filrouge.core.models import Base, Conversation, Event, Message
-from helpers import thread
+from filrouge.core.audit import Actor
+from filrouge.core.blobs import BlobStore
+from filrouge.core.models import Base, Conversation, Event, Message, Workspace
+from filrouge.core.retention import apply_retention, months_before, set_retention
+from filrouge.db import transaction
+from filrouge.lib.timeutil import utcnow
+from helpers import receive, thread
 
 NAME = "Ottoline Brindlewood"
 EMAIL = "ottoline.brindlewood@exemple-rgpd.test"
@@ -407,3 +413,57 @@ def test_it_refuses_the_export_to_agents(admin, make_caller):
     url = f"/api/v1/customers/{customer['id']}/export"
     assert agent.post(url, json={"reason": "curiosité"}).status_code == 403
     assert admin.post(url, json={}).status_code == 422
+
+
+# --- retention ---------------------------------------------------------------------------------
+
+
+def test_it_anonymises_closed_conversations_older_than_the_policy(
+    admin, channel, factory, settings
+):
+    ch = channel("api")
+    old = receive(
+        admin,
+        ch["id"],
+        EMAIL,
+        text=f"Bonjour, {NAME}",
+        attachments=[
+            {"filename": "photo.png", "content_base64": base64.b64encode(INVOICE).decode()}
+        ],
+    )
+    recent = receive(admin, ch["id"], "paul@example.test", hours=1, text="Ma commande")
+    still_open = receive(admin, ch["id"], "lea@example.test", hours=2, text="Toujours là ?")
+    for conversation in (old, recent):
+        admin.patch(
+            f"/api/v1/conversations/{conversation['conversation_id']}", json={"status": "closed"}
+        )
+    with transaction(factory) as session:
+        session.execute(
+            update(Conversation)
+            .where(Conversation.id != recent["conversation_id"])
+            .values(last_activity_at=utcnow() - timedelta(days=400))
+        )
+        workspace = session.scalars(select(Workspace)).one()
+        assert apply_retention(session, workspace, BlobStore(settings.attachments_dir)) is None
+        set_retention(session, workspace, 12, Actor.system())
+
+    with transaction(factory) as session:
+        workspace = session.scalars(select(Workspace)).one()
+        report = apply_retention(session, workspace, BlobStore(settings.attachments_dir))
+
+    assert report is not None
+    assert (report.conversations, report.messages, report.attachments) == (1, 1, 1)
+    assert [m["text"] for m in thread(admin, old["conversation_id"])] == ["[effacé]"]
+    assert [m["text"] for m in thread(admin, recent["conversation_id"])] == ["Ma commande"]
+    assert [m["text"] for m in thread(admin, still_open["conversation_id"])] == ["Toujours là ?"]
+    assert files_mentioning(settings.data_dir, ("ottoline",)) == []
+    with factory() as session:
+        [event] = session.scalars(select(Event).where(Event.action == "retention.applied")).all()
+    assert (event.after or {})["conversations"] == 1
+
+
+def test_it_reads_months_on_the_calendar():
+    assert months_before(datetime(2026, 3, 31, tzinfo=UTC), 1) == datetime(2026, 2, 28, tzinfo=UTC)
+    assert months_before(datetime(2026, 1, 15, tzinfo=UTC), 13) == datetime(
+        2024, 12, 15, tzinfo=UTC
+    )

@@ -16,6 +16,7 @@ from filrouge.core.blobs import BlobStore
 from filrouge.db import create_db_engine, make_session_factory, start_checkpointer
 from filrouge.jobs import deliveries
 from filrouge.jobs import duplicates as duplicate_jobs  # noqa: F401 - the periodic scan
+from filrouge.jobs import retention as retention_jobs  # noqa: F401 - the nightly policy
 from filrouge.jobs.queue import bind_blobs, bind_factory, bind_settings
 from filrouge.schema import check_migrated
 from filrouge.settings import Settings, get_settings

@@ -91,16 +91,14 @@ def erase_customer(
     erasure = Erasure(customer.id, merged_ids=ids[1:])
     erasure.closed_conversation_ids = _close_unfinished(session, ids, actor)
     erasure.conversations = len(subjects["conversation"])
-    digests = _delete_attachments(session, messages, erasure)
-    erasure.messages = _anonymise_messages(session, conversations)
-    erasure.callbacks = _blank_callbacks(session, conversations)
-    _delete_records(session, ids, conversations, erasure)
+    anonymised = anonymise_conversations(session, conversations, blobs)
+    erasure.messages, erasure.attachments = anonymised.messages, anonymised.attachments
+    erasure.files, erasure.callbacks = anonymised.files, anonymised.callbacks
+    _delete_records(session, ids, erasure)
     erasure.elsewhere = erase_elsewhere(session, ids, subjects, messages, traces)
     _blank_customers(customers)
     session.flush()
     session.expire(customer, ["identities"])
-    _delete_files_after_commit(session, blobs, digests)
-    erasure.files = len(digests)
     record_event(
         session,
         customer.workspace_id,
@@ -168,16 +166,44 @@ def _close_unfinished(session: Session, ids: list[int], actor: Actor) -> list[in
     return [conversation.id for conversation in unfinished]
 
 
-def _delete_attachments(
-    session: Session, messages: Select[tuple[int]], erasure: Erasure
-) -> list[str]:
-    """Delete the attachment rows; the digests whose file no other attachment needs."""
+@dataclass(frozen=True)
+class Anonymised:
+    messages: int
+    attachments: int
+    files: int
+    callbacks: int
+
+
+def anonymise_conversations(
+    session: Session, conversations: Select[tuple[int]], blobs: BlobStore
+) -> Anonymised:
+    """The words of these conversations go, their shape stays: every message becomes
+    ``[effacé]`` (direction, channel, times, status kept), attachments are deleted (files after
+    the commit, unless another attachment has the same bytes), subjects and callback numbers
+    are blanked."""
+    messages = select(Message.id).where(Message.conversation_id.in_(conversations))
+    attachments, digests = _delete_attachments(session, messages)
+    anonymised = Anonymised(
+        messages=_anonymise_messages(session, conversations),
+        attachments=attachments,
+        files=len(digests),
+        callbacks=_blank_callbacks(session, conversations),
+    )
+    _execute(
+        session,
+        update(Conversation).where(Conversation.id.in_(conversations)).values(subject=None),
+    )
+    _delete_files_after_commit(session, blobs, digests)
+    return anonymised
+
+
+def _delete_attachments(session: Session, messages: Select[tuple[int]]) -> tuple[int, list[str]]:
+    """Delete the attachment rows: how many, and the digests whose file no other needs."""
     rows = session.execute(
         select(Attachment.id, Attachment.sha256).where(Attachment.message_id.in_(messages))
     ).all()
-    erasure.attachments = len(rows)
     if not rows:
-        return []
+        return 0, []
     session.execute(
         delete(Attachment).where(Attachment.id.in_([row.id for row in rows])),
         execution_options={"synchronize_session": False},
@@ -186,7 +212,7 @@ def _delete_attachments(
     still_used = set(
         session.scalars(select(Attachment.sha256).where(Attachment.sha256.in_(digests)))
     )
-    return sorted(digests - still_used)
+    return len(rows), sorted(digests - still_used)
 
 
 def _anonymise_messages(session: Session, conversations: Select[tuple[int]]) -> int:
@@ -214,9 +240,7 @@ def _blank_callbacks(session: Session, conversations: Select[tuple[int]]) -> int
     )
 
 
-def _delete_records(
-    session: Session, ids: list[int], conversations: Select[tuple[int]], erasure: Erasure
-) -> None:
+def _delete_records(session: Session, ids: list[int], erasure: Erasure) -> None:
     identities = list(session.scalars(select(Identity.id).where(Identity.customer_id.in_(ids))))
     if identities:
         _execute(
@@ -226,7 +250,10 @@ def _delete_records(
     _execute(
         session,
         delete(ThreadKey).where(
-            ThreadKey.customer_id.in_(ids) | ThreadKey.conversation_id.in_(conversations)
+            ThreadKey.customer_id.in_(ids)
+            | ThreadKey.conversation_id.in_(
+                select(Conversation.id).where(Conversation.customer_id.in_(ids))
+            )
         ),
     )
     erasure.orders = _execute(session, delete(Order).where(Order.customer_id.in_(ids)))
@@ -237,9 +264,6 @@ def _delete_records(
         ),
     )
     erasure.identities = _execute(session, delete(Identity).where(Identity.id.in_(identities)))
-    _execute(
-        session, update(Conversation).where(Conversation.customer_id.in_(ids)).values(subject=None)
-    )
 
 
 def _blank_customers(customers: list[Customer]) -> None:
@@ -256,7 +280,8 @@ def _execute(session: Session, statement: Any) -> int:
 
 def _delete_files_after_commit(session: Session, blobs: BlobStore, digests: list[str]) -> None:
     """Files go once the rows are gone for good (a rollback keeps both)."""
-    session.info[_AFTER_COMMIT_KEY] = (blobs, digests, session.get_bind())
+    _blobs, staged, bind = session.info.get(_AFTER_COMMIT_KEY, (blobs, [], session.get_bind()))
+    session.info[_AFTER_COMMIT_KEY] = (blobs, [*staged, *digests], bind)
 
 
 @sa_event.listens_for(Session, "after_commit")
