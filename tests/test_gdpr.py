@@ -467,3 +467,49 @@ def test_it_reads_months_on_the_calendar():
     assert months_before(datetime(2026, 1, 15, tzinfo=UTC), 13) == datetime(
         2024, 12, 15, tzinfo=UTC
     )
+
+
+# --- the customer panel ------------------------------------------------------------------------
+
+
+def test_it_offers_export_and_erasure_on_the_panel_to_managers_only(admin, make_browser, channel):
+    ch = channel("api")
+    conversation = receive(admin, ch["id"], EMAIL, text=f"Bonjour, {NAME}")["conversation_id"]
+    supervisor = make_browser("supervisor")
+    agent = make_browser("agent")
+    assert "Effacer ce client" in supervisor.get(f"/conversations/{conversation}").text
+    assert "Exporter les données (RGPD)" in supervisor.get(f"/conversations/{conversation}").text
+    assert "Effacer ce client" not in agent.get(f"/conversations/{conversation}").text
+
+
+def test_it_erases_from_the_panel_once_confirmed_and_says_what_it_closed(
+    admin, make_browser, channel
+):
+    ch = channel("api")
+    received = receive(admin, ch["id"], EMAIL, text=f"Bonjour, {NAME}")
+    customer_id, conversation = received["customer_id"], received["conversation_id"]
+    supervisor = make_browser("supervisor")
+    url = f"/customers/{customer_id}/erase"
+
+    unconfirmed = supervisor.post(url, {"reason": REASON})
+    assert unconfirmed.status_code == 422
+    assert "erased_at" not in admin.get(f"/api/v1/customers/{customer_id}").json()["attributes"]
+    assert thread(admin, conversation)[0]["text"] == f"Bonjour, {NAME}"
+
+    done = supervisor.post(url, {"reason": REASON, "confirm": "yes"})
+    assert done.status_code == 303
+    inbox = supervisor.get(done.headers["location"])
+    assert f"Le client {customer_id} a été effacé." in inbox.text
+    assert f'href="/conversations/{conversation}"' in inbox.text
+    assert thread(admin, conversation)[0]["text"] == "[effacé]"
+
+
+def test_it_downloads_the_export_from_the_panel(admin, make_browser, channel):
+    ch = channel("api")
+    customer_id = receive(admin, ch["id"], EMAIL, text=f"Bonjour, {NAME}")["customer_id"]
+    supervisor = make_browser("supervisor")
+    assert supervisor.post(f"/customers/{customer_id}/export", {"reason": ""}).status_code == 422
+    download = supervisor.post(f"/customers/{customer_id}/export", {"reason": "Demande d'accès"})
+    assert download.status_code == 200
+    document = json.loads(zipfile.ZipFile(io.BytesIO(download.content)).read("customer.json"))
+    assert document["conversations"][0]["messages"][0]["text"] == f"Bonjour, {NAME}"

@@ -50,6 +50,7 @@ from filrouge.web.ui import (
     live,
 )
 from filrouge.web.ui import duplicates as duplicate_pages
+from filrouge.web.ui import privacy as privacy_pages
 from filrouge.web.ui import public_posts as public_post_pages
 from filrouge.web.ui.callback_form import router as callback_form_router
 from filrouge.web.ui.callbacks import router as callbacks_router
@@ -108,6 +109,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         public_post_pages,
         approvals,
         duplicate_pages,
+        privacy_pages,
         canned,
         admin,
         live,

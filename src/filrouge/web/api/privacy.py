@@ -9,6 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.background import BackgroundTask
 
 from filrouge.core.access import access_customer_by_id
@@ -18,6 +19,7 @@ from filrouge.core.blobs import BlobStore
 from filrouge.core.export import export_customer
 from filrouge.core.models import User
 from filrouge.db import transaction
+from filrouge.settings import Settings
 from filrouge.web.deps import Allowed, FactoryDep, SettingsDep
 from filrouge.web.schemas import ErasurePublic, IdPath, PrivacyRequest
 
@@ -56,12 +58,19 @@ def post_export(
 ) -> FileResponse:
     """Everything held on a customer (and the customers merged into it): ``customer.json`` and
     ``attachments/<id>-<name>`` in a zip. Recorded as ``customer.exported`` with the reason."""
+    return export_response(factory, settings, user, customer_id, body.reason)
+
+
+def export_response(
+    factory: sessionmaker[Session], settings: Settings, user: User, customer_id: int, reason: str
+) -> FileResponse:
+    """The zip, written to a temporary file that is removed once sent."""
     blobs = BlobStore(settings.attachments_dir)
     handle = tempfile.NamedTemporaryFile(suffix=".zip", delete=False)  # noqa: SIM115
     try:
         with handle, transaction(factory) as session:
             customer = access_customer_by_id(session, user, customer_id)
-            export_customer(session, customer, Actor.user(user.id), body.reason, blobs, handle)
+            export_customer(session, customer, Actor.user(user.id), reason, blobs, handle)
     except BaseException:
         os.unlink(handle.name)
         raise
