@@ -513,3 +513,15 @@ def test_it_downloads_the_export_from_the_panel(admin, make_browser, channel):
     assert download.status_code == 200
     document = json.loads(zipfile.ZipFile(io.BytesIO(download.content)).read("customer.json"))
     assert document["conversations"][0]["messages"][0]["text"] == f"Bonjour, {NAME}"
+
+
+def test_it_lets_an_admin_set_the_retention_policy(make_browser, factory):
+    admin_browser = make_browser("admin", email="admin.browser@example.test")
+    assert admin_browser.post("/admin/privacy", {"retention": "24"}).status_code == 303
+    assert 'value="24"' in admin_browser.get("/admin/privacy").text
+    refused = admin_browser.post("/admin/privacy", {"retention": "0"})
+    assert refused.status_code == 422
+    assert "de 1 à 1200 mois" in refused.text
+    assert admin_browser.post("/admin/privacy", {"retention": ""}).status_code == 303
+    with factory() as session:
+        assert "retention_months" not in session.scalars(select(Workspace)).one().settings
