@@ -23,6 +23,13 @@ class Traces:
     values: frozenset[str]
     names: frozenset[str]
 
+    @classmethod
+    def of(cls, values: set[str], names: set[str]) -> Traces:
+        """Only full names (two words or more) are looked for: a first name alone would
+        match other people's rows."""
+        full = {name.strip() for name in names if len(name.split()) >= 2}
+        return cls(frozenset(values), frozenset(full))
+
     def text_needles(self) -> list[str]:
         """Lower-case forms to look for in text and JSON columns."""
         found = {form.lower() for item in self.values | self.names for form in _text_forms(item)}

@@ -149,8 +149,8 @@ def _traces_of(session: Session, customers: list[Customer]) -> Traces:
         select(Identity).where(Identity.customer_id.in_([c.id for c in customers]))
     ).all()
     values = {form for i in identities for form in identity_forms(i.kind, i.value)}
-    names = {c.name for c in customers if c.name} | {i.display_name for i in identities}
-    return Traces(frozenset(values), frozenset(name for name in names if name))
+    names = {c.name for c in customers if c.name} | {i.display_name or "" for i in identities}
+    return Traces.of(values, names)
 
 
 def _close_unfinished(session: Session, ids: list[int], actor: Actor) -> list[int]:
