@@ -93,7 +93,10 @@ class ChannelPublic(BaseModel):
 
 class WebhookDeliveryPublic(BaseModel):
     id: int
-    outcome: str = Field(description="pending, processed, unsupported or unreadable")
+    outcome: str = Field(
+        description="pending, processed, unsupported, unreadable, or erased (the body was emptied "
+        "when a customer it named was erased)"
+    )
     received_at: datetime
     processed_at: datetime | None
     content_type: str

@@ -45,6 +45,8 @@ ERASED_KEY = "erased_at"
 UNFINISHED = (ConversationStatus.NEW, ConversationStatus.OPEN, ConversationStatus.PENDING)
 NOT_SENT = (DeliveryStatus.QUEUED, DeliveryStatus.AWAITING_APPROVAL)
 _AFTER_COMMIT_KEY = "filrouge_erasure_files"
+CHECKPOINT_WAIT_MS = 2000  # readers and writers busy for longer: a later checkpoint does it
+BUSY_TIMEOUT_MS = 30000  # as db.py sets it
 
 
 @dataclass
@@ -307,7 +309,9 @@ def checkpoint_wal(engine: Engine) -> bool:
     connection = engine.raw_connection()
     try:
         cursor = connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={CHECKPOINT_WAIT_MS}")
         busy, _log, _moved = cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
         return not busy
     finally:
