@@ -1,10 +1,11 @@
 """Everything held on one customer, as a zip: ``customer.json`` (the customer and those merged
 into it, identities, conversations with their messages, orders, callback requests, the events
 about them) and ``attachments/<id>-<name>`` for each stored file. Written to a file handle (a
-temporary file), one attachment at a time, never the whole archive in memory."""
+temporary file) one file and one conversation at a time, never the whole archive in memory."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import zipfile
@@ -54,29 +55,19 @@ def export_customer(
         check_erasable(customer)  # a tombstone is refused with the live customer's id
     customers = [customer, *tombstones_of(session, customer)]
     ids = [c.id for c in customers]
-    conversations = list(
+    conversation_ids = list(
         session.scalars(
-            select(Conversation).where(Conversation.customer_id.in_(ids)).order_by(Conversation.id)
+            select(Conversation.id)
+            .where(Conversation.customer_id.in_(ids))
+            .order_by(Conversation.id)
         )
     )
     with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        threads, summary = _threads(session, conversations, blobs, archive)
-        document = {
-            "exported_at": isoformat(utcnow()),
-            "customer": row_of(customer),
-            "merged_customers": [row_of(c) for c in customers[1:]],
-            "identities": _rows(session, select(Identity).where(Identity.customer_id.in_(ids))),
-            "conversations": threads,
-            "orders": _rows(session, select(Order).where(Order.customer_id.in_(ids))),
-            "callback_requests": _rows(
-                session,
-                select(CallbackRequest).where(
-                    CallbackRequest.conversation_id.in_([c.id for c in conversations])
-                ),
-            ),
-            "events": _events(session, ids, [c.id for c in conversations]),
-        }
-        archive.writestr("customer.json", json.dumps(document, ensure_ascii=False, indent=2))
+        files = _write_files(session, conversation_ids, blobs, archive)
+        with archive.open("customer.json", "w") as entry, io.TextIOWrapper(entry, "utf-8") as out:
+            head = _head(session, customers, conversation_ids)
+            messages = _write_document(session, head, conversation_ids, files, out)
+    summary = ExportSummary(len(conversation_ids), messages, len(files))
     record_event(
         session,
         customer.workspace_id,
@@ -88,42 +79,88 @@ def export_customer(
     return summary
 
 
-def _threads(
-    session: Session,
-    conversations: list[Conversation],
-    blobs: BlobStore,
-    archive: zipfile.ZipFile,
-) -> tuple[list[dict[str, Any]], ExportSummary]:
-    threads, messages, files = [], 0, 0
-    for conversation in conversations:
-        rows = []
-        for message in session.scalars(
-            select(Message)
-            .where(Message.conversation_id == conversation.id)
-            .order_by(Message.occurred_at, Message.id)
-        ):
-            attachments = [_attachment(a, blobs, archive) for a in message.attachments]
-            files += sum(1 for a in attachments if "file" in a)
-            rows.append({**row_of(message), "attachments": attachments})
-        messages += len(rows)
-        threads.append({**row_of(conversation), "messages": rows})
-    return threads, ExportSummary(len(conversations), messages, files)
-
-
-def _attachment(
-    attachment: Attachment, blobs: BlobStore, archive: zipfile.ZipFile
+def _head(
+    session: Session, customers: list[Customer], conversation_ids: list[int]
 ) -> dict[str, Any]:
+    """Everything but the conversations (written one at a time after it)."""
+    ids = [c.id for c in customers]
+    return {
+        "exported_at": isoformat(utcnow()),
+        "customer": row_of(customers[0]),
+        "merged_customers": [row_of(c) for c in customers[1:]],
+        "identities": _rows(session, select(Identity).where(Identity.customer_id.in_(ids))),
+        "orders": _rows(session, select(Order).where(Order.customer_id.in_(ids))),
+        "callback_requests": _rows(
+            session,
+            select(CallbackRequest).where(CallbackRequest.conversation_id.in_(conversation_ids)),
+        ),
+        "events": _events(session, ids, conversation_ids),
+    }
+
+
+def _write_files(
+    session: Session, conversation_ids: list[int], blobs: BlobStore, archive: zipfile.ZipFile
+) -> dict[int, str]:
+    """Each stored file in the archive, one at a time: attachment id → its name there."""
+    written: dict[int, str] = {}
+    attachments = session.scalars(
+        select(Attachment)
+        .join(Message, Message.id == Attachment.message_id)
+        .where(Message.conversation_id.in_(conversation_ids), Attachment.sha256.is_not(None))
+        .order_by(Attachment.id)
+    )
+    for attachment in attachments:
+        try:
+            content = blobs.get(attachment.sha256 or "")
+        except FileNotFoundError:
+            continue
+        name = f"attachments/{attachment.id}-{safe_filename(attachment.filename)}"
+        archive.writestr(name, content)
+        written[attachment.id] = name
+    return written
+
+
+def _write_document(
+    session: Session,
+    head: dict[str, Any],
+    conversation_ids: list[int],
+    files: dict[int, str],
+    out: IO[str],
+) -> int:
+    """``customer.json``: the head's fields, then ``conversations``, one at a time."""
+    out.write(json.dumps(head, ensure_ascii=False, indent=1)[:-2])
+    out.write(',\n "conversations": [\n')
+    messages = 0
+    for index, conversation_id in enumerate(conversation_ids):
+        thread = _thread(session, conversation_id, files)
+        messages += len(thread["messages"])
+        out.write(("," if index else "") + json.dumps(thread, ensure_ascii=False) + "\n")
+    out.write("]}\n")
+    return messages
+
+
+def _thread(session: Session, conversation_id: int, files: dict[int, str]) -> dict[str, Any]:
+    conversation = session.get_one(Conversation, conversation_id)
+    messages = session.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation_id)
+        .order_by(Message.occurred_at, Message.id)
+    )
+    return {
+        **row_of(conversation),
+        "messages": [
+            {**row_of(m), "attachments": [_attachment(a, files) for a in m.attachments]}
+            for m in messages
+        ],
+    }
+
+
+def _attachment(attachment: Attachment, files: dict[int, str]) -> dict[str, Any]:
     found = row_of(attachment)
-    if attachment.sha256 is None:
-        return found
-    try:
-        content = blobs.get(attachment.sha256)
-    except FileNotFoundError:
-        found["missing"] = True
-        return found
-    name = f"attachments/{attachment.id}-{safe_filename(attachment.filename)}"
-    archive.writestr(name, content)
-    found["file"] = name
+    if attachment.id in files:
+        found["file"] = files[attachment.id]
+    elif attachment.sha256 is not None:
+        found["missing"] = True  # its file is no longer in the store
     return found
 
 
