@@ -191,6 +191,8 @@ def life(admin: Any, channels: dict[str, dict[str, Any]]) -> dict[str, Any]:
     )
     assert order.status_code == 201, order.text
     assert admin.post("/api/v1/duplicates:scan").status_code < 300
+    evidence = [e for item in admin.get("/api/v1/duplicates").json() for e in item["evidence"]]
+    assert {"kind": "chat_email", "value": EMAIL} in evidence  # the chat visitor who typed it
     return {
         "customer_id": customer_id,
         "tombstone_id": sms_customer,
