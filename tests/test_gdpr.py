@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 
 from filrouge.core.audit import Actor
 from filrouge.core.blobs import BlobStore
-from filrouge.core.models import Base, Conversation, Event, Message, Workspace
+from filrouge.core.models import Base, Conversation, Event, Message, WebhookDelivery, Workspace
 from filrouge.core.retention import apply_retention, months_before, set_retention
 from filrouge.db import transaction
 from filrouge.lib.timeutil import utcnow
@@ -445,6 +445,19 @@ def test_it_anonymises_closed_conversations_older_than_the_policy(
             .where(Conversation.id != recent["conversation_id"])
             .values(last_activity_at=utcnow() - timedelta(days=400))
         )
+        session.add_all(
+            [
+                WebhookDelivery(
+                    channel_id=ch["id"],
+                    kind="sms",
+                    digest=f"{days}",
+                    body=f"From=%2B33647219358&Body={days}".encode(),
+                    received_at=utcnow() - timedelta(days=days),
+                    outcome="processed",
+                )
+                for days in (400, 3)
+            ]
+        )
         workspace = session.scalars(select(Workspace)).one()
         assert apply_retention(session, workspace, BlobStore(settings.attachments_dir)) is None
         set_retention(session, workspace, 12, Actor.system())
@@ -455,6 +468,10 @@ def test_it_anonymises_closed_conversations_older_than_the_policy(
 
     assert report is not None
     assert (report.conversations, report.messages, report.attachments) == (1, 1, 1)
+    assert report.webhook_deliveries == 1
+    with factory() as session:
+        bodies = session.scalars(select(WebhookDelivery.body).order_by(WebhookDelivery.id)).all()
+    assert bodies == [b"", b"From=%2B33647219358&Body=3"]
     assert [m["text"] for m in thread(admin, old["conversation_id"])] == ["[effacé]"]
     assert [m["text"] for m in thread(admin, recent["conversation_id"])] == ["Ma commande"]
     assert [m["text"] for m in thread(admin, still_open["conversation_id"])] == ["Toujours là ?"]

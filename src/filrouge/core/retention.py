@@ -2,23 +2,32 @@
 anonymised (``workspaces.settings["retention_months"]``; none by default: kept forever).
 
 Like an erasure, the messages keep their direction, channel, times and status, so that the
-statistics survive; attachments and their files go. One event per run says how many.
+statistics survive; attachments and their files go, and so do the raw bodies of provider
+deliveries received before the same date. One event per run says how many.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import CursorResult, Select, exists, or_, select, update
 from sqlalchemy.orm import Session
 
 from filrouge.core.actions.erasure import anonymise_conversations
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.blobs import BlobStore
-from filrouge.core.erasure_elsewhere import ERASED_TEXT
+from filrouge.core.erasure_elsewhere import ERASED_TEXT, PENDING
 from filrouge.core.errors import Invalid
-from filrouge.core.models import Attachment, Conversation, Message, Workspace
+from filrouge.core.models import (
+    Attachment,
+    ChannelAccount,
+    Conversation,
+    Message,
+    WebhookDelivery,
+    Workspace,
+)
 from filrouge.core.models.enums import ConversationStatus
 from filrouge.lib.timeutil import utcnow
 
@@ -32,6 +41,7 @@ class RetentionReport:
     conversations: int
     messages: int
     attachments: int
+    webhook_deliveries: int  # raw provider bodies emptied
 
 
 def retention_months(workspace: Workspace) -> int | None:
@@ -69,14 +79,17 @@ def apply_retention(
     months = retention_months(workspace)
     if months is None:
         return None
-    expired = _expired(workspace.id, months_before(now or utcnow(), months))
-    conversation_ids = list(session.scalars(expired))
-    if not conversation_ids:
-        return RetentionReport(0, 0, 0)
+    cutoff = months_before(now or utcnow(), months)
+    conversation_ids = list(session.scalars(_expired(workspace.id, cutoff)))
+    deliveries = _empty_old_deliveries(session, workspace.id, cutoff)
+    if not conversation_ids and not deliveries:
+        return RetentionReport(0, 0, 0, 0)
     anonymised = anonymise_conversations(
         session, select(Conversation.id).where(Conversation.id.in_(conversation_ids)), blobs
     )
-    report = RetentionReport(len(conversation_ids), anonymised.messages, anonymised.attachments)
+    report = RetentionReport(
+        len(conversation_ids), anonymised.messages, anonymised.attachments, deliveries
+    )
     record_event(
         session,
         workspace.id,
@@ -98,6 +111,23 @@ def _expired(workspace_id: int, cutoff: datetime) -> Select[tuple[int]]:
         Conversation.last_activity_at < cutoff,
         or_(exists().where(message, Message.text != ERASED_TEXT), with_files),
     )
+
+
+def _empty_old_deliveries(session: Session, workspace_id: int, cutoff: datetime) -> int:
+    """Raw provider bodies (they hold the messages' words) received before ``cutoff``."""
+    channels = select(ChannelAccount.id).where(ChannelAccount.workspace_id == workspace_id)
+    result = session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.channel_id.in_(channels),
+            WebhookDelivery.received_at < cutoff,
+            WebhookDelivery.outcome != PENDING,
+            WebhookDelivery.body != b"",
+        )
+        .values(body=b"", summary={"expired": True}),
+        execution_options={"synchronize_session": False},
+    )
+    return int(cast(CursorResult[Any], result).rowcount or 0)
 
 
 def months_before(moment: datetime, months: int) -> datetime:
