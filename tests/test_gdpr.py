@@ -9,7 +9,10 @@ import hashlib
 import hmac
 import io
 import json
+import os
 import re
+import subprocess
+import sys
 import zipfile
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -544,3 +547,24 @@ def test_it_lets_an_admin_set_the_retention_policy(make_browser, factory):
     assert admin_browser.post("/admin/privacy", {"retention": ""}).status_code == 303
     with factory() as session:
         assert "retention_months" not in session.scalars(select(Workspace)).one().settings
+
+
+def test_it_sets_and_applies_the_retention_policy_from_the_command_line(engine, tmp_path):
+    env = {
+        **os.environ,
+        "FILROUGE_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+        "FILROUGE_DATA_DIR": str(tmp_path / "var"),
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "filrouge.cli", "retention", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+    assert "no retention policy" in run("run").stdout
+    refused = run("set", "0")
+    assert refused.returncode == 1
+    assert "1 to 1200 months" in refused.stderr
+    assert run("set", "18").stdout.strip() == "kept 18 months"
+    assert run("run").stdout.strip() == "0 conversations, 0 messages anonymised"
+    assert run("set", "off").returncode == 0
+    assert "no retention policy" in run("run").stdout
