@@ -568,3 +568,13 @@ def test_it_sets_and_applies_the_retention_policy_from_the_command_line(engine, 
     assert run("run").stdout.strip() == "0 conversations, 0 messages anonymised"
     assert run("set", "off").returncode == 0
     assert "no retention policy" in run("run").stdout
+
+
+def test_it_removes_her_address_and_number_where_someone_else_wrote_them(admin, life, channels):
+    erase(admin, life["customer_id"])
+    [chat] = admin.get(f"/api/v1/conversations?channel_id={channels['chat']['id']}").json()["items"]
+    assert chat["customer_id"] != life["customer_id"]  # the visitor was never merged
+    texts = [m["text"] for m in thread(admin, chat["id"])]
+    assert texts[0] == "Je suis [effacé], rappelez-moi au [effacé]"
+    visitor = admin.get(f"/api/v1/customers/{chat['customer_id']}").json()
+    assert "chat_email" not in visitor["attributes"]

@@ -30,7 +30,7 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from filrouge.core.models import Customer, Event, Message, WebhookDelivery
-from filrouge.core.personal_traces import Traces
+from filrouge.core.personal_traces import SHORTEST, Traces
 from filrouge.lib.timeutil import utcnow
 
 ERASED_TEXT = "[effacé]"
@@ -46,7 +46,8 @@ def erase_elsewhere(
     traces: Traces,
 ) -> dict[str, int]:
     """Remove ``traces`` from rows that are not the customers' own; counts of rows changed."""
-    values = [v.lower() for v in traces.values if len(v) >= 5]
+    # longest first: "+33647219358" goes whole, not as "+" and "33647219358"
+    values = sorted({v.lower() for v in traces.values if len(v) >= SHORTEST}, key=len, reverse=True)
     return {
         "other_messages": _scrub_other_messages(session, subjects["conversation"], values),
         "other_customers": _scrub_other_customers(session, customer_ids, values),
