@@ -206,6 +206,7 @@ def worker(workers: int) -> None:
         callbacks,  # noqa: F401 - its tasks: calls to place, missed ones
         deliveries,
         duplicates,  # noqa: F401 - its task: suggested duplicates kept up to date
+        retention,  # noqa: F401 - its task: the retention policy, every night
         webhooks,  # noqa: F401 - its tasks: stored provider deliveries to read
     )
     from filrouge.jobs.queue import huey
@@ -355,6 +356,43 @@ def orders_import(path: Path, zone_name: str) -> None:
         click.echo(f"line {line}: {reason}", err=True)
     if report.rejected:
         sys.exit(1)
+
+
+@main.group()
+def retention() -> None:
+    """The retention policy: closed conversations anonymised after some months."""
+
+
+@retention.command(name="set")
+@click.argument("months")
+def retention_set(months: str) -> None:
+    """Keep closed conversations MONTHS months (a number), or forever (`off`)."""
+    from filrouge.core.actions.users import ensure_workspace
+    from filrouge.core.audit import Actor
+    from filrouge.core.retention import set_retention
+
+    kept = None if months == "off" else int(months) if months.isdigit() else 0
+    with _session() as session:
+        workspace = ensure_workspace(session, get_settings().workspace_name)
+        set_retention(session, workspace, kept, Actor.system())
+    click.echo("closed conversations kept forever" if kept is None else f"kept {kept} months")
+
+
+@retention.command(name="run")
+def retention_run() -> None:
+    """Apply the policy now (the worker does it every night)."""
+    from filrouge.core.actions.users import ensure_workspace
+    from filrouge.core.blobs import BlobStore
+    from filrouge.core.retention import apply_retention
+
+    settings = get_settings()
+    with _session() as session:
+        workspace = ensure_workspace(session, settings.workspace_name)
+        report = apply_retention(session, workspace, BlobStore(settings.attachments_dir))
+    if report is None:
+        click.echo("no retention policy: `filrouge retention set MONTHS` first")
+        return
+    click.echo(f"{report.conversations} conversations, {report.messages} messages anonymised")
 
 
 if __name__ == "__main__":

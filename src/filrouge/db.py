@@ -46,6 +46,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
+    # Deleted and overwritten content is zeroed, so that an erased customer's data does not
+    # linger in free space of the file (core/actions/erasure.py).
+    cursor.execute("PRAGMA secure_delete=ON")
     # Commits only checkpoint past ~40 MB of WAL, as a safety net: the checkpointer thread
     # (start_checkpointer) does it in the background, off the requests' path.
     cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")

@@ -2,7 +2,8 @@
 
 Events are staged on the session and written together, in one statement, just before the
 transaction commits: the log costs one round trip per transaction, not one per event. The
-database refuses any later UPDATE or DELETE of an event (see the first migration).
+database refuses any later UPDATE or DELETE of an event (see the first migration), except one
+redaction of its ``before`` and ``after`` when a customer is erased (migration 0014).
 """
 
 from __future__ import annotations

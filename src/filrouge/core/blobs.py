@@ -30,6 +30,14 @@ class BlobStore:
     def get(self, digest: str) -> bytes:
         return self.path_for(digest).read_bytes()
 
+    def delete(self, digest: str) -> bool:
+        """Remove the file of ``digest``; False when there was none."""
+        try:
+            self.path_for(digest).unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
     def path_for(self, digest: str) -> Path:
         if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
             raise ValueError("not a SHA-256 digest")

@@ -16,6 +16,7 @@ from filrouge.core.blobs import BlobStore
 from filrouge.db import create_db_engine, make_session_factory, start_checkpointer
 from filrouge.jobs import deliveries
 from filrouge.jobs import duplicates as duplicate_jobs  # noqa: F401 - the periodic scan
+from filrouge.jobs import retention as retention_jobs  # noqa: F401 - the nightly policy
 from filrouge.jobs.queue import bind_blobs, bind_factory, bind_settings
 from filrouge.schema import check_migrated
 from filrouge.settings import Settings, get_settings
@@ -28,6 +29,7 @@ from filrouge.web.api import (
     duplicates,
     inbound,
     orders,
+    privacy,
     public_posts,
 )
 from filrouge.web.errors import install_error_handlers
@@ -48,6 +50,7 @@ from filrouge.web.ui import (
     live,
 )
 from filrouge.web.ui import duplicates as duplicate_pages
+from filrouge.web.ui import privacy as privacy_pages
 from filrouge.web.ui import public_posts as public_post_pages
 from filrouge.web.ui.callback_form import router as callback_form_router
 from filrouge.web.ui.callbacks import router as callbacks_router
@@ -89,6 +92,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         conversations,
         public_posts,
         customers,
+        privacy,
         duplicates,
         orders,
         attachments,
@@ -106,6 +110,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         public_post_pages,
         approvals,
         duplicate_pages,
+        privacy_pages,
         canned,
         admin,
         live,

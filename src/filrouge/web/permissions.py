@@ -30,6 +30,8 @@ RULES: dict[str, frozenset[Role]] = {
     "customers:create": STAFF,
     "customers:update": STAFF,
     "customers:merge": MANAGERS,
+    "customers:export": MANAGERS,  # GDPR: everything held on one person, with the reason
+    "customers:erase": MANAGERS,  # GDPR: cannot be undone
     "duplicates:review": MANAGERS,
     "contacts:log": STAFF,
     "orders:read": EVERYONE,

@@ -7,7 +7,15 @@ from decimal import Decimal
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 from filrouge.core.models.enums import (
     ChannelKind,
@@ -85,7 +93,10 @@ class ChannelPublic(BaseModel):
 
 class WebhookDeliveryPublic(BaseModel):
     id: int
-    outcome: str = Field(description="pending, processed, unsupported or unreadable")
+    outcome: str = Field(
+        description="pending, processed, unsupported, unreadable, or erased (the body was emptied "
+        "when a customer it named was erased)"
+    )
     received_at: datetime
     processed_at: datetime | None
     content_type: str
@@ -445,6 +456,30 @@ class CustomerUpdate(Strict):
 
 class MergeRequest(Strict):
     other_id: Id
+
+
+class PrivacyRequest(Strict):
+    """Why a customer's data is exported or erased: kept in the event log with who asked."""
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+
+
+class ErasurePublic(BaseModel):
+    customer_id: int
+    merged_ids: list[int] = Field(description="Customers merged into it, erased with it.")
+    closed_conversation_ids: list[int] = Field(
+        description="Conversations that were still open: closed by the erasure."
+    )
+    conversations: int
+    messages: int = Field(description="Messages anonymised in place (times and channels kept).")
+    attachments: int
+    files: int = Field(description="Attachment files deleted (not those another one shares).")
+    identities: int
+    orders: int
+    callbacks: int
+    elsewhere: dict[str, int] = Field(
+        description="Rows outside the customer's own where its traces were removed."
+    )
 
 
 class SuggestionMerge(Strict):

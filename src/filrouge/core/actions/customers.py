@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from filrouge.channels.base import Sender
+from filrouge.core.actions.erasure import is_erased
 from filrouge.core.actions.identities import add_identity, create_customer, find_identity
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.errors import Conflict, Invalid
@@ -154,6 +155,13 @@ def _check_mergeable(target: Customer, other: Customer) -> None:
             "unknown_customer", "Customer {id} does not exist.", field="other_id", id=other.id
         )
     for customer in (target, other):
+        if is_erased(customer):
+            raise Conflict(
+                "customer_erased",
+                "Customer {id} was erased: nothing can be merged into it or from it.",
+                field="other_id",
+                id=customer.id,
+            )
         if customer.merged_into_id is not None:
             raise Conflict(
                 "customer_already_merged",

@@ -25,3 +25,6 @@ class Event(IdMixin, Base):
     action: Mapped[str] = mapped_column(String(64))
     before: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     after: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    # Set once when personal data was erased from ``before`` and ``after`` (the only change
+    # the database lets through: migration 0014).
+    redacted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

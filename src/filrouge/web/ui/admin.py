@@ -1,5 +1,6 @@
-"""Administration: channel accounts (signature style, inbound token), teams, and people
-(invitations, roles, expertise and trust of contributors, signatures, deactivation)."""
+"""Administration: channel accounts (signature style, inbound token), teams, people
+(invitations, roles, expertise and trust of contributors, signatures, deactivation), and
+personal data (how long closed conversations are kept)."""
 
 from __future__ import annotations
 
@@ -26,8 +27,9 @@ from filrouge.core.actions.teams import create_team, list_teams, update_team
 from filrouge.core.actions.users import UserChanges, update_user
 from filrouge.core.audit import Actor
 from filrouge.core.errors import DomainError, Invalid, NotFound
-from filrouge.core.models import ChannelAccount, User
+from filrouge.core.models import ChannelAccount, User, Workspace
 from filrouge.core.models.enums import ChannelKind, Role
+from filrouge.core.retention import retention_months, set_retention
 from filrouge.core.signatures import SignatureStyle, signature_style
 from filrouge.db import transaction
 from filrouge.lib.crypto import is_secret_setting
@@ -45,6 +47,7 @@ PAGES = {
     "channels": "admin_channels.html",
     "people": "admin_people.html",
     "teams": "admin_teams.html",
+    "privacy": "admin_privacy.html",
 }
 
 
@@ -61,6 +64,34 @@ def people_page(request: Request, factory: FactoryDep, visitor: Viewer) -> Respo
 @router.get("/admin/teams")
 def teams_page(request: Request, factory: FactoryDep, visitor: Viewer) -> Response:
     return _show(request, factory, visitor, "teams")
+
+
+@router.get("/admin/privacy")
+def privacy_page(request: Request, factory: FactoryDep, visitor: Viewer) -> Response:
+    return _show(request, factory, visitor, "privacy")
+
+
+@router.post("/admin/privacy")
+def set_privacy(
+    request: Request,
+    factory: FactoryDep,
+    visitor: Manager,
+    retention: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    """How many months closed conversations are kept before they are anonymised (empty:
+    forever)."""
+
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        months = None if not retention.strip() else _int_or_zero(retention)
+        workspace = session.get_one(Workspace, visitor.user.workspace_id)
+        set_retention(session, workspace, months, actor)
+        return {}
+
+    return _change(request, factory, visitor, "privacy", change)
+
+
+def _int_or_zero(value: str) -> int:
+    return int(value) if value.strip().isdigit() else 0
 
 
 @router.post("/admin/channels")
@@ -267,6 +298,7 @@ def _show(
             "kinds": [kind.value for kind in ChannelKind],
             "roles": [role.value for role in Role],
             "styles": [style.value for style in SignatureStyle],
+            "retention_months": retention_months(session.get_one(Workspace, workspace_id)),
             **(extra or {}),
         }
         return render(request, PAGES[page], context, visitor, status=status)

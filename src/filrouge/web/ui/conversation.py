@@ -35,6 +35,7 @@ from filrouge.db import transaction
 from filrouge.settings import Settings
 from filrouge.web.api.attachments import attachment_response
 from filrouge.web.deps import FactoryDep, SettingsDep
+from filrouge.web.permissions import is_allowed
 from filrouge.web.realtime import Broker
 from filrouge.web.schemas import IdPath
 from filrouge.web.ui.auth import PageAllowed, Visitor
@@ -294,6 +295,7 @@ def _page_context(session: Session, visitor: Visitor, conversation_id: int) -> d
         "statuses": [s.value for s in ConversationStatus],
         "priorities": [p.value for p in Priority],
         "inline_type": inline_type,
+        "privacy_allowed": is_allowed(user.role, "customers:erase"),
     }
 
 

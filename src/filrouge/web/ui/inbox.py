@@ -56,6 +56,8 @@ def inbox(
     channel_id: IdQuery = None,
     q: TextQuery = None,
     cursor: TextQuery = None,
+    erased: IdQuery = None,
+    closed: Annotated[str, Query(max_length=2000, pattern="^[0-9,]*$")] = "",
 ) -> Response:
     with transaction(factory) as session:
         filters = _filters(session, visitor.user, view, status, channel_id, q)
@@ -71,6 +73,8 @@ def inbox(
         "channel_id": channel_id,
         "q": q or "",
         "channels": channels,
+        "erased": erased,  # a customer just erased from the panel, and what it closed
+        "closed": [int(i) for i in closed.split(",") if i],
         "disconnected": [c for c in channels.values() if c.needs_reconnection_at is not None]
         if visitor.user.role == Role.ADMIN
         else [],
