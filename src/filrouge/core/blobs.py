@@ -1,11 +1,25 @@
-"""Attachment bytes, stored once per content (SHA-256) on the local disk."""
+"""Attachment bytes, stored once per content (SHA-256) on the local disk.
+
+A file lives at ``<root>/<first two hex digits>/<digest>``: 256 folders, each made once, as git
+lays out its objects. Stores written before 2026-12 used two levels (``<root>/ab/cd/<digest>``:
+65,536 folders, so nearly every new file of a young store paid one or two ``mkdir``, half of its
+cost); their files stay where they are, are still read, and still count as stored (same bytes
+again: nothing written).
+
+A file is written under a temporary name beside its place and renamed into it, so a reader sees
+the whole file or none, whichever process writes the same bytes at the same time.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import re
+import secrets
 from pathlib import Path
+
+_DIGEST = re.compile(r"[0-9a-f]{64}")
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 
 
 class BlobStore:
@@ -16,21 +30,42 @@ class BlobStore:
         """Store ``content`` and return its SHA-256; writing the same bytes twice is a no-op."""
         digest = hashlib.sha256(content).hexdigest()
         path = self.path_for(digest)
-        if not path.exists():
-            try:
-                fd, tmp = tempfile.mkstemp(dir=path.parent)
-            except FileNotFoundError:  # the first file of its folder: make the folder once
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=path.parent)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(content)
-            os.replace(tmp, path)
+        if not (path.exists() or self.legacy_path_for(digest).exists()):
+            _write_atomically(path, content)
         return digest
 
     def get(self, digest: str) -> bytes:
-        return self.path_for(digest).read_bytes()
+        try:
+            return self.path_for(digest).read_bytes()
+        except FileNotFoundError:
+            return self.legacy_path_for(digest).read_bytes()
 
     def path_for(self, digest: str) -> Path:
-        if len(digest) != 64 or not all(c in "0123456789abcdef" for c in digest):
-            raise ValueError("not a SHA-256 digest")
-        return self.root / digest[:2] / digest[2:4] / digest
+        """Where the file of ``digest`` is written."""
+        return self.root / _checked(digest)[:2] / digest
+
+    def legacy_path_for(self, digest: str) -> Path:
+        """Where stores written before 2026-12 kept it (two levels of folders)."""
+        return self.root / _checked(digest)[:2] / digest[2:4] / digest
+
+
+def _checked(digest: str) -> str:
+    if _DIGEST.fullmatch(digest) is None:
+        raise ValueError("not a SHA-256 digest")
+    return digest
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        fd = os.open(temporary, _NEW_FILE, 0o600)
+    except FileNotFoundError:  # the first file of its folder: make the folder, once
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(temporary, _NEW_FILE, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
