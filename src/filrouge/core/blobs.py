@@ -12,6 +12,7 @@ the whole file or none, whichever process writes the same bytes at the same time
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -25,28 +26,35 @@ _NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 class BlobStore:
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = os.fspath(root)  # the hot path joins strings: a Path costs µs each
 
     def put(self, content: bytes) -> str:
         """Store ``content`` and return its SHA-256; writing the same bytes twice is a no-op."""
         digest = hashlib.sha256(content).hexdigest()
-        path = self.path_for(digest)
-        if not (path.exists() or self.legacy_path_for(digest).exists()):
+        path = self._path(digest)
+        if not (os.path.exists(path) or os.path.exists(self._legacy_path(digest))):
             _write_atomically(path, content)
         return digest
 
     def get(self, digest: str) -> bytes:
         try:
-            return self.path_for(digest).read_bytes()
+            return _read(self._path(_checked(digest)))
         except FileNotFoundError:
-            return self.legacy_path_for(digest).read_bytes()
+            return _read(self._legacy_path(digest))
 
     def path_for(self, digest: str) -> Path:
         """Where the file of ``digest`` is written."""
-        return self.root / _checked(digest)[:2] / digest
+        return Path(self._path(_checked(digest)))
 
     def legacy_path_for(self, digest: str) -> Path:
         """Where stores written before 2026-12 kept it (two levels of folders)."""
-        return self.root / _checked(digest)[:2] / digest[2:4] / digest
+        return Path(self._legacy_path(_checked(digest)))
+
+    def _path(self, digest: str) -> str:
+        return f"{self._root}/{digest[:2]}/{digest}"
+
+    def _legacy_path(self, digest: str) -> str:
+        return f"{self._root}/{digest[:2]}/{digest[2:4]}/{digest}"
 
 
 def _checked(digest: str) -> str:
@@ -55,17 +63,24 @@ def _checked(digest: str) -> str:
     return digest
 
 
-def _write_atomically(path: Path, content: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+def _read(path: str) -> bytes:
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _write_atomically(path: str, content: bytes) -> None:
+    folder, name = os.path.split(path)
+    temporary = f"{folder}/.{name}.{secrets.token_hex(6)}.tmp"
     try:
         fd = os.open(temporary, _NEW_FILE, 0o600)
     except FileNotFoundError:  # the first file of its folder: make the folder, once
-        path.parent.mkdir(parents=True, exist_ok=True)
+        os.makedirs(folder, exist_ok=True)
         fd = os.open(temporary, _NEW_FILE, 0o600)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(content)
         os.replace(temporary, path)
     except BaseException:
-        temporary.unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
         raise
