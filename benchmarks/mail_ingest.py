@@ -124,7 +124,8 @@ def run(mails: list[bytes], connections: int, distinct: int) -> int:
             began = time.perf_counter()
             latencies, refused = send_in_parallel(port, mails, connections)
             elapsed = time.perf_counter() - began
-            server_cpu = process_cpu_seconds(server.pid) - cpu_before
+            user, system = process_cpu_seconds(server.pid)
+            user, system = user - cpu_before[0], system - cpu_before[1]
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -133,6 +134,7 @@ def run(mails: list[bytes], connections: int, distinct: int) -> int:
         if checkpointer is not None:
             checkpointer.stop()
         engine.dispose()
+    server_cpu = user + system
     quantiles = statistics.quantiles(latencies, n=100)
     figures = {
         "mails": len(mails),
@@ -146,6 +148,7 @@ def run(mails: list[bytes], connections: int, distinct: int) -> int:
         "p99_ms": round(quantiles[98] * 1000, 2),
         "server_cpu_ms_per_mail": round(server_cpu * 1000 / len(mails), 2),
         "mails_per_server_cpu_second": round(len(mails) / server_cpu) if server_cpu else 0,
+        "server_kernel_cpu_ms_per_mail": round(system * 1000 / len(mails), 2),
         "server_cpu_share": round(server_cpu / elapsed, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "floor_inserts_per_s": round(len(mails) / floor_seconds),
@@ -167,13 +170,13 @@ def send_in_parallel(port: int, mails: list[bytes], connections: int) -> tuple[l
     return [t for latencies, _ in results for t in latencies], sum(r for _, r in results)
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User and system CPU time a process has used so far (Linux: /proc/<pid>/stat), which
-    says what one core does for the server whatever else the machine runs."""
+def process_cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system (kernel) CPU time a process has used so far (Linux: /proc/<pid>/stat),
+    which says what one core does for the server whatever else the machine runs."""
     stat = Path(f"/proc/{pid}/stat").read_text()
     fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
-    utime, stime = int(fields[11]), int(fields[12])
-    return (utime + stime) / os.sysconf("SC_CLK_TCK")
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
 def run_floor(engine: object, mails: list[bytes]) -> float:
