@@ -224,12 +224,15 @@ def _channel_and_duplicate(
         if channel_id not in known:
             known[channel_id] = active_channel(conn, channel_id)
         return known[channel_id], _known_duplicate(session, inbound)
-    row = conn.execute(
-        sql.CHANNEL_AND_DUPLICATE,
-        {"channel_id": channel_id, "provider_message_id": inbound.provider_message_id},
-    ).first()
-    known[channel_id] = _active(row, channel_id)
-    return row, _duplicate_of(row)
+    channel = _active(
+        conn.execute(
+            sql.CHANNEL_AND_DUPLICATE,
+            {"channel_id": channel_id, "provider_message_id": inbound.provider_message_id},
+        ).first(),
+        channel_id,
+    )
+    known[channel_id] = channel
+    return channel, _duplicate_of(channel)
 
 
 def active_channel(conn: Connection, channel_id: int) -> Row[Any]:
