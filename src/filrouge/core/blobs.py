@@ -15,8 +15,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import random
 import re
-import secrets
 from pathlib import Path
 
 _DIGEST = re.compile(r"[0-9a-f]{64}")
@@ -69,18 +69,30 @@ def _read(path: str) -> bytes:
 
 
 def _write_atomically(path: str, content: bytes) -> None:
+    """Six system calls for a file (open, write, close, rename and the two ``stat`` of ``put``),
+    plus a ``mkdir`` for the first file of each folder. The temporary name need not be secret:
+    ``O_EXCL`` refuses any file, or link, already there."""
     folder, name = os.path.split(path)
-    temporary = f"{folder}/.{name}.{secrets.token_hex(6)}.tmp"
+    temporary = f"{folder}/.{name}.{random.getrandbits(64):016x}.tmp"
     try:
         fd = os.open(temporary, _NEW_FILE, 0o600)
     except FileNotFoundError:  # the first file of its folder: make the folder, once
         os.makedirs(folder, exist_ok=True)
         fd = os.open(temporary, _NEW_FILE, 0o600)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
+        _write_all(fd, content)
         os.replace(temporary, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
+
+
+def _write_all(fd: int, content: bytes) -> None:
+    """Straight to the descriptor: a Python file object would add three system calls."""
+    try:
+        view = memoryview(content)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
