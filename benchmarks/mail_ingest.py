@@ -7,7 +7,9 @@ connection, one mail after the other, and once over four connections at a time, 
 server delivers (the server then stores what arrives together in one transaction). Prints
 mails/s (on the wall clock of the whole run) and the p50/p99 time per mail (client side: from
 MAIL FROM to the 250), against a floor measured in the same run: as many raw single-row inserts
-of the same bytes, one transaction each.
+of the same bytes, one transaction each. The server process's own CPU time while the mails
+are sent (/proc/<pid>/stat) is printed too, per mail and as mails per CPU second: what one core
+does for the server, whatever else the machine runs at the same time.
 
     make bench            # or: .venv/bin/python benchmarks/mail_ingest.py --mails 1000
 """
@@ -118,9 +120,12 @@ def run(mails: list[bytes], connections: int, distinct: int) -> int:
         port = free_port()
         server = start_server(Path(tmp), url, port)
         try:
+            cpu_before = process_cpu_seconds(server.pid)
             began = time.perf_counter()
             latencies, refused = send_in_parallel(port, mails, connections)
             elapsed = time.perf_counter() - began
+            user, system = process_cpu_seconds(server.pid)
+            user, system = user - cpu_before[0], system - cpu_before[1]
         finally:
             server.terminate()
             server.wait(timeout=10)
@@ -129,6 +134,7 @@ def run(mails: list[bytes], connections: int, distinct: int) -> int:
         if checkpointer is not None:
             checkpointer.stop()
         engine.dispose()
+    server_cpu = user + system
     quantiles = statistics.quantiles(latencies, n=100)
     figures = {
         "mails": len(mails),
@@ -140,6 +146,10 @@ def run(mails: list[bytes], connections: int, distinct: int) -> int:
         "mails_per_s": round(len(mails) / elapsed),
         "p50_ms": round(quantiles[49] * 1000, 2),
         "p99_ms": round(quantiles[98] * 1000, 2),
+        "server_cpu_ms_per_mail": round(server_cpu * 1000 / len(mails), 2),
+        "mails_per_server_cpu_second": round(len(mails) / server_cpu) if server_cpu else 0,
+        "server_kernel_cpu_ms_per_mail": round(system * 1000 / len(mails), 2),
+        "server_cpu_share": round(server_cpu / elapsed, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "floor_inserts_per_s": round(len(mails) / floor_seconds),
         "ratio_to_floor": round(elapsed / floor_seconds, 2),
@@ -158,6 +168,15 @@ def send_in_parallel(port: int, mails: list[bytes], connections: int) -> tuple[l
     with ThreadPoolExecutor(max_workers=connections) as pool:
         results = list(pool.map(lambda share: send_all(port, share), shares))
     return [t for latencies, _ in results for t in latencies], sum(r for _, r in results)
+
+
+def process_cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system (kernel) CPU time a process has used so far (Linux: /proc/<pid>/stat),
+    which says what one core does for the server whatever else the machine runs."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()  # after the command name, which may hold spaces
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
 
 
 def run_floor(engine: object, mails: list[bytes]) -> float:

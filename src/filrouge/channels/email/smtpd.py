@@ -16,6 +16,7 @@ import asyncio
 import logging
 import re
 import time
+from functools import lru_cache
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import MISSING, SMTP, Envelope, syntax
@@ -282,7 +283,10 @@ def start_smtpd(
     return controller
 
 
+@lru_cache(maxsize=1024)
 def _normalised(address: str) -> str:
+    """A recipient as the channels' addresses are kept (read twice a mail: RCPT and DATA;
+    the same few addresses every time, so remembered)."""
     try:
         return normalise_email(address)
     except (DomainError, ValueError):

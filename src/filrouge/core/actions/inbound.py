@@ -41,6 +41,7 @@ from filrouge.settings import Settings
 log = logging.getLogger(__name__)
 _MAX_ATTEMPTS = 3
 _KNOWN_KEY = "filrouge_known_provider_ids"
+_CHANNELS_KEY = "filrouge_channels"
 _WAKES_UP = (ConversationStatus.RESOLVED, ConversationStatus.PENDING)
 
 
@@ -95,7 +96,8 @@ def receive_messages(
         for inbound in batch:
             check_inbound_limits(inbound, settings)
         with factory() as session, session.begin():
-            _look_up_duplicates(session, batch)
+            if len(batch) > 1:  # one alone is looked up with its channel, in one statement
+                _look_up_duplicates(session, batch)
             return [receive_in_session(session, inbound, settings) for inbound in batch]
     except (DomainError, IntegrityError):
         log.info("a batch of %d was refused, taking its messages one by one", len(batch))
@@ -146,8 +148,7 @@ def receive_in_session(
     session: Session, inbound: NormalisedInbound, settings: Settings
 ) -> InboundResult:
     conn = session.connection()
-    channel = _channel_in_transaction(session, conn, inbound.channel_id)
-    existing = _known_duplicate(session, inbound)
+    channel, existing = _channel_and_duplicate(session, conn, inbound)
     if existing is not None:
         return existing
     occurred_at = _when(inbound)
@@ -211,16 +212,34 @@ def _received(ctx: _Context, result: InboundResult, threaded_by: str) -> None:
     _remember_received(ctx.session, ctx.inbound, result)
 
 
-def _channel_in_transaction(session: Session, conn: Connection, channel_id: int) -> Row[Any]:
-    """A batch usually comes from one channel: look it up once per transaction."""
-    known: dict[int, Row[Any]] = session.info.setdefault("filrouge_channels", {})
-    if channel_id not in known:
-        known[channel_id] = active_channel(conn, channel_id)
-    return known[channel_id]
+def _channel_and_duplicate(
+    session: Session, conn: Connection, inbound: NormalisedInbound
+) -> tuple[Row[Any], InboundResult | None]:
+    """The message's channel (refused unless active), and the message itself if it was
+    already received. A batch usually comes from one channel: it is read once per
+    transaction; a message alone reads both in one statement."""
+    known: dict[int, Row[Any]] = session.info.setdefault(_CHANNELS_KEY, {})
+    channel_id = inbound.channel_id
+    if channel_id in known or not inbound.provider_message_id or _KNOWN_KEY in session.info:
+        if channel_id not in known:
+            known[channel_id] = active_channel(conn, channel_id)
+        return known[channel_id], _known_duplicate(session, inbound)
+    channel = _active(
+        conn.execute(
+            sql.CHANNEL_AND_DUPLICATE,
+            {"channel_id": channel_id, "provider_message_id": inbound.provider_message_id},
+        ).first(),
+        channel_id,
+    )
+    known[channel_id] = channel
+    return channel, _duplicate_of(channel)
 
 
 def active_channel(conn: Connection, channel_id: int) -> Row[Any]:
-    channel = conn.execute(sql.CHANNEL, {"channel_id": channel_id}).first()
+    return _active(conn.execute(sql.CHANNEL, {"channel_id": channel_id}).first(), channel_id)
+
+
+def _active(channel: Row[Any] | None, channel_id: int) -> Row[Any]:
     if channel is None or not channel.active:
         raise NotFound(
             "unknown_channel",
@@ -229,6 +248,14 @@ def active_channel(conn: Connection, channel_id: int) -> Row[Any]:
             channel_id=channel_id,
         )
     return channel
+
+
+def _duplicate_of(row: Row[Any]) -> InboundResult | None:
+    if row.duplicate_id is None:
+        return None
+    return InboundResult(
+        row.duplicate_id, row.duplicate_conversation_id, row.duplicate_customer_id, duplicate=True
+    )
 
 
 def _look_up_duplicates(session: Session, batch: list[NormalisedInbound]) -> None:

@@ -6,7 +6,7 @@ pipeline runs these prebuilt statements with bound parameters (see docs/PERFORMA
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 
 from filrouge.core.models import (
     Attachment,
@@ -22,6 +22,30 @@ from filrouge.core.models.enums import ConversationStatus, Visibility
 CHANNEL = select(
     ChannelAccount.id, ChannelAccount.workspace_id, ChannelAccount.kind, ChannelAccount.active
 ).where(ChannelAccount.id == bindparam("channel_id"))
+
+# One message alone (a mail, a form, an API call): the channel and the duplicate in one
+# round trip. The duplicate columns are NULL when the message is new.
+CHANNEL_AND_DUPLICATE = (
+    select(
+        ChannelAccount.id,
+        ChannelAccount.workspace_id,
+        ChannelAccount.kind,
+        ChannelAccount.active,
+        Message.id.label("duplicate_id"),
+        Message.conversation_id.label("duplicate_conversation_id"),
+        Conversation.customer_id.label("duplicate_customer_id"),
+    )
+    .select_from(ChannelAccount)
+    .outerjoin(
+        Message,
+        and_(
+            Message.channel_id == ChannelAccount.id,
+            Message.provider_message_id == bindparam("provider_message_id"),
+        ),
+    )
+    .outerjoin(Conversation, Conversation.id == Message.conversation_id)
+    .where(ChannelAccount.id == bindparam("channel_id"))
+)
 
 DUPLICATE = (
     select(Message.id, Message.conversation_id, Conversation.customer_id)
