@@ -58,6 +58,16 @@ def test_it_does_not_store_again_what_the_old_layout_holds(tmp_path):
     assert len(files_under(blobs.root)) == 1
 
 
+def test_it_deletes_a_file_under_either_layout(tmp_path):
+    blobs = BlobStore(tmp_path / "attachments")
+    old = store_as_older_versions_did(blobs.root, PHOTO)
+    new = blobs.put(b"%PDF-1.7 a new file")
+    assert blobs.delete(old) is True
+    assert blobs.delete(new) is True
+    assert files_under(blobs.root) == []
+    assert blobs.delete(new) is False
+
+
 def test_it_refuses_what_is_not_a_digest(tmp_path):
     blobs = BlobStore(tmp_path / "attachments")
     with pytest.raises(ValueError, match="not a SHA-256 digest"):

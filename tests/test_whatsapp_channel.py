@@ -680,11 +680,6 @@ def test_a_system_notice_does_not_open_the_24_hour_window(admin, whatsapp, graph
     assert graph.calls("/messages") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the pipeline does not add NormalisedInbound.sender_aliases to the customer yet "
-    "(core/actions/inbound.py, identities.py: not this branch's files)",
-)
 def test_after_a_number_change_the_new_number_continues_the_same_customers_thread(admin, whatsapp):
     ch = whatsapp()
     conversation = customer_writes(admin, ch["id"], wa_id="972987654321")
@@ -694,3 +689,17 @@ def test_after_a_number_change_the_new_number_continues_the_same_customers_threa
     customer = admin.get(f"/api/v1/customers/{conversation['customer_id']}").json()
     numbers = {(i["kind"], i["value"], i["verified"]) for i in customer["identities"]}
     assert ("whatsapp", "+972912345678", True) in numbers
+
+
+def test_a_number_change_never_takes_a_number_another_customer_holds(admin, whatsapp):
+    ch = whatsapp()
+    holder = admin.post(
+        "/api/v1/customers",
+        json={"name": "Autre", "identities": [{"kind": "whatsapp", "value": "+972912345678"}]},
+    ).json()
+    conversation = customer_writes(admin, ch["id"], wa_id="972987654321")
+    post_hook(admin, ch["id"], system_update("system__phone_number_change", at=time.time()))
+    customer = admin.get(f"/api/v1/customers/{conversation['customer_id']}").json()
+    assert "+972912345678" not in {i["value"] for i in customer["identities"]}
+    kept = admin.get(f"/api/v1/customers/{holder['id']}").json()
+    assert [i["value"] for i in kept["identities"]] == ["+972912345678"]

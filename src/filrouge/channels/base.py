@@ -57,8 +57,8 @@ class NormalisedInbound:
     # Provider facts kept with the message: the post a comment answers, a location…
     details: Mapping[str, Any] | None = None
     # Other identities the provider proves are the sender's (WhatsApp: the new number of a
-    # customer who changed number). The pipeline should add each to the sender's customer
-    # unless someone holds it already (never a silent merge); it does not yet.
+    # customer who changed number). The pipeline adds each to the sender's customer unless
+    # someone holds it already (never a silent merge): identities.add_sender_aliases.
     sender_aliases: tuple[Sender, ...] = ()
 
 

@@ -43,12 +43,16 @@ class BlobStore:
             return _read(self._legacy_path(digest))
 
     def delete(self, digest: str) -> bool:
-        """Remove the file of ``digest``; False when there was none."""
-        try:
-            self.path_for(digest).unlink()
-        except FileNotFoundError:
-            return False
-        return True
+        """Remove the file of ``digest``, wherever the layout of its day put it; False when
+        there was none."""
+        removed = False
+        for path in (self.path_for(digest), self.legacy_path_for(digest)):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed = True
+        return removed
 
     def path_for(self, digest: str) -> Path:
         """Where the file of ``digest`` is written."""

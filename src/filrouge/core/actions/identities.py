@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,8 +13,11 @@ from sqlalchemy.orm import Session
 from filrouge.channels.base import Sender
 from filrouge.core.actions import inbound_sql as sql
 from filrouge.core.audit import Actor, record_event
+from filrouge.core.errors import Invalid
 from filrouge.core.identity import linkable_kinds, normalise_identity
 from filrouge.core.models import Identity
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,6 +48,31 @@ def resolve_sender(
     return ResolvedSender(
         add_identity(session, workspace_id, owner_id, sender, value, actor), owner_id
     )
+
+
+def add_sender_aliases(
+    session: Session,
+    workspace_id: int,
+    customer_id: int,
+    aliases: Iterable[Sender],
+    region: str,
+    actor: Actor,
+) -> None:
+    """Identities the provider proves are the sender's too (WhatsApp: the new number after a
+    number change) join the sender's customer, unless someone holds them already: two
+    customers are merged by a person, never silently."""
+    conn = session.connection()
+    for alias in aliases:
+        try:
+            value = normalise_identity(alias.kind, alias.value, region)
+        except Invalid:
+            log.warning("a %s alias of a sender is not a valid identity", alias.kind)
+            continue
+        known = conn.execute(
+            sql.IDENTITY, {"workspace_id": workspace_id, "kind": alias.kind, "value": value}
+        ).first()
+        if known is None:
+            add_identity(session, workspace_id, customer_id, alias, value, actor)
 
 
 def find_identity(session: Session, workspace_id: int, kind: str, value: str) -> Identity | None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from filrouge.channels.base import IncomingAttachment, NormalisedInbound
 from filrouge.core.actions import inbound_sql as sql
 from filrouge.core.actions.bounces import bounced_replies, fail_bounced
-from filrouge.core.actions.identities import resolve_sender
+from filrouge.core.actions.identities import add_sender_aliases, resolve_sender
 from filrouge.core.actions.threading import ThreadChoice, choose_conversation, find_thread_key
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.blobs import BlobStore
@@ -161,6 +161,15 @@ def receive_in_session(
     sender = resolve_sender(
         session, ctx.workspace_id, inbound.sender, settings.default_region, actor
     )
+    if inbound.sender_aliases and sender.trusted:
+        add_sender_aliases(
+            session,
+            ctx.workspace_id,
+            sender.customer_id,
+            inbound.sender_aliases,
+            settings.default_region,
+            actor,
+        )
     choice = choose_conversation(
         conn, sender.customer_id, inbound, occurred_at, settings.thread_window, sender.trusted
     )
