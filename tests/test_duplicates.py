@@ -89,6 +89,26 @@ def test_it_suggests_the_same_name_at_the_same_domain_and_a_close_name_on_a_netw
     assert 88 <= similar["similarity"] < 100
 
 
+def test_it_leaves_namesakes_alone_when_each_has_an_address_of_their_own(admin):
+    for n in range(22):  # a domain this many customers use is a mailbox provider
+        customer(admin, f"Client {n}", ("email", f"client{n}@boite.example", True))
+    first = customer(admin, "Marie Martin", ("email", "marie.m@boite.example", True))
+    second = customer(
+        admin,
+        "Marie Martin",
+        ("email", "mmartin@boite.example", True),
+        ("whatsapp", "+33611111111", True),
+    )
+    social = customer(admin, "Marie Martin", ("instagram", "marie.m.75", False))
+
+    admin.post("/api/v1/duplicates:scan")
+
+    found = suggestions(admin)
+    assert pairs(found) == {frozenset((social, first)), frozenset((social, second))}
+    assert {e["kind"] for item in found for e in item["evidence"]} == {"similar_name"}
+    assert all(len(item["evidence"]) == 1 for item in found)  # the best match, once a pair
+
+
 def test_it_merges_a_suggestion_into_the_chosen_customer_without_losing_a_message(
     admin, channel, factory
 ):

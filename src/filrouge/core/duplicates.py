@@ -4,8 +4,10 @@ evidence, in words a supervisor can check:
 
 - ``same_phone``: the same number (E.164) on both, by phone, SMS or WhatsApp, one unverified;
 - ``chat_email``: a chat visitor typed an email that is another customer's;
-- ``same_name_same_domain``: the same name (case and accents aside) and the same email domain;
-- ``similar_name``: a name on a social network close to a known customer's name (rapidfuzz).
+- ``same_name_same_domain``: the same name (case and accents aside) and the same email domain,
+  unless the domain is a mailbox provider (used by more than 20 customers);
+- ``similar_name``: the name of someone known only by a social network (no verified email or
+  phone) close to a known customer's name (rapidfuzz).
 
 Names are compared within blocks (the first letters of the first and last words), so that a
 scan never compares every customer with every other.
@@ -37,6 +39,10 @@ SOCIAL_KINDS = frozenset(
         IdentityKind.WHATSAPP.value,
     }
 )
+ADDRESS_KINDS = frozenset(
+    {IdentityKind.EMAIL.value, IdentityKind.PHONE.value, IdentityKind.WHATSAPP.value}
+)
+PROVIDER_DOMAIN_USERS = 20  # customers at one domain beyond which it is a mailbox provider
 CHAT_EMAIL = "chat_email"  # channels/chat/visitors.py keeps an email someone else owns here
 WEIGHTS = {"same_phone": 0.9, "chat_email": 0.85, "same_name_same_domain": 0.6}
 SIMILAR_NAME_WEIGHT = 0.5  # times the similarity (0–1)
@@ -140,14 +146,20 @@ def _chat_email(candidates: dict[int, Candidate]) -> Iterable[tuple[Pair, Eviden
 
 
 def _same_name_same_domain(candidates: dict[int, Candidate]) -> Iterable[tuple[Pair, Evidence]]:
+    """The same name at a company's or a family's domain; a domain that many customers use is
+    a mailbox provider (gmail.com, orange.fr…), where namesakes are strangers."""
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
+    users: dict[str, int] = defaultdict(int)
     for candidate in candidates.values():
+        domains = {email.rpartition("@")[2] for email in candidate.emails()}
+        for domain in domains:
+            users[domain] += 1
         name = normalised_name(candidate.name)
-        if not name:
-            continue
-        for domain in {email.rpartition("@")[2] for email in candidate.emails()}:
+        for domain in domains if name else ():
             groups[(name, domain)].append(candidate.id)
     for (_name, domain), ids in groups.items():
+        if users[domain] > PROVIDER_DOMAIN_USERS:
+            continue
         for index, first in enumerate(ids):
             for second in ids[index + 1 :]:
                 names = [candidates[first].name, candidates[second].name]
@@ -162,38 +174,61 @@ def _same_name_same_domain(candidates: dict[int, Candidate]) -> Iterable[tuple[P
 
 
 def _similar_social_name(candidates: dict[int, Candidate]) -> Iterable[tuple[Pair, Evidence]]:
-    """A display name from a social network against the names of the other customers of its
-    block; the best matches above the cutoff."""
+    """The name of someone known only by a social network (no verified email or phone)
+    against the names of the other customers of its block: the best match per pair above the
+    cutoff. Two customers who each have their own verified address are namesakes, not one
+    person, until other evidence says so."""
     blocks: dict[str, list[tuple[int, str]]] = defaultdict(list)
     for candidate in candidates.values():
         name = normalised_name(candidate.name)
         if name:
             blocks[_block(name)].append((candidate.id, name))
+    best: dict[Pair, Evidence] = {}
     for candidate in candidates.values():
-        for kind, _value, display_name, _verified in candidate.identities:
-            shown = display_name or candidate.name  # the name the network shows, else ours
-            social = normalised_name(shown) if kind in SOCIAL_KINDS else ""
-            if not social:
-                continue
-            others = [(i, n) for i, n in blocks.get(_block(social), []) if i != candidate.id]
-            for _match, similarity, position in process.extract(
-                social,
-                [name for _id, name in others],
-                scorer=fuzz.token_sort_ratio,
-                score_cutoff=SIMILAR_NAME_CUTOFF,
-                limit=5,
-            ):
-                other_id = others[position][0]
-                yield (
-                    (candidate.id, other_id),
-                    {
-                        "kind": "similar_name",
-                        "network": kind,
-                        "name": shown,
-                        "other_name": candidates[other_id].name,
-                        "similarity": round(similarity, 1),
-                    },
-                )
+        if _has_verified_address(candidate):
+            continue
+        for pair, evidence in _close_names(candidate, candidates, blocks):
+            key = _ordered(pair)
+            if key not in best or evidence["similarity"] > best[key]["similarity"]:
+                best[key] = evidence
+    return best.items()
+
+
+def _has_verified_address(candidate: Candidate) -> bool:
+    return any(
+        verified and kind in ADDRESS_KINDS for kind, _value, _name, verified in candidate.identities
+    )
+
+
+def _close_names(
+    candidate: Candidate,
+    candidates: dict[int, Candidate],
+    blocks: dict[str, list[tuple[int, str]]],
+) -> Iterable[tuple[Pair, Evidence]]:
+    for kind, _value, display_name, _verified in candidate.identities:
+        shown = display_name or candidate.name  # the name the network shows, else ours
+        social = normalised_name(shown) if kind in SOCIAL_KINDS else ""
+        if not social:
+            continue
+        others = [(i, n) for i, n in blocks.get(_block(social), []) if i != candidate.id]
+        for _match, similarity, position in process.extract(
+            social,
+            [name for _id, name in others],
+            scorer=fuzz.token_sort_ratio,
+            score_cutoff=SIMILAR_NAME_CUTOFF,
+            limit=5,
+        ):
+            other_id = others[position][0]
+            yield (
+                (candidate.id, other_id),
+                {
+                    "kind": "similar_name",
+                    "network": kind,
+                    "name": shown,
+                    "other_name": candidates[other_id].name,
+                    "similarity": round(similarity, 1),
+                },
+            )
 
 
 def _block(name: str) -> str:
