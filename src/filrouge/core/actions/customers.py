@@ -77,7 +77,7 @@ def merge_customers(session: Session, target: Customer, other: Customer, actor: 
 
     The event records exactly what moved, so that an unmerge can put it back.
     """
-    _lock_for_merge(session, target, other)
+    lock_customers(session, target, other)
     _check_mergeable(target, other)
     identity_ids = list(
         session.scalars(select(Identity.id).where(Identity.customer_id == other.id))
@@ -133,7 +133,7 @@ def merge_customers(session: Session, target: Customer, other: Customer, actor: 
     return target
 
 
-def _lock_for_merge(session: Session, *customers: Customer) -> None:
+def lock_customers(session: Session, *customers: Customer) -> None:
     """On PostgreSQL, wait for messages being received for either customer (they hold a shared
     lock on the customer row) so that none lands on the tombstone; in id order, no deadlock.
     Then re-read both: a concurrent merge may have just made one of them a tombstone."""

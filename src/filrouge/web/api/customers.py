@@ -16,6 +16,7 @@ from filrouge.core.actions.customers import (
     merge_customers,
     update_customer,
 )
+from filrouge.core.actions.unmerge import unmerge_customers
 from filrouge.core.audit import Actor
 from filrouge.core.errors import Invalid
 from filrouge.core.models import Customer, Message, User
@@ -167,6 +168,24 @@ def post_merge(
         session.flush()
         session.refresh(merged, ["identities"])
         return customer_public(merged)
+
+
+@router.post("/{customer_id}/unmerge", response_model=CustomerPublic)
+def post_unmerge(
+    customer_id: IdPath,
+    body: MergeRequest,
+    factory: FactoryDep,
+    user: Annotated[User, Allowed("customers:merge")],
+) -> CustomerPublic:
+    """Undo the merge of ``other_id`` into this customer: what the merge moved goes back
+    (identities, conversations, orders, attributes filled in); answers the customer restored."""
+    with transaction(factory) as session:
+        target = access_customer_by_id(session, user, customer_id)
+        other = access_customer_by_id(session, user, body.other_id)
+        restored = unmerge_customers(session, target, other, Actor.user(user.id))
+        session.flush()
+        session.refresh(restored, ["identities"])
+        return customer_public(restored)
 
 
 def customer_detail(session: Session, user: User, customer: Customer) -> CustomerDetail:
