@@ -103,3 +103,27 @@ def test_only_managers_unmerge(admin, make_caller):
     admin.post(f"/api/v1/customers/{a}/merge", json={"other_id": b})
     agent = make_caller("agent")
     assert agent.post(f"/api/v1/customers/{a}/unmerge", json={"other_id": b}).status_code == 403
+
+
+def test_a_supervisor_merges_and_unmerges_from_the_customer_panel(admin, channel, make_browser):
+    email, sms = channel("email"), channel("sms")
+    jeanne = receive(admin, email["id"], "jeanne@example.fr", name="Jeanne Martin")
+    texting = receive(admin, sms["id"], "06 12 34 56 78", kind="phone", hours=1)
+    supervisor = make_browser("supervisor", email="sup.browser@example.test")
+    page = f"/conversations/{jeanne['conversation_id']}"
+    assert "Fusionner dans ce client" in supervisor.get(page).text
+    assert "Fusionner dans ce client" not in make_browser("agent").get(page).text
+
+    unknown = supervisor.post(f"{page}/customer/merge", {"other": "nobody@example.fr"})
+    assert unknown.status_code == 404
+    assert "Aucun client n&#39;a le numéro, l&#39;e-mail ou le téléphone" in unknown.text
+    merged = supervisor.post(f"{page}/customer/merge", {"other": "+33 6 12 34 56 78"})
+
+    assert merged.status_code == 303, merged.text
+    assert ("phone", "+33612345678") in identities_of(admin, jeanne["customer_id"])
+    shown = supervisor.get(page).text
+    assert f"(n° {texting['customer_id']})" in shown
+    undone = supervisor.post(f"{page}/customer/unmerge", {"other_id": texting["customer_id"]})
+    assert undone.status_code == 303
+    assert identities_of(admin, texting["customer_id"]) == {("phone", "+33612345678")}
+    assert supervisor.client.post(f"{page}/customer/merge", data={"other": "1"}).status_code == 403

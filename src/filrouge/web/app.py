@@ -49,6 +49,7 @@ from filrouge.web.ui import (
     inbox,
     live,
 )
+from filrouge.web.ui import customer_merge as customer_merge_pages
 from filrouge.web.ui import duplicates as duplicate_pages
 from filrouge.web.ui import privacy as privacy_pages
 from filrouge.web.ui import public_posts as public_post_pages
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         public_post_pages,
         approvals,
         duplicate_pages,
+        customer_merge_pages,
         privacy_pages,
         canned,
         admin,

@@ -296,6 +296,12 @@ def _page_context(session: Session, visitor: Visitor, conversation_id: int) -> d
         "priorities": [p.value for p in Priority],
         "inline_type": inline_type,
         "privacy_allowed": is_allowed(user.role, "customers:erase"),
+        "merge_allowed": is_allowed(user.role, "customers:merge"),
+        "merged_in": list(
+            session.scalars(
+                select(Customer).where(Customer.merged_into_id == customer.id).order_by(Customer.id)
+            )
+        ),
     }
 
 
