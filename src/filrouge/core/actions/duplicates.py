@@ -25,6 +25,23 @@ class ScanReport:
     withdrawn: int = 0
 
 
+def suggestions_by_likelihood(
+    session: Session, workspace_id: int, status: str = OPEN, limit: int = 100
+) -> list[DuplicateSuggestion]:
+    """The review queue (or the decided pairs), the likeliest first."""
+    return list(
+        session.scalars(
+            select(DuplicateSuggestion)
+            .where(
+                DuplicateSuggestion.workspace_id == workspace_id,
+                DuplicateSuggestion.status == status,
+            )
+            .order_by(DuplicateSuggestion.score.desc(), DuplicateSuggestion.id)
+            .limit(limit)
+        )
+    )
+
+
 def refresh_suggestions(session: Session, workspace_id: int) -> ScanReport:
     """Bring the open suggestions in line with what the customers show now. A pair someone
     already decided on is left as it is; an open one whose evidence is gone is withdrawn."""

@@ -14,7 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from filrouge.channels.base import Sender
-from filrouge.core.actions.identities import add_identity, create_customer, find_identity
+from filrouge.core.actions.identities import (
+    add_identity,
+    create_customer,
+    find_identity,
+    live_customer_id,
+)
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.errors import Conflict, DomainError, Invalid, NotFound, check_choice
 from filrouge.core.identity import normalise_identity
@@ -82,12 +87,7 @@ def record_order(
     """Store ``data`` for ``customer``. An order with the same number is refused (409), or
     brought up to date when ``replace``; it is never moved to another customer."""
     values = _checked_values(data)
-    existing = session.scalar(
-        select(Order).where(
-            Order.workspace_id == customer.workspace_id,
-            Order.number_key == number_key(data.number),
-        )
-    )
+    existing = find_order(session, customer.workspace_id, data.number)
     if existing is None:
         return OrderOutcome(data.number, "created", _create(session, customer, data, values, actor))
     _check_same_customer(session, existing, customer)
@@ -166,11 +166,19 @@ def customer_of(
 
 def live_customer(session: Session, customer: Customer) -> Customer:
     """Follow merge tombstones to the customer that now holds the history."""
-    seen = {customer.id}
-    while customer.merged_into_id is not None and customer.merged_into_id not in seen:
-        seen.add(customer.merged_into_id)
-        customer = session.get_one(Customer, customer.merged_into_id)
-    return customer
+    if customer.merged_into_id is None:
+        return customer
+    live_id = live_customer_id(session.connection(), customer.id, customer.merged_into_id)
+    return session.get_one(Customer, live_id)
+
+
+def find_order(session: Session, workspace_id: int, number: str) -> Order | None:
+    """The order of that number in the workspace, case and spaces aside."""
+    return session.scalar(
+        select(Order).where(
+            Order.workspace_id == workspace_id, Order.number_key == number_key(number)
+        )
+    )
 
 
 def _customer_with_identities(

@@ -15,6 +15,7 @@ by then.
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -113,10 +114,8 @@ def sent_time(message: Message) -> datetime:
     kept, when it was queued)."""
     recorded = (message.details or {}).get("sent_at")
     if isinstance(recorded, str):
-        try:
+        with contextlib.suppress(ValueError):  # not a date: the queued time below
             return as_utc(datetime.fromisoformat(recorded))
-        except ValueError:
-            pass
     return as_utc(message.occurred_at)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from filrouge.core.access import access_suggestion_by_id
@@ -13,6 +12,7 @@ from filrouge.core.actions.duplicates import (
     dismiss_suggestion,
     merge_suggestion,
     refresh_suggestions,
+    suggestions_by_likelihood,
 )
 from filrouge.core.duplicate_words import explain
 from filrouge.core.models import Customer, DuplicateSuggestion, User
@@ -42,15 +42,7 @@ def get_duplicates(
 ) -> list[DuplicatePublic]:
     """The likeliest first."""
     with transaction(factory) as session:
-        rows = session.scalars(
-            select(DuplicateSuggestion)
-            .where(
-                DuplicateSuggestion.workspace_id == user.workspace_id,
-                DuplicateSuggestion.status == status,
-            )
-            .order_by(DuplicateSuggestion.score.desc(), DuplicateSuggestion.id)
-            .limit(limit)
-        )
+        rows = suggestions_by_likelihood(session, user.workspace_id, status, limit)
         locale = negotiate_locale(request.headers.get("accept-language"))
         return [duplicate_public(session, row, locale) for row in rows]
 

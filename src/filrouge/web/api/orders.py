@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from sqlalchemy import select
 
 from filrouge.core.access import access_customer_by_id
 from filrouge.core.actions.orders import (
@@ -14,14 +13,14 @@ from filrouge.core.actions.orders import (
     OrderData,
     OrderLine,
     OrderOutcome,
+    find_order,
     import_orders,
     live_customer,
-    number_key,
     record_order,
 )
 from filrouge.core.audit import Actor
 from filrouge.core.errors import NotFound
-from filrouge.core.models import Order, User
+from filrouge.core.models import User
 from filrouge.core.queries import customer_orders
 from filrouge.db import transaction
 from filrouge.i18n import negotiate_locale
@@ -94,11 +93,7 @@ def get_order(
     number: NumberPath, factory: FactoryDep, user: Annotated[User, Allowed("orders:read")]
 ) -> OrderPublic:
     with transaction(factory) as session:
-        order = session.scalar(
-            select(Order).where(
-                Order.workspace_id == user.workspace_id, Order.number_key == number_key(number)
-            )
-        )
+        order = find_order(session, user.workspace_id, number)
         if order is None:
             raise NotFound("order_not_found", "There is no order {number}.", number=number)
         access_customer_by_id(session, user, order.customer_id)  # contributors' scope

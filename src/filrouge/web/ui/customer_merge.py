@@ -8,16 +8,16 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from filrouge.core.access import access_conversation_by_id, access_customer_by_id
 from filrouge.core.actions.customers import merge_customers
+from filrouge.core.actions.identities import find_identity
 from filrouge.core.actions.unmerge import unmerge_customers
 from filrouge.core.audit import Actor
 from filrouge.core.errors import DomainError, NotFound
 from filrouge.core.identity import normalise_identity
-from filrouge.core.models import Customer, Identity, User
+from filrouge.core.models import Customer, User
 from filrouge.core.models.enums import IdentityKind
 from filrouge.db import transaction
 from filrouge.web.deps import FactoryDep, SettingsDep
@@ -70,15 +70,9 @@ def customer_named(session: Session, user: User, text: str, region: str) -> Cust
             value = normalise_identity(kind, cleaned, region)
         except DomainError:
             continue
-        owner = session.scalar(
-            select(Identity.customer_id).where(
-                Identity.workspace_id == user.workspace_id,
-                Identity.kind == kind,
-                Identity.value == value,
-            )
-        )
-        if owner is not None:
-            return access_customer_by_id(session, user, owner)
+        identity = find_identity(session, user.workspace_id, kind, value)
+        if identity is not None:
+            return access_customer_by_id(session, user, identity.customer_id)
     raise NotFound(
         "no_customer_named", "No customer has the number, email or phone {text}.", text=text
     )

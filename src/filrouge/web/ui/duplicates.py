@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy import select
 
 from filrouge.core.access import access_suggestion_by_id
 from filrouge.core.actions.duplicates import (
@@ -15,9 +14,10 @@ from filrouge.core.actions.duplicates import (
     dismiss_suggestion,
     merge_suggestion,
     refresh_suggestions,
+    suggestions_by_likelihood,
 )
 from filrouge.core.duplicate_words import explain
-from filrouge.core.models import Customer, DuplicateSuggestion
+from filrouge.core.models import Customer
 from filrouge.db import transaction
 from filrouge.web.deps import FactoryDep
 from filrouge.web.schemas import IdPath
@@ -33,15 +33,7 @@ SHOWN = 100
 def duplicates_page(request: Request, factory: FactoryDep, visitor: Reviewer) -> Response:
     locale = locale_for(request, visitor.user)
     with transaction(factory) as session:
-        rows = session.scalars(
-            select(DuplicateSuggestion)
-            .where(
-                DuplicateSuggestion.workspace_id == visitor.user.workspace_id,
-                DuplicateSuggestion.status == OPEN,
-            )
-            .order_by(DuplicateSuggestion.score.desc(), DuplicateSuggestion.id)
-            .limit(SHOWN)
-        )
+        rows = suggestions_by_likelihood(session, visitor.user.workspace_id, OPEN, SHOWN)
         items = [
             {
                 "suggestion": row,
