@@ -14,6 +14,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 from filrouge.core.access import conversation_scope, customer_scope
 from filrouge.core.errors import Invalid
 from filrouge.core.models import (
+    CallbackRequest,
     Conversation,
     ConversationTag,
     Customer,
@@ -219,11 +220,20 @@ def customer_conversations(session: Session, user: User, customer_id: int) -> li
     )
 
 
+JOURNEY_CUSTOMER_EVENTS = (
+    "customer.created",
+    "customer.merged",
+    "customer.unmerged",
+    "customer.unmerged_from",
+)
+
+
 def customer_timeline(
     session: Session, user: User, customer_id: int, limit: int = 500
 ) -> list[tuple[str, Any]]:
-    """The customer's journey, newest last: every message on every channel, channel switches,
-    merges and orders, across the conversations ``user`` may see."""
+    """The customer's journey, newest last: every message on every channel (calls, store visits
+    and letters logged by hand among them), channel switches, callbacks asked for, merges and
+    unmerges, and orders, across the conversations ``user`` may see."""
     visible = (
         select(Conversation.id)
         .where(Conversation.customer_id == customer_id, conversation_scope(user))
@@ -251,7 +261,7 @@ def customer_timeline(
                     and_(
                         Event.subject_type == "customer",
                         Event.subject_id == customer_id,
-                        Event.action.in_(("customer.merged", "customer.created")),
+                        Event.action.in_(JOURNEY_CUSTOMER_EVENTS),
                     ),
                 )
             )
@@ -262,6 +272,13 @@ def customer_timeline(
     entries: list[tuple[datetime, str, Any]] = [(m.occurred_at, "message", m) for m in messages]
     entries += [(e.occurred_at, "event", e) for e in events]
     entries += [(o.ordered_at, "order", o) for o in customer_orders(session, customer_id, limit)]
+    callbacks = session.scalars(
+        select(CallbackRequest)
+        .where(CallbackRequest.conversation_id.in_(visible))
+        .order_by(CallbackRequest.created_at.desc(), CallbackRequest.id.desc())
+        .limit(limit)
+    )
+    entries += [(c.created_at, "callback", c) for c in callbacks]
     entries.sort(key=lambda entry: (entry[0], entry[1] == "message"))
     return [(kind, item) for _, kind, item in entries[-limit:]]
 

@@ -49,6 +49,7 @@ from filrouge.web.ui import (
     inbox,
     live,
 )
+from filrouge.web.ui import customer as customer_pages
 from filrouge.web.ui import customer_merge as customer_merge_pages
 from filrouge.web.ui import duplicates as duplicate_pages
 from filrouge.web.ui import privacy as privacy_pages
@@ -112,6 +113,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         approvals,
         duplicate_pages,
         customer_merge_pages,
+        customer_pages,
         privacy_pages,
         canned,
         admin,

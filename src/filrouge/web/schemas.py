@@ -420,12 +420,27 @@ class OrderBatchResult(BaseModel):
     items: list[OrderBatchItem]
 
 
+class CallbackPublic(BaseModel):
+    """A callback the customer asked for: when it was due, how it went."""
+
+    id: int
+    channel_id: int
+    conversation_id: int
+    phone: str
+    due_at: datetime
+    status: str
+    attempts: int
+    outcome_note: str | None
+    agent_id: int | None
+
+
 class TimelineEntry(BaseModel):
-    type: Literal["message", "event", "order"]
+    type: Literal["message", "event", "order", "callback"]
     at: datetime
     conversation_id: int | None = None
     message: MessagePublic | None = None
     order: OrderPublic | None = None
+    callback: CallbackPublic | None = None
     action: str | None = None
     details: dict[str, Any] | None = None
 

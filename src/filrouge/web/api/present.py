@@ -8,6 +8,7 @@ from filrouge.channels.registry import RECEIVERS
 from filrouge.core.actions.channels import redact_settings
 from filrouge.core.actions.orders import from_minor_units
 from filrouge.core.models import (
+    CallbackRequest,
     ChannelAccount,
     Conversation,
     Customer,
@@ -19,6 +20,7 @@ from filrouge.core.models import (
 from filrouge.core.queries import Thread
 from filrouge.web.schemas import (
     AttachmentPublic,
+    CallbackPublic,
     ChannelPublic,
     ChannelSwitchPublic,
     ConversationPublic,
@@ -159,10 +161,17 @@ def order_public(order: Order) -> OrderPublic:
 
 
 def timeline_entry(
-    kind: str, item: Message | Event | Order, authors: dict[int, User]
+    kind: str, item: Message | Event | Order | CallbackRequest, authors: dict[int, User]
 ) -> TimelineEntry:
     if isinstance(item, Order):
         return TimelineEntry(type="order", at=item.ordered_at, order=order_public(item))
+    if isinstance(item, CallbackRequest):
+        return TimelineEntry(
+            type="callback",
+            at=item.created_at,
+            conversation_id=item.conversation_id,
+            callback=CallbackPublic.model_validate(item, from_attributes=True),
+        )
     if isinstance(item, Message):
         return TimelineEntry(
             type="message",

@@ -3,12 +3,12 @@ language and time zone at hand."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from babel.dates import format_datetime, format_timedelta
+from babel.dates import format_date, format_datetime, format_timedelta
 from babel.numbers import format_currency
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -144,7 +144,7 @@ def render(
     if visitor is not None:
         context = {"csrf_token": visitor.csrf_token, **context}
     locale = locale_for(request, user)
-    zone = _zone(user)
+    zone = zone_of(user)
 
     def gettext(message_id: str, **params: Any) -> str:
         return translate(message_id, locale, **params)
@@ -157,6 +157,9 @@ def render(
     def money(amount_minor: int, currency: str) -> str:
         return format_currency(from_minor_units(amount_minor, currency), currency, locale=locale)
 
+    def day_label(day: date) -> str:
+        return format_date(day, "full", locale=locale)
+
     def since(moment: datetime | None) -> str:
         if moment is None:
             return ""
@@ -166,6 +169,7 @@ def render(
         _=gettext,
         when=when,
         since=since,
+        day_label=day_label,
         money=money,
         locale=locale,
         user=user,
@@ -196,7 +200,7 @@ CSP = (
 )
 
 
-def _zone(user: User | None) -> ZoneInfo:
+def zone_of(user: User | None) -> ZoneInfo:
     try:
         return ZoneInfo(user.timezone if user is not None else "Europe/Paris")
     except (ZoneInfoNotFoundError, ValueError):
