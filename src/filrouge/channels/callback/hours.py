@@ -27,7 +27,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from filrouge.core.hours import WEEKDAYS, BadHours, OpeningHours, read_hours
+from filrouge.core.hours import WEEKDAYS, BadHours, OpeningHours, hours_in_settings
 
 DEFAULT_HOURS = {day: [["09:00", "18:00"]] for day in WEEKDAYS[:5]}
 TELEPHONY_MODES = ("manual", "twilio")
@@ -60,9 +60,8 @@ class CallbackConfig:
 def read_config(settings: dict[str, Any]) -> CallbackConfig:
     try:
         hours = DEFAULT_HOURS if settings.get("hours") is None else settings["hours"]
-        country = settings.get("holidays_country", "FR")
         return CallbackConfig(
-            opening=read_hours(hours, settings.get("timezone"), country),
+            opening=hours_in_settings({**settings, "hours": hours}, None, "FR"),
             slot=timedelta(minutes=_positive(settings, "slot_minutes", 30)),
             capacity_per_slot=_positive(settings, "capacity_per_slot", 1),
             agents=None if settings.get("agents") is None else _positive(settings, "agents", 1),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from filrouge.core.errors import Invalid
-from filrouge.core.hours import BadHours, OpeningHours, read_hours
+from filrouge.core.hours import BadHours, OpeningHours, hours_in_settings
 
 
 def channel_hours(settings: dict[str, Any], zone: str | None, region: str) -> OpeningHours | None:
@@ -19,8 +19,7 @@ def channel_hours(settings: dict[str, Any], zone: str | None, region: str) -> Op
     if not raw:
         return None
     try:
-        country = settings.get("holidays_country", region)
-        return read_hours(raw, settings.get("timezone") or zone, country)
+        return hours_in_settings(settings, zone, region)
     except BadHours as exc:
         raise Invalid(
             "invalid_hours",

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.errors import Invalid, NotFound, check_choice
 from filrouge.core.events import publish_after_commit
-from filrouge.core.hours import BadHours, read_hours, read_zone
+from filrouge.core.hours import check_holidays, check_hours, read_zone
 from filrouge.core.models import ChannelAccount
 from filrouge.core.models.enums import ChannelKind
 from filrouge.core.signatures import SignatureStyle
@@ -105,17 +105,19 @@ def check_settings(kind: str, settings: dict[str, Any]) -> None:
     line as closed)."""
     if kind not in KINDS_WITH_HOURS:
         return
-    try:
-        if settings.get("timezone"):
-            read_zone(str(settings["timezone"]))
-        if settings.get("hours") is not None:
-            read_hours(settings["hours"], settings.get("timezone"), None)
-    except BadHours as exc:
-        raise Invalid(
-            "invalid_hours",
-            "Opening hours list, for each weekday (mon … sun), ranges such as 09:00–18:00.",
-            field="settings.hours",
-        ) from exc
+    # Each check raises ``BadHours``: an ``Invalid`` that says what is wrong, translated.
+    if settings.get("timezone"):
+        read_zone(str(settings["timezone"]))
+    if settings.get("hours") is not None:
+        check_hours(
+            settings["hours"],
+            settings.get("timezone"),
+            settings.get("holidays_country"),
+            holidays_subdiv=settings.get("holidays_subdiv"),
+            exceptions=settings.get("exceptions"),
+            closed_week_allowed=True,
+        )
+    check_holidays(settings.get("holidays_country"), settings.get("holidays_subdiv"))
 
 
 def rotate_inbound_token(session: Session, workspace_id: int, channel_id: int, actor: Actor) -> str:
