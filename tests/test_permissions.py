@@ -22,6 +22,9 @@ PUBLIC_PATHS = {
     "/invite/{token}",  # the link's token is the proof
     "/forms/{channel_id}",  # the public contact form: honeypot, signed time, rate limit
     "/healthz",
+    # Prometheus: readable from this machine, or with FILROUGE_METRICS_TOKEN only; no customer
+    # data in it (tests/test_metrics.py)
+    "/metrics",
     "/api/v1/openapi.json",
     "/api/v1/docs",
     "/api/v1/docs/oauth2-redirect",

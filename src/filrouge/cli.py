@@ -200,7 +200,13 @@ def imap(once: bool, interval: float) -> None:
 
 @main.command()
 @click.option("--workers", default=2, show_default=True, type=int)
-def worker(workers: int) -> None:
+@click.option(
+    "--metrics-port",
+    type=int,
+    default=None,
+    help="Serve the worker's own /metrics (Prometheus) on 127.0.0.1 at this port.",
+)
+def worker(workers: int, metrics_port: int | None) -> None:
     """Run the background worker alone (deliveries, callbacks, webhooks, sweeps)."""
     from filrouge.jobs import (
         callbacks,  # noqa: F401 - its tasks: calls to place, missed ones
@@ -213,7 +219,20 @@ def worker(workers: int) -> None:
 
     _check_database()
     deliveries.install()
+    if metrics_port is not None:
+        _serve_worker_metrics(metrics_port)
     huey.create_consumer(workers=workers, worker_type="thread").run()
+
+
+def _serve_worker_metrics(port: int) -> None:
+    """The messages this worker reads and the replies it sends, counted for Prometheus."""
+    from prometheus_client import start_http_server
+
+    from filrouge.web.metrics import Metrics
+
+    metrics = Metrics(make_session_factory(create_db_engine(get_settings().database_url)))
+    metrics.listen()
+    start_http_server(port, addr="127.0.0.1", registry=metrics.registry)
 
 
 @main.command()

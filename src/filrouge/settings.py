@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     # FILROUGE_SECRET_KEY_FILE, when processes run on several hosts.
     secret_key: str = ""
     secret_key_file: Path | None = None
+    # /metrics answers requests from this machine; with a token, only requests bearing it.
+    metrics_token: str = ""
 
     @field_validator(
         "thread_window", "session_lifetime", "session_idle", "login_window", mode="before"

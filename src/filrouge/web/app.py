@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 from sqlalchemy import Engine
 from starlette.staticfiles import StaticFiles
 
@@ -38,6 +38,7 @@ from filrouge.web.hooks import email as email_hook
 from filrouge.web.hooks import providers as provider_hooks
 from filrouge.web.limits import BodyLimit
 from filrouge.web.logs import install_redaction
+from filrouge.web.metrics import Metrics, MetricsMiddleware, metrics_response
 from filrouge.web.realtime import Broker
 from filrouge.web.schemas import ERROR_RESPONSES
 from filrouge.web.ui import (
@@ -68,8 +69,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     check_migrated(engine)
     logging.basicConfig(level=settings.log_level)
     broker = Broker(settings.redis_url, installation=settings.database_url)
+    metrics = Metrics(make_session_factory(engine))
     app = FastAPI(
-        lifespan=_lifespan(engine, broker),
+        lifespan=_lifespan(engine, broker, metrics),
         title="Filrouge",
         version=__version__,
         description="One inbox, one thread per customer, every channel.",
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.broker = broker
+    app.state.metrics = metrics
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     bind_factory(app.state.session_factory)
@@ -88,6 +91,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     install_error_handlers(app)
     install_redaction()
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)  # outermost: times the whole request
     for module in (
         channels,
         inbound,
@@ -125,19 +129,23 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(callback_form_router)  # public: the "call me back" page
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/healthz", _health, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/metrics", _metrics, methods=["GET"], include_in_schema=False)
     return app
 
 
-def _lifespan(engine: Engine, broker: Broker) -> Any:
-    """While serving: SQLite checkpoints in the background, and the realtime broker."""
+def _lifespan(engine: Engine, broker: Broker, metrics: Metrics) -> Any:
+    """While serving: SQLite checkpoints in the background, the realtime broker, and the
+    metrics counting committed events."""
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         checkpointer = start_checkpointer(engine)
         broker.start()
+        metrics.listen()
         try:
             yield
         finally:
+            metrics.stop_listening()
             broker.stop()
             if checkpointer is not None:
                 checkpointer.stop()
@@ -147,3 +155,7 @@ def _lifespan(engine: Engine, broker: Broker) -> Any:
 
 def _health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+def _metrics(request: Request) -> Response:
+    return metrics_response(request, request.app.state.metrics, request.app.state.settings)

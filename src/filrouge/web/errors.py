@@ -19,7 +19,7 @@ from filrouge.core.uploads import megabytes
 from filrouge.i18n import N_, negotiate_locale, translate
 
 log = logging.getLogger("filrouge.rejections")
-JSON_PREFIXES = ("/api/", "/hooks/")
+JSON_PREFIXES = ("/api/", "/hooks/", "/metrics")
 
 _HTTP_CODES = {
     400: ("bad_request", N_("The request could not be read.")),

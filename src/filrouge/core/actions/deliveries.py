@@ -261,6 +261,7 @@ def _save_outcome(
             f"message.{status}",
             message_id=message.id,
             conversation_id=message.conversation_id,
+            channel_id=message.channel_id,
         )
         if status == DeliveryStatus.SENT:
             apply_early_receipts(session, message, sent_at)

@@ -217,6 +217,7 @@ def _received(ctx: _Context, result: InboundResult, threaded_by: str) -> None:
         message_id=result.message_id,
         conversation_id=result.conversation_id,
         customer_id=result.customer_id,
+        channel_id=ctx.channel_id,
     )
     _remember_received(ctx.session, ctx.inbound, result)
 
