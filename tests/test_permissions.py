@@ -25,6 +25,9 @@ PUBLIC_PATHS = {
     # Prometheus: readable from this machine, or with FILROUGE_METRICS_TOKEN only; no customer
     # data in it (tests/test_metrics.py)
     "/metrics",
+    # a customer's satisfaction survey: the link's random token is the credential
+    # (tests/test_surveys.py)
+    "/survey/{token}",
     "/api/v1/openapi.json",
     "/api/v1/docs",
     "/api/v1/docs/oauth2-redirect",

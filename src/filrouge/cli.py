@@ -213,6 +213,7 @@ def worker(workers: int, metrics_port: int | None) -> None:
         deliveries,
         duplicates,  # noqa: F401 - its task: suggested duplicates kept up to date
         retention,  # noqa: F401 - its task: the retention policy, every night
+        surveys,  # noqa: F401 - its tasks: satisfaction asked, lost ones swept
         webhooks,  # noqa: F401 - its tasks: stored provider deliveries to read
     )
     from filrouge.jobs.queue import huey

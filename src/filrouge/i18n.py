@@ -26,6 +26,7 @@ EXTRACT_KEYWORDS = (
     "Invalid:2",
     "NotFound:2",
     "Conflict:2",
+    "Gone:2",
     "TooLarge:2",
     "Forbidden:2",
     "TooManyAttempts:2",

@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     # FILROUGE_SECRET_KEY_FILE, when processes run on several hosts.
     secret_key: str = ""
     secret_key_file: Path | None = None
+    # Where customers reach this installation (links sent to them: satisfaction surveys).
+    public_url: str = "http://127.0.0.1:8000"
     # /metrics answers requests from this machine; with a token, only requests bearing it.
     metrics_token: str = ""
 

@@ -39,6 +39,12 @@ class Invalid(DomainError):
     status = 422
 
 
+class Gone(DomainError):
+    """It existed and is over (an expired link)."""
+
+    status = 410
+
+
 class TooLarge(DomainError):
     status = 413
 

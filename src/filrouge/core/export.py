@@ -29,6 +29,7 @@ from filrouge.core.models import (
     Identity,
     Message,
     Order,
+    Survey,
 )
 from filrouge.lib.timeutil import isoformat, utcnow
 
@@ -93,6 +94,9 @@ def _head(
         "callback_requests": _rows(
             session,
             select(CallbackRequest).where(CallbackRequest.conversation_id.in_(conversation_ids)),
+        ),
+        "surveys": _rows(
+            session, select(Survey).where(Survey.conversation_id.in_(conversation_ids))
         ),
         "events": _events(session, ids, conversation_ids),
     }

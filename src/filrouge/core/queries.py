@@ -22,6 +22,7 @@ from filrouge.core.models import (
     Identity,
     Message,
     Order,
+    Survey,
     User,
 )
 from filrouge.lib.timeutil import as_utc
@@ -233,7 +234,7 @@ def customer_timeline(
 ) -> list[tuple[str, Any]]:
     """The customer's journey, newest last: every message on every channel (calls, store visits
     and letters logged by hand among them), channel switches, callbacks asked for, merges and
-    unmerges, and orders, across the conversations ``user`` may see."""
+    unmerges, orders and satisfaction surveys, across the conversations ``user`` may see."""
     visible = (
         select(Conversation.id)
         .where(Conversation.customer_id == customer_id, conversation_scope(user))
@@ -279,8 +280,28 @@ def customer_timeline(
         .limit(limit)
     )
     entries += [(c.created_at, "callback", c) for c in callbacks]
+    surveys = session.scalars(
+        select(Survey)
+        .where(Survey.conversation_id.in_(visible))
+        .order_by(Survey.sent_at.desc(), Survey.id.desc())
+        .limit(limit)
+    )
+    entries += [(s.sent_at, "survey", s) for s in surveys]
     entries.sort(key=lambda entry: (entry[0], entry[1] == "message"))
     return [(kind, item) for _, kind, item in entries[-limit:]]
+
+
+def customer_surveys(session: Session, customer_id: int, limit: int = 20) -> list[Survey]:
+    """The customer's latest satisfaction surveys (over every conversation), newest first."""
+    return list(
+        session.scalars(
+            select(Survey)
+            .join(Conversation, Conversation.id == Survey.conversation_id)
+            .where(Conversation.customer_id == customer_id)
+            .order_by(Survey.sent_at.desc(), Survey.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 def customer_orders(session: Session, customer_id: int, limit: int = 500) -> list[Order]:

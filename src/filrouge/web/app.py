@@ -17,6 +17,7 @@ from filrouge.db import create_db_engine, make_session_factory, start_checkpoint
 from filrouge.jobs import deliveries
 from filrouge.jobs import duplicates as duplicate_jobs  # noqa: F401 - the periodic scan
 from filrouge.jobs import retention as retention_jobs  # noqa: F401 - the nightly policy
+from filrouge.jobs import surveys as survey_jobs
 from filrouge.jobs.queue import bind_blobs, bind_factory, bind_settings
 from filrouge.schema import check_migrated
 from filrouge.settings import Settings, get_settings
@@ -57,6 +58,7 @@ from filrouge.web.ui import privacy as privacy_pages
 from filrouge.web.ui import public_posts as public_post_pages
 from filrouge.web.ui.callback_form import router as callback_form_router
 from filrouge.web.ui.callbacks import router as callbacks_router
+from filrouge.web.ui.survey import router as survey_router
 from filrouge.web.ui.templating import STATIC
 
 API_PREFIX = "/api/v1"
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     bind_blobs(BlobStore(settings.attachments_dir))
     bind_settings(settings)
     deliveries.install()
+    survey_jobs.install()
     install_error_handlers(app)
     install_redaction()
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
@@ -127,6 +130,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.include_router(ui_module.router)
     app.include_router(callbacks_router)
     app.include_router(callback_form_router)  # public: the "call me back" page
+    app.include_router(survey_router)  # public: the link's token is the credential
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/healthz", _health, methods=["GET"], include_in_schema=False)
     app.add_api_route("/metrics", _metrics, methods=["GET"], include_in_schema=False)

@@ -210,10 +210,12 @@ class MessagePublic(BaseModel):
     provider_message_id: str | None
     in_reply_to_id: int | None
     error: str | None
-    flag: Literal["auto_reply", "bounce", "bulk", "unreadable", "system"] | None = Field(
-        None,
-        description="Set on messages no person wrote (system: the network's notice), and on "
-        "mail that could not be read.",
+    flag: Literal["auto_reply", "bounce", "bulk", "unreadable", "system", "automatic"] | None = (
+        Field(
+            None,
+            description="Set on messages no person wrote (system: the network's notice; "
+            "automatic: ours, such as a satisfaction survey), and on mail that could not be read.",
+        )
     )
     details: dict[str, Any] | None = Field(
         None, description="A contact logged by hand: duration_minutes, store, outcome."
@@ -434,13 +436,30 @@ class CallbackPublic(BaseModel):
     agent_id: int | None
 
 
+class SurveyPublic(BaseModel):
+    """A satisfaction survey: sent, then answered (CSAT 1–5, NPS 0–10, solved at first
+    contact) or expired; the comment is the customer's words."""
+
+    id: int
+    conversation_id: int
+    channel_id: int
+    sent_at: datetime
+    expires_at: datetime
+    answered_at: datetime | None
+    csat: int | None
+    nps: int | None
+    solved_first_contact: bool | None
+    comment: str | None
+
+
 class TimelineEntry(BaseModel):
-    type: Literal["message", "event", "order", "callback"]
+    type: Literal["message", "event", "order", "callback", "survey"]
     at: datetime
     conversation_id: int | None = None
     message: MessagePublic | None = None
     order: OrderPublic | None = None
     callback: CallbackPublic | None = None
+    survey: SurveyPublic | None = None
     action: str | None = None
     details: dict[str, Any] | None = None
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from filrouge.i18n import N_
 
-CLIENT_TYPES = frozenset({"hello", "message", "typing", "contact", "ping"})
+CLIENT_TYPES = frozenset({"hello", "message", "typing", "contact", "ping", "rating"})
 MAX_NAME = 200
 MAX_EMAIL = 320
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from filrouge.channels.chat.hours import channel_hours
 from filrouge.core.actions.conversations import ConversationChanges, update_conversation
 from filrouge.core.audit import Actor, record_event
-from filrouge.core.errors import DomainError
+from filrouge.core.errors import DomainError, NotFound
 from filrouge.core.identity import normalise_email
 from filrouge.core.models import (
     ChannelAccount,
@@ -22,6 +22,7 @@ from filrouge.core.models import (
     Customer,
     Identity,
     Message,
+    Survey,
     User,
     WebSession,
     Workspace,
@@ -34,6 +35,7 @@ from filrouge.core.models.enums import (
     IdentityKind,
     Role,
 )
+from filrouge.core.surveys import SurveyAnswer
 from filrouge.lib.timeutil import isoformat, utcnow
 
 FOLLOW_UP_TAG = "suivi-email"
@@ -118,7 +120,39 @@ def message_frame(session: Session, message: Message, visitor_id: str) -> dict[s
             {"id": a.id, "filename": a.filename, "content_type": a.content_type}
             for a in message.attachments
         ],
+        **_survey_of(session, message),
     }
+
+
+def _survey_of(session: Session, message: Message) -> dict[str, Any]:
+    """A satisfaction request shows its rating buttons (until it is answered)."""
+    if (message.details or {}).get("automatic") != "survey":
+        return {}
+    survey = session.scalar(select(Survey).where(Survey.message_id == message.id))
+    if survey is None:
+        return {}
+    return {"survey": {"answered": survey.answered_at is not None, "csat": survey.csat}}
+
+
+def rate_survey(
+    session: Session, channel: ChannelAccount, visitor_id: str, message_id: int, csat: int
+) -> Survey:
+    """The visitor's rating of the survey in one of their own messages (the token stays on
+    the server: the visitor's signed token is the credential). Raises ``DomainError``."""
+    identity = visitor_identity(session, channel.workspace_id, visitor_id)
+    message = session.get(Message, message_id)
+    if (
+        identity is None
+        or message is None
+        or message.channel_id != channel.id
+        or message.identity_id != identity.id
+        or (message.details or {}).get("automatic") != "survey"
+    ):
+        raise NotFound("survey_not_found", "This survey link is not valid.")
+    from filrouge.core.actions.surveys import answer_survey  # surveys send through channels
+
+    token = str((message.details or {}).get("survey_token") or "")
+    return answer_survey(session, token, SurveyAnswer(csat=csat))
 
 
 def visitor_contact(session: Session, workspace_id: int, visitor_id: str) -> dict[str, Any]:

@@ -52,6 +52,7 @@ def _set_status(session: Session, conversation: Conversation, status: str, actor
         return
     if status == ConversationStatus.RESOLVED:
         conversation.resolved_at = utcnow()
+        publish_after_commit(session, "conversation.resolved", conversation_id=conversation.id)
     _set_field(session, conversation, "status", status, actor)
 
 

@@ -35,6 +35,7 @@ from filrouge.core.models import (
     Identity,
     Message,
     Order,
+    Survey,
     ThreadKey,
 )
 from filrouge.core.models.enums import ConversationStatus, DeliveryStatus
@@ -182,7 +183,7 @@ def anonymise_conversations(
     """The words of these conversations go, their shape stays: every message becomes
     ``[effacé]`` (direction, channel, times, status kept), attachments are deleted (files after
     the commit, unless another attachment has the same bytes), subjects and callback numbers
-    are blanked."""
+    are blanked, satisfaction comments too (the ratings stay: they are statistics)."""
     messages = select(Message.id).where(Message.conversation_id.in_(conversations))
     attachments, digests = _delete_attachments(session, messages)
     anonymised = Anonymised(
@@ -194,6 +195,10 @@ def anonymise_conversations(
     _execute(
         session,
         update(Conversation).where(Conversation.id.in_(conversations)).values(subject=None),
+    )
+    _execute(
+        session,
+        update(Survey).where(Survey.conversation_id.in_(conversations)).values(comment=None),
     )
     _delete_files_after_commit(session, blobs, digests)
     return anonymised

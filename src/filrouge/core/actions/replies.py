@@ -61,7 +61,7 @@ def add_reply(
             kind=channel.kind,
         )
     identity = reply_identity(session, conversation, channel, adapter)
-    last_inbound = _last_inbound_on(session, conversation.id, channel.id)
+    last_inbound = last_inbound_on(session, conversation.id, channel.id)
     visibility = reply_visibility(conversation, last_inbound)
     region = settings.default_region if settings else "FR"
     if visibility == Visibility.PUBLIC and not confirm_personal_data:
@@ -331,7 +331,7 @@ def closed_windows(
             identity = reply_identity(session, conversation, channel, adapter)
         except Invalid:
             continue
-        last = _last_inbound_on(session, conversation.id, channel.id)
+        last = last_inbound_on(session, conversation.id, channel.id)
         if reply_visibility(conversation, last) == Visibility.PUBLIC:
             continue  # a public reply has no messaging window
         since = last_inbound_at(session, channel.id, None if identity is None else identity.id)
@@ -344,7 +344,7 @@ def reply_identity(
     session: Session, conversation: Conversation, channel: ChannelAccount, adapter: ChannelAdapter
 ) -> Identity | None:
     """Whom to write to: who last wrote on this channel, else an identity the channel reaches."""
-    last_inbound = _last_inbound_on(session, conversation.id, channel.id)
+    last_inbound = last_inbound_on(session, conversation.id, channel.id)
     if last_inbound is not None and last_inbound.identity_id is not None:
         return session.get(Identity, last_inbound.identity_id)
     identity = _identity_of_kinds(session, conversation.customer_id, adapter.identity_kinds)
@@ -361,7 +361,7 @@ def reply_identity(
 def _can_reach(
     session: Session, conversation: Conversation, channel: ChannelAccount, adapter: ChannelAdapter
 ) -> bool:
-    if adapter.logs_only or _last_inbound_on(session, conversation.id, channel.id) is not None:
+    if adapter.logs_only or last_inbound_on(session, conversation.id, channel.id) is not None:
         return True
     return _identity_of_kinds(session, conversation.customer_id, adapter.identity_kinds) is not None
 
@@ -380,7 +380,7 @@ def _reply_channel(
     return channel
 
 
-def _last_inbound_on(session: Session, conversation_id: int, channel_id: int) -> Message | None:
+def last_inbound_on(session: Session, conversation_id: int, channel_id: int) -> Message | None:
     return session.scalar(
         select(Message)
         .where(

@@ -96,10 +96,17 @@ class MessageFlag(StrEnum):
     BULK = "bulk"  # newsletters, lists
     UNREADABLE = "unreadable"  # could not be parsed: kept raw
     SYSTEM = "system"  # the network's notice (WhatsApp: a number or an identity changed)
+    AUTOMATIC = "automatic"  # ours, sent by no person: a satisfaction survey, an acknowledgement
 
 
 AUTOMATIC_FLAGS = frozenset(
-    {MessageFlag.AUTO_REPLY, MessageFlag.BOUNCE, MessageFlag.BULK, MessageFlag.SYSTEM}
+    {
+        MessageFlag.AUTO_REPLY,
+        MessageFlag.BOUNCE,
+        MessageFlag.BULK,
+        MessageFlag.SYSTEM,
+        MessageFlag.AUTOMATIC,
+    }
 )
 
 

@@ -15,6 +15,7 @@ from filrouge.core.models import (
     Event,
     Message,
     Order,
+    Survey,
     User,
 )
 from filrouge.core.queries import Thread
@@ -29,6 +30,7 @@ from filrouge.web.schemas import (
     MessagePublic,
     OrderItemPublic,
     OrderPublic,
+    SurveyPublic,
     TimelineEntry,
 )
 
@@ -161,10 +163,19 @@ def order_public(order: Order) -> OrderPublic:
 
 
 def timeline_entry(
-    kind: str, item: Message | Event | Order | CallbackRequest, authors: dict[int, User]
+    kind: str,
+    item: Message | Event | Order | CallbackRequest | Survey,
+    authors: dict[int, User],
 ) -> TimelineEntry:
     if isinstance(item, Order):
         return TimelineEntry(type="order", at=item.ordered_at, order=order_public(item))
+    if isinstance(item, Survey):
+        return TimelineEntry(
+            type="survey",
+            at=item.sent_at,
+            conversation_id=item.conversation_id,
+            survey=SurveyPublic.model_validate(item, from_attributes=True),
+        )
     if isinstance(item, CallbackRequest):
         return TimelineEntry(
             type="callback",

@@ -29,9 +29,15 @@ from filrouge.core.errors import Invalid, NotFound
 from filrouge.core.models import ChannelAccount, Customer, Event, Message, User
 from filrouge.core.models.enums import ConversationStatus, Priority
 from filrouge.core.order_mentions import mentions_in, orders_mentioned
-from filrouge.core.queries import conversation_thread, customer_conversations, customer_orders
+from filrouge.core.queries import (
+    conversation_thread,
+    customer_conversations,
+    customer_orders,
+    customer_surveys,
+)
 from filrouge.core.uploads import UploadedFile, inline_type, megabytes
 from filrouge.db import transaction
+from filrouge.lib.timeutil import utcnow
 from filrouge.settings import Settings
 from filrouge.web.api.attachments import attachment_response
 from filrouge.web.deps import FactoryDep, SettingsDep
@@ -283,6 +289,8 @@ def _page_context(session: Session, visitor: Visitor, conversation_id: int) -> d
             c for c in customer_conversations(session, user, customer.id) if c.id != conversation.id
         ],
         "orders": customer_orders(session, customer.id, limit=10),
+        "surveys": customer_surveys(session, customer.id, limit=5),
+        "now": utcnow(),
         "order_mentions": {m.id: mentions_in(m.text, mentioned) for m in thread.messages},
         "reply_channels": reply_channels,
         "closed_windows": closed_windows(session, conversation, reply_channels),

@@ -13,23 +13,33 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from filrouge.core.access import access_customer_by_id
-from filrouge.core.models import CallbackRequest, ChannelAccount, Event, Message, Order, User
+from filrouge.core.models import (
+    CallbackRequest,
+    ChannelAccount,
+    Event,
+    Message,
+    Order,
+    Survey,
+    User,
+)
 from filrouge.core.models.enums import ActorKind
 from filrouge.core.queries import customer_conversations, customer_timeline
 from filrouge.db import transaction
 from filrouge.i18n import N_
+from filrouge.lib.timeutil import utcnow
 from filrouge.web.deps import FactoryDep
 from filrouge.web.schemas import IdPath
 from filrouge.web.ui.auth import PageAllowed, Visitor
 from filrouge.web.ui.templating import render, zone_of
 
 router = APIRouter(include_in_schema=False)
-KINDS = ("message", "event", "order", "callback")
+KINDS = ("message", "event", "order", "callback", "survey")
 KIND_LABELS = {
     "message": N_("Messages, calls and visits"),
     "event": N_("Channel switches and merges"),
     "order": N_("Orders"),
     "callback": N_("Callbacks"),
+    "survey": N_("Satisfaction"),
 }
 CALLBACK_LABELS = {
     "requested": N_("requested"),
@@ -85,6 +95,7 @@ def journey_page(
             "journey_kind_labels": KIND_LABELS,
             "callback_labels": CALLBACK_LABELS,
             "logged_labels": LOGGED_LABELS,
+            "now": utcnow(),
         }
         return render(request, "customer.html", context, visitor)
 
@@ -103,6 +114,8 @@ def moment_of(kind: str, item: Any) -> datetime:
         return item.occurred_at
     if isinstance(item, Order):
         return item.ordered_at
+    if isinstance(item, Survey):
+        return item.sent_at
     return item.created_at if isinstance(item, CallbackRequest) else item.occurred_at
 
 

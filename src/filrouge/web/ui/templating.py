@@ -137,13 +137,14 @@ def render(
     context: dict[str, Any],
     visitor: Any = None,
     status: int = 200,
+    locale: str | None = None,
 ) -> HTMLResponse:
     """Render a page; ``visitor`` (a signed-in ``ui.auth.Visitor``) brings the user, their
     language and time zone, and the CSRF token that every form of the page carries."""
     user: User | None = None if visitor is None else visitor.user
     if visitor is not None:
         context = {"csrf_token": visitor.csrf_token, **context}
-    locale = locale_for(request, user)
+    locale = locale or locale_for(request, user)
     zone = zone_of(user)
 
     def gettext(message_id: str, **params: Any) -> str:

@@ -33,6 +33,7 @@ from filrouge.channels.chat.visitors import (
     availability,
     chat_channel,
     message_frame,
+    rate_survey,
     remember_contact,
     visitor_contact,
     visitor_identity,
@@ -233,6 +234,8 @@ class VisitorSocket:
             await self.on_contact(frame)
         elif kind == "ping":
             await self.send({"type": "pong"})
+        elif kind == "rating":
+            await self.on_rating(frame)
         else:  # a second hello
             raise FrameError("unexpected_hello", N_("The socket has already said hello."))
 
@@ -272,6 +275,22 @@ class VisitorSocket:
             if not shown.online:
                 ask_follow_up_by_email(session, conversation_id, channel.id)
         return shown
+
+    async def on_rating(self, frame: dict[str, Any]) -> None:
+        """The visitor rates the conversation from the satisfaction request's buttons."""
+        message_id, csat = frame.get("message_id"), frame.get("csat")
+        if not isinstance(message_id, int) or not isinstance(csat, int) or not 1 <= csat <= 5:
+            raise FrameError("invalid_rating", N_("Choose a rating from 1 to 5."))
+        self.check_rate()
+        await run_in_threadpool(self._rate, message_id, csat)
+        await self.send({"type": "rated", "message_id": message_id, "csat": csat})
+
+    def _rate(self, message_id: int, csat: int) -> None:
+        with transaction(self.ctx.factory) as session:
+            channel = chat_channel(session, self.state.channel_id)
+            if channel is None:
+                raise FrameError("survey_not_found", N_("This survey link is not valid."))
+            rate_survey(session, channel, self.state.visitor_id, message_id, csat)
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         loop = asyncio.get_running_loop()

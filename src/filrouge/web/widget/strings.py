@@ -35,6 +35,9 @@ WIDGET_STRINGS = {
     "email_saved": N_("Thank you, we will answer at {email}."),
     "unread": N_("{count} new messages"),
     "file": N_("File: {filename}"),
+    "rate": N_("Your rating, from 1 to 5"),
+    "stars": N_("{n} out of 5"),
+    "rated": N_("Thank you for your rating!"),
 }
 
 DEMO_STRINGS = {

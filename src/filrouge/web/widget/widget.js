@@ -54,6 +54,8 @@
     ".log li.visitor{margin-left:auto;background:#b3261e;color:#fff}",
     ".log li.agent{background:#eee}",
     ".log li.pending{opacity:.6}",
+    ".rating{display:flex;gap:4px;margin-top:6px}",
+    ".rating .star{min-width:32px;min-height:32px;border:1px solid #b3261e;border-radius:6px;background:#fff;color:#b3261e;cursor:pointer}",
     ".log .author{display:block;font-size:12px;opacity:.75}",
     ".log img,.log video{display:block;max-width:100%;max-height:220px;margin-top:4px;border-radius:6px}",
     ".typing{margin:0 14px 6px;font-size:13px;font-style:italic;color:#555}",
@@ -213,11 +215,34 @@
     (message.attachments || []).forEach(function (a) {
       item.appendChild(mediaNode(a.content_type, attachmentUrl(a.id), a.filename));
     });
+    if (message.survey) { item.appendChild(ratingNode(message.id, message.survey)); }
     if (message.from === "agent") {
       typing.hidden = true;
       if (!fromHistory && panel.hidden) { unread += 1; showBadge(); }
     }
     log.scrollTop = log.scrollHeight;
+  }
+
+  // A satisfaction request: five buttons, then the thanks (the server keeps one answer).
+  var ratings = {};
+  function ratingNode(messageId, survey) {
+    var box = el("div", "rating");
+    ratings[messageId] = box;
+    if (survey.answered) { box.textContent = t.rated; return box; }
+    box.setAttribute("role", "group");
+    box.setAttribute("aria-label", t.rate);
+    for (var n = 1; n <= 5; n += 1) {
+      (function (score) {
+        var button = el("button", "star", String(score));
+        button.type = "button";
+        button.title = fmt(t.stars, { n: score });
+        button.addEventListener("click", function () {
+          transmit({ type: "rating", message_id: messageId, csat: score });
+        });
+        box.appendChild(button);
+      })(n);
+    }
+    return box;
   }
 
   function showAvailability(value) {
@@ -283,6 +308,10 @@
       waiting.forEach(transmit);
     },
     message: function (frame) { addMessage(frame.message, false); },
+    rated: function (frame) {
+      var box = ratings[frame.message_id];
+      if (box) { box.textContent = t.rated; }
+    },
     ack: function (frame) {
       var item = frame.client_id && pending[frame.client_id];
       if (item) { item.classList.remove("pending"); delete pending[frame.client_id]; }
