@@ -305,3 +305,45 @@ def test_the_sweeper_asks_after_a_lost_task_and_erasure_keeps_only_the_rating(li
         assert kept is not None
         assert (kept.csat, kept.comment) == (2, None)
         assert session.get_one(Customer, customer_id).name is None
+
+
+def test_admins_set_who_is_asked_by_page_and_by_api(admin, make_caller, make_browser, factory):
+    browser = make_browser("admin", email="admin.surveys@example.test")
+    page = browser.get("/admin/surveys")
+    assert page.status_code == 200
+    assert "Enquêtes de satisfaction" in page.text
+    saved = browser.post(
+        "/admin/surveys",
+        {"enabled": "true", "delay_minutes": "30", "expiry_days": "3", "min_days_between": "14"},
+    )
+    assert saved.status_code == 303
+    policy = admin.get("/api/v1/survey-policy").json()
+    assert policy == {
+        "enabled": True,
+        "delay_minutes": 30,
+        "expiry_days": 3,
+        "min_days_between": 14,
+        "ask_nps": False,
+    }
+    refused = browser.post("/admin/surveys", {"enabled": "true", "expiry_days": "0"})
+    assert refused.status_code == 422
+    assert "expiry_days" in refused.text
+    bad = admin.client.put(
+        "/api/v1/survey-policy",
+        json={**policy, "delay_minutes": -5},
+        headers={"Authorization": f"Bearer {admin.token}"},
+    )
+    assert bad.status_code == 422
+    supervisor = make_caller("supervisor", email="sup.surveys@example.test")
+    assert supervisor.get("/api/v1/survey-policy").status_code == 200
+    forbidden = supervisor.client.put(
+        "/api/v1/survey-policy",
+        json=policy,
+        headers={"Authorization": f"Bearer {supervisor.token}"},
+    )
+    assert forbidden.status_code == 403
+    with factory() as session:
+        changed = session.scalars(
+            select(Event.action).where(Event.action == "workspace.survey_policy_changed")
+        ).all()
+    assert len(changed) == 1

@@ -18,8 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
+from filrouge.core.errors import Invalid
 from filrouge.i18n import LOCALES, N_, translate
 
 SPAM_TAG = "spam"
@@ -57,6 +58,27 @@ def policy_of(workspace_settings: dict[str, Any] | None) -> SurveyPolicy:
         return SurveyPolicy.model_validate(raw)
     except ValueError:
         return SurveyPolicy()
+
+
+def survey_policy_from(raw: dict[str, Any]) -> SurveyPolicy:
+    """A policy as an administrator typed it; a value out of range is refused with the field."""
+    try:
+        return SurveyPolicy.model_validate(raw)
+    except ValidationError as exc:
+        field = str(exc.errors()[0]["loc"][0])
+        limits = {
+            "delay_minutes": (0, 24 * 60),
+            "expiry_days": (1, 90),
+            "min_days_between": (0, 365),
+        }
+        low, high = limits.get(field, (0, 0))
+        raise Invalid(
+            "invalid_survey_policy",
+            "{field} must be a whole number from {low} to {high}.",
+            field=field,
+            low=low,
+            high=high,
+        ) from exc
 
 
 def survey_locale(customer_attributes: dict[str, Any] | None, default: str = "fr") -> str:

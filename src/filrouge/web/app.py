@@ -32,6 +32,7 @@ from filrouge.web.api import (
     orders,
     privacy,
     public_posts,
+    surveys,
 )
 from filrouge.web.errors import install_error_handlers
 from filrouge.web.hooks import chat as chat_hook
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         duplicates,
         orders,
         attachments,
+        surveys,
     ):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)

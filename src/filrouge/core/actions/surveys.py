@@ -33,6 +33,7 @@ from filrouge.core.surveys import (
     SPAM_TAG,
     Skip,
     SurveyAnswer,
+    SurveyPolicy,
     policy_of,
     survey_locale,
     survey_text,
@@ -241,3 +242,21 @@ def conversation_surveys(session: Session, conversation_ids: list[int]) -> dict[
         s.conversation_id: s
         for s in session.scalars(select(Survey).where(Survey.conversation_id.in_(conversation_ids)))
     }
+
+
+def set_survey_policy(
+    session: Session, workspace: Workspace, policy: SurveyPolicy, actor: Actor
+) -> SurveyPolicy:
+    """Change who is asked and how (the log keeps the rules before and after)."""
+    before = policy_of(workspace.settings).model_dump()
+    workspace.settings = {**(workspace.settings or {}), "surveys": policy.model_dump()}
+    record_event(
+        session,
+        workspace.id,
+        actor,
+        ("workspace", workspace.id),
+        "workspace.survey_policy_changed",
+        before=before,
+        after=policy.model_dump(),
+    )
+    return policy

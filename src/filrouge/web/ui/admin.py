@@ -23,6 +23,7 @@ from filrouge.core.actions.channels import (
     update_channel,
 )
 from filrouge.core.actions.invitations import invite_user, issue_invitation
+from filrouge.core.actions.surveys import set_survey_policy
 from filrouge.core.actions.teams import create_team, list_teams, update_team
 from filrouge.core.actions.users import UserChanges, update_user
 from filrouge.core.audit import Actor
@@ -31,6 +32,7 @@ from filrouge.core.models import ChannelAccount, User, Workspace
 from filrouge.core.models.enums import ChannelKind, Role
 from filrouge.core.retention import retention_months, set_retention
 from filrouge.core.signatures import SignatureStyle, signature_style
+from filrouge.core.surveys import policy_of, survey_policy_from
 from filrouge.db import transaction
 from filrouge.lib.crypto import is_secret_setting
 from filrouge.web.deps import FactoryDep
@@ -48,6 +50,7 @@ PAGES = {
     "people": "admin_people.html",
     "teams": "admin_teams.html",
     "privacy": "admin_privacy.html",
+    "surveys": "admin_surveys.html",
 }
 
 
@@ -88,6 +91,41 @@ def set_privacy(
         return {}
 
     return _change(request, factory, visitor, "privacy", change)
+
+
+@router.get("/admin/surveys")
+def surveys_page(request: Request, factory: FactoryDep, visitor: Viewer) -> Response:
+    return _show(request, factory, visitor, "surveys")
+
+
+@router.post("/admin/surveys")
+def set_surveys(
+    request: Request,
+    factory: FactoryDep,
+    visitor: Manager,
+    enabled: Checkbox = False,
+    ask_nps: Checkbox = False,
+    delay_minutes: Annotated[str, Form(max_length=5)] = "",
+    expiry_days: Annotated[str, Form(max_length=5)] = "",
+    min_days_between: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Who is asked for their satisfaction after a resolution, when, and for how long."""
+
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        policy = survey_policy_from(
+            {
+                "enabled": enabled,
+                "ask_nps": ask_nps,
+                "delay_minutes": delay_minutes,
+                "expiry_days": expiry_days,
+                "min_days_between": min_days_between,
+            }
+        )
+        workspace = session.get_one(Workspace, visitor.user.workspace_id)
+        set_survey_policy(session, workspace, policy, actor)
+        return {}
+
+    return _change(request, factory, visitor, "surveys", change)
 
 
 def _int_or_zero(value: str) -> int:
@@ -299,6 +337,7 @@ def _show(
             "roles": [role.value for role in Role],
             "styles": [style.value for style in SignatureStyle],
             "retention_months": retention_months(session.get_one(Workspace, workspace_id)),
+            "survey_policy": policy_of(session.get_one(Workspace, workspace_id).settings),
             **(extra or {}),
         }
         return render(request, PAGES[page], context, visitor, status=status)
