@@ -18,6 +18,7 @@ from filrouge.core.models import (
     Event,
     Message,
     Order,
+    Survey,
     User,
 )
 from filrouge.db import create_db_engine, make_session_factory, transaction
@@ -44,10 +45,18 @@ def test_it_loads_a_small_retailer_in_two_languages_with_switches_and_public_thr
     all_texts = texts(factory)
     with factory() as session:
         orders = session.scalars(select(Order)).all()
+        surveys = session.scalars(select(Survey)).all()
+        resolved = session.scalars(
+            select(Conversation.id).where(Conversation.resolved_at.is_not(None))
+        ).all()
+    answered = [s for s in surveys if s.answered_at is not None]
     assert summary[0] == (
         f"Demo data: 50 customers, 200 conversations, {len(all_texts)} messages, "
-        f"{len(orders)} orders, 9 channels"
+        f"{len(orders)} orders, {len(answered)} satisfaction answers, 9 channels"
     )
+    assert 0 < len(answered) < len(surveys) <= len(resolved)  # some asked, not all answer
+    assert {s.conversation_id for s in surveys} <= set(resolved)
+    assert all(1 <= s.csat <= 5 and s.answered_at > s.sent_at for s in answered)
     assert 200 * 2 <= len(all_texts) <= 200 * 8
     assert any(text.startswith("Bonjour") for text in all_texts)
     assert any(text.startswith("Hello") for text in all_texts)

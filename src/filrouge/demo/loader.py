@@ -4,6 +4,7 @@ everything else from the seed, and writes the rows in bulk."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,7 @@ from filrouge.core.models import (
     Identity,
     Message,
     Order,
+    Survey,
     Team,
     User,
 )
@@ -99,9 +101,11 @@ def _summary(session: Session, workspace_id: int) -> str:
     messages = count(Message.__table__.join(Conversation.__table__), in_workspace)
     channels = count(ChannelAccount, ChannelAccount.workspace_id == workspace_id)
     orders = count(Order, Order.workspace_id == workspace_id)
+    answered = count(Survey, Survey.workspace_id == workspace_id, Survey.answered_at.is_not(None))
     return (
         f"Demo data: {customers} customers, {count(Conversation, in_workspace)} conversations, "
-        f"{messages} messages, {orders} orders, {channels} channels"
+        f"{messages} messages, {orders} orders, {answered} satisfaction answers, "
+        f"{channels} channels"
     )
 
 
@@ -162,6 +166,7 @@ def _write(session: Session, cast: Cast, plan: DemoPlan) -> None:
     _insert(session, ConversationTag, tags)
     _write_events(session, cast, written)
     _insert(session, Order, _order_rows(cast, written))
+    _insert(session, Survey, survey_rows(cast, written))
 
 
 def _write_conversations(
@@ -181,6 +186,55 @@ def _write_events(session: Session, cast: Cast, written: list[Written]) -> None:
     created = [_created_event(cast, *item) for item in written]
     switched = [item[:2] for item in written if item[0].switch_at is not None]
     _insert(session, Event, created + _switch_events(session, cast, switched))
+
+
+# Share of customers satisfied (4 or 5 out of 5) by channel, in the order of what surveys of
+# French customers report: in person and on the phone above chat, social networks well below.
+SATISFIED_SHARE = {"email": 0.82, "chat": 0.83, "web_form": 0.8, "sms": 0.78}
+NOT_SURVEYED = frozenset({"phone", "in_person", "postal"})  # nothing to send the link on
+SOCIAL_SATISFIED_SHARE = 0.6
+SURVEY_COMMENTS = {
+    "fr": ("Réponse rapide, merci !", "Il a fallu relancer deux fois.", "Très aimable."),
+    "en": ("Quick answer, thank you!", "I had to ask twice.", "Very kind."),
+}
+
+
+def survey_rows(cast: Cast, written: list[Written]) -> list[dict[str, Any]]:
+    """A satisfaction survey after most resolved private conversations, half of them answered,
+    satisfaction varying by channel (drawn from the conversation's id: the same every time)."""
+    rows: list[dict[str, Any]] = []
+    for conversation, conversation_id, _customer_id in written:
+        kind = conversation.kind
+        if conversation.resolved_at is None or _visibility(kind, IN) == "public":
+            continue
+        if kind in NOT_SURVEYED:
+            continue
+        draw = random.Random(conversation_id)
+        if draw.random() < 0.2:
+            continue  # not asked: asked too recently, no consent...
+        sent_at = conversation.resolved_at + timedelta(minutes=15)
+        row: dict[str, Any] = {
+            "workspace_id": cast.workspace_id,
+            "conversation_id": conversation_id,
+            "channel_id": cast.channels[kind].id,
+            "message_id": None,
+            "token_digest": f"{draw.getrandbits(256):064x}",
+            "locale": conversation.language,
+            "sent_at": sent_at,
+            "expires_at": sent_at + timedelta(days=7),
+            "created_at": sent_at,
+            **dict.fromkeys(("csat", "nps", "solved_first_contact", "answered_at", "comment")),
+        }
+        if draw.random() < 0.5:
+            satisfied = draw.random() < SATISFIED_SHARE.get(kind, SOCIAL_SATISFIED_SHARE)
+            row["csat"] = draw.choice((4, 5)) if satisfied else draw.choice((1, 2, 3))
+            row["nps"] = min(10, max(0, row["csat"] * 2 + draw.randint(-1, 1)))
+            row["solved_first_contact"] = satisfied and draw.random() < 0.8
+            row["answered_at"] = sent_at + timedelta(hours=draw.randint(1, 48))
+            comments = SURVEY_COMMENTS.get(conversation.language, SURVEY_COMMENTS["fr"])
+            row["comment"] = draw.choice(comments) if draw.random() < 0.3 else None
+        rows.append(row)
+    return rows
 
 
 def _order_rows(cast: Cast, written: list[Written]) -> list[dict[str, Any]]:
