@@ -32,6 +32,7 @@ from filrouge.web.api import (
     orders,
     privacy,
     public_posts,
+    reports,
     surveys,
 )
 from filrouge.web.errors import install_error_handlers
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         orders,
         attachments,
         surveys,
+        reports,
     ):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)

@@ -39,6 +39,7 @@ RULES: dict[str, frozenset[Role]] = {
     "orders:import": MANAGERS,
     "attachments:read": EVERYONE,
     "surveys:read": MANAGERS,
+    "reports:read": MANAGERS,
     "surveys:configure": frozenset({Role.ADMIN}),
     # pages of the agent workspace
     "account:use": EVERYONE,

@@ -1,0 +1,57 @@
+"""The few SQL pieces both databases need written differently: seconds between two moments,
+percentiles by nearest rank (window functions: SQLite has no percentile aggregate)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Float, and_, case, cast, func, literal, select
+from sqlalchemy.sql.elements import ColumnElement
+
+
+def seconds_between(dialect: str, start: Any, end: Any) -> Any:
+    """Seconds from ``start`` to ``end``, as an SQL expression."""
+    if dialect == "postgresql":
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+def percentiles(
+    session_dialect: str,
+    rows: Any,
+    group: str,
+    value: str,
+    points: tuple[float, ...],
+) -> Any:
+    """``rows`` (a subquery with columns ``group`` and ``value``): per group, the value at each
+    point by nearest rank — the smallest value whose rank is at least point × count. The same
+    on SQLite and PostgreSQL, so both give identical figures."""
+    del session_dialect  # one formula for both
+    ranked = (
+        select(
+            rows.c[group].label("grp"),
+            rows.c[value].label("v"),
+            func.row_number().over(partition_by=rows.c[group], order_by=rows.c[value]).label("rn"),
+            func.count().over(partition_by=rows.c[group]).label("n"),
+        )
+        .where(rows.c[value].is_not(None))
+        .subquery()
+    )
+    columns = [
+        func.min(case((ranked.c.rn >= literal(point) * cast(ranked.c.n, Float), ranked.c.v))).label(
+            f"p{int(point * 100)}"
+        )
+        for point in points
+    ]
+    return select(ranked.c.grp, *columns).group_by(ranked.c.grp)
+
+
+def ratio(numerator: float | int | None, denominator: float | int | None) -> float | None:
+    """A share, or None ("no data") when nothing was counted: never a division by zero."""
+    if not denominator or numerator is None:
+        return None
+    return round(float(numerator) / float(denominator), 4)
+
+
+def between(column: Any, since: Any, until: Any) -> ColumnElement[bool]:
+    return and_(column >= since, column < until)
