@@ -20,6 +20,8 @@ class Conversation(IdMixin, CreatedMixin, Base):
         Index("ix_conversations_workspace_activity", "workspace_id", "last_activity_at", "id"),
         Index("ix_conversations_customer_activity", "customer_id", "last_activity_at"),
         Index("ix_conversations_status_activity", "status", "last_activity_at"),
+        # reports: the conversations begun in a period
+        Index("ix_conversations_workspace_first_inbound", "workspace_id", "first_inbound_at"),
     )
 
     workspace_id: Mapped[int] = mapped_column(IdType, ForeignKey("workspaces.id"), index=True)

@@ -1,4 +1,5 @@
-"""satisfaction surveys: one per resolved conversation, answered once
+"""satisfaction surveys: one per resolved conversation, answered once; conversations by the
+day they began (the reports' periods)
 
 Revision ID: 0021
 Revises: 0014
@@ -57,8 +58,14 @@ def upgrade() -> None:
         sa.UniqueConstraint("token_digest", name=op.f("uq_surveys_token_digest")),
     )
     op.create_index("ix_surveys_workspace_answered", "surveys", ["workspace_id", "answered_at"])
+    op.create_index(
+        "ix_conversations_workspace_first_inbound",
+        "conversations",
+        ["workspace_id", "first_inbound_at"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_conversations_workspace_first_inbound", table_name="conversations")
     op.drop_index("ix_surveys_workspace_answered", table_name="surveys")
     op.drop_table("surveys")

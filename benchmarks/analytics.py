@@ -1,0 +1,382 @@
+"""Analytics benchmark: the indicators of docs/METRICS.md over a year of activity (1,000,000
+conversations, 5,000,000 messages by default), for 90-day windows with and without filters,
+on SQLite and, when ``FILROUGE_BENCH_DATABASE_URL`` is set, on PostgreSQL. Goals: the
+dashboard's figures under 2 s on SQLite and under 1 s on PostgreSQL. Prints ``BENCH
+analytics_<db> …`` lines; figures in docs/PERFORMANCE.md.
+
+    .venv/bin/python benchmarks/analytics.py [--conversations 1000000] [--runs 10]
+
+The rows are written straight into the tables (sqlite3 ``executemany``, PostgreSQL ``COPY``):
+this measures reading, not the pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine, text
+
+from filrouge.core.indicators.period import ReportFilters, report_period
+from filrouge.core.indicators.reports import channel_report, timeseries
+from filrouge.core.models import ChannelAccount, Team, User, Workspace
+from filrouge.db import create_db_engine, make_session_factory, transaction
+from filrouge.schema import migrate
+
+PARIS = ZoneInfo("Europe/Paris")
+END = datetime(2026, 12, 1, tzinfo=UTC)
+KINDS = ("email", "chat", "whatsapp", "messenger", "x", "sms", "web_form", "instagram")
+WEIGHTS = (30, 20, 15, 10, 8, 7, 6, 4)
+CHUNK = 50_000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--conversations", type=int, default=1_000_000)
+    parser.add_argument("--messages-per-conversation", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=10)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        bench("sqlite", f"sqlite:///{Path(folder) / 'analytics.db'}", args)
+    url = os.environ.get("FILROUGE_BENCH_DATABASE_URL")
+    if url:
+        bench("postgresql", url, args)
+
+
+def bench(name: str, url: str, args: argparse.Namespace) -> None:
+    engine = create_db_engine(url)
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    migrate(engine)
+    began = time.perf_counter()
+    rows = generate(engine, args.conversations, args.messages_per_conversation)
+    load = time.perf_counter() - began
+    with engine.begin() as connection:
+        connection.execute(text("ANALYZE"))
+    factory = make_session_factory(engine)
+    draw = random.Random(3)
+    windows = [END.date() - timedelta(days=draw.randint(90, 360)) for _ in range(args.runs)]
+    cases: dict[str, Callable[[date], Any]] = {
+        "channels": lambda first: _channels(factory, first, {}),
+        "channels_team": lambda first: _channels(factory, first, {"team_id": 1}),
+        "channels_agent": lambda first: _channels(factory, first, {"agent_id": 2}),
+        "timeseries_day": lambda first: _series(factory, first, "first_response_median_s"),
+        "timeseries_csat": lambda first: _series(factory, first, "csat"),
+    }
+    figures = {case: _time(run, windows) for case, run in cases.items()}
+    print(
+        f"BENCH analytics_{name} conversations={rows[0]} messages={rows[1]} "
+        f"load_s={load:.0f} "
+        + " ".join(
+            f"{case}_p50_ms={p50:.0f} {case}_max_ms={worst:.0f}"
+            for case, (p50, worst) in figures.items()
+        ),
+        flush=True,
+    )
+    engine.dispose()
+
+
+def _channels(factory: Any, first: date, cuts: dict[str, int]) -> Any:
+    with factory() as session:
+        since, until = report_period(first, first + timedelta(days=89), PARIS, END.date())
+        return channel_report(session, 1, ReportFilters(since, until, PARIS, **cuts))
+
+
+def _series(factory: Any, first: date, metric: str) -> Any:
+    with factory() as session:
+        since, until = report_period(first, first + timedelta(days=89), PARIS, END.date())
+        return timeseries(session, 1, ReportFilters(since, until, PARIS), metric, "day")
+
+
+def _time(run: Callable[[date], Any], windows: Sequence[date]) -> tuple[float, float]:
+    timings = []
+    for first in windows:
+        began = time.perf_counter()
+        run(first)
+        timings.append((time.perf_counter() - began) * 1000)
+    return statistics.median(timings), max(timings)
+
+
+# --- the data ------------------------------------------------------------------------------
+
+
+def generate(engine: Engine, conversations: int, per_conversation: int) -> tuple[int, int]:
+    draw = random.Random(20261204)
+    sqlite = engine.dialect.name == "sqlite"
+    stamp = _sqlite_time if sqlite else (lambda moment: moment)
+    now = stamp(END)
+    with transaction(make_session_factory(engine)) as session:
+        session.add(Workspace(id=1, name="Bench", settings={}))
+        session.flush()
+        for n, kind in enumerate(KINDS, start=1):
+            session.add(ChannelAccount(id=n, workspace_id=1, kind=kind, name=kind, settings={}))
+        session.add_all(Team(id=n, workspace_id=1, name=f"team {n}") for n in (1, 2))
+        session.add_all(
+            User(id=n, workspace_id=1, email=f"agent{n}@bench.example", name=f"A{n}", role="agent")
+            for n in range(1, 11)
+        )
+    customers = max(1, conversations // 5)
+    raw = engine.raw_connection()
+    try:
+        _load(
+            raw,
+            sqlite,
+            "customers",
+            ("id", "workspace_id", "name", "attributes", "created_at", "updated_at"),
+            ((n, 1, f"Client {n}", "{}", now, now) for n in range(1, customers + 1)),
+        )
+        plan = list(_conversations(draw, conversations, customers))
+        _load(
+            raw,
+            sqlite,
+            "conversations",
+            CONVERSATION_COLUMNS,
+            (_conversation_row(c, stamp) for c in plan),
+        )
+        messages = _load(
+            raw, sqlite, "messages", MESSAGE_COLUMNS, _messages(draw, plan, per_conversation, stamp)
+        )
+        _load(raw, sqlite, "events", EVENT_COLUMNS, _events(draw, plan, stamp))
+        _load(raw, sqlite, "surveys", SURVEY_COLUMNS, _surveys(draw, plan, stamp))
+        raw.commit()
+    finally:
+        raw.close()
+    return conversations, messages
+
+
+CONVERSATION_COLUMNS = (
+    "id",
+    "workspace_id",
+    "customer_id",
+    "origin_channel_id",
+    "channel_id",
+    "status",
+    "priority",
+    "visibility",
+    "assignee_id",
+    "team_id",
+    "first_inbound_at",
+    "first_response_at",
+    "last_inbound_at",
+    "last_activity_at",
+    "resolved_at",
+    "created_at",
+    "updated_at",
+)
+MESSAGE_COLUMNS = (
+    "conversation_id",
+    "channel_id",
+    "direction",
+    "author_id",
+    "signed_by_id",
+    "text",
+    "status",
+    "visibility",
+    "flag",
+    "occurred_at",
+    "created_at",
+)
+EVENT_COLUMNS = (
+    "workspace_id",
+    "occurred_at",
+    "actor_kind",
+    "subject_type",
+    "subject_id",
+    "action",
+)
+SURVEY_COLUMNS = (
+    "workspace_id",
+    "conversation_id",
+    "channel_id",
+    "token_digest",
+    "locale",
+    "sent_at",
+    "expires_at",
+    "answered_at",
+    "csat",
+    "nps",
+    "solved_first_contact",
+    "created_at",
+)
+
+
+def _conversations(draw: random.Random, count: int, customers: int) -> Iterator[dict[str, Any]]:
+    start = END - timedelta(days=365)
+    for n in range(1, count + 1):
+        first = start + timedelta(seconds=draw.random() * 365 * 86400)
+        channel = draw.choices(range(1, len(KINDS) + 1), WEIGHTS)[0]
+        answered = draw.random() < 0.85
+        response = first + timedelta(seconds=draw.lognormvariate(8, 1.5)) if answered else None
+        resolved = (
+            response + timedelta(hours=draw.expovariate(1 / 20))
+            if answered and draw.random() < 0.8
+            else None
+        )
+        yield {
+            "id": n,
+            "customer": draw.randint(1, customers),
+            "channel": channel,
+            "first": first,
+            "response": response,
+            "resolved": resolved,
+            "team": draw.choice((1, 2)),
+            "agent": draw.randint(1, 10) if answered else None,
+            "priority": draw.choices(("low", "normal", "high", "urgent"), (10, 70, 15, 5))[0],
+            "public": KINDS[channel - 1] in ("x", "instagram") and draw.random() < 0.4,
+        }
+
+
+def _conversation_row(c: dict[str, Any], stamp: Callable[[datetime], Any]) -> tuple[Any, ...]:
+    last = c["resolved"] or c["response"] or c["first"]
+    status = "resolved" if c["resolved"] else ("open" if c["response"] else "new")
+    return (
+        c["id"],
+        1,
+        c["customer"],
+        c["channel"],
+        c["channel"],
+        status,
+        c["priority"],
+        "public" if c["public"] else "private",
+        c["agent"],
+        c["team"],
+        stamp(c["first"]),
+        stamp(c["response"]) if c["response"] else None,
+        stamp(c["first"]),
+        stamp(last),
+        stamp(c["resolved"]) if c["resolved"] else None,
+        stamp(c["first"]),
+        stamp(last),
+    )
+
+
+def _messages(
+    draw: random.Random, plan: list[dict[str, Any]], per: int, stamp: Callable[[datetime], Any]
+) -> Iterator[tuple[Any, ...]]:
+    for c in plan:
+        visibility = "public" if c["public"] else "private"
+        moment = c["first"]
+        for k in range(max(1, per + draw.randint(-2, 2))):
+            inbound = k % 2 == 0 or c["response"] is None
+            flag = "auto_reply" if inbound and draw.random() < 0.02 else None
+            author = None if inbound else c["agent"]
+            yield (
+                c["id"],
+                c["channel"],
+                "inbound" if inbound else "outbound",
+                author,
+                author if author and draw.random() < 0.7 else None,
+                "…",
+                "received" if inbound else "sent",
+                visibility,
+                flag,
+                stamp(moment),
+                stamp(moment),
+            )
+            moment += timedelta(minutes=draw.randint(5, 600))
+
+
+def _events(
+    draw: random.Random, plan: list[dict[str, Any]], stamp: Callable[[datetime], Any]
+) -> Iterator[tuple[Any, ...]]:
+    for c in plan:
+        if draw.random() < 0.05:
+            yield (
+                1,
+                stamp(c["first"]),
+                "system",
+                "conversation",
+                c["id"],
+                "conversation.channel_switched",
+            )
+        if c["resolved"] and draw.random() < 0.03:
+            yield (
+                1,
+                stamp(c["resolved"]),
+                "system",
+                "conversation",
+                c["id"],
+                "conversation.reopened",
+            )
+
+
+def _surveys(
+    draw: random.Random, plan: list[dict[str, Any]], stamp: Callable[[datetime], Any]
+) -> Iterator[tuple[Any, ...]]:
+    for c in plan:
+        if not c["resolved"] or draw.random() > 0.35:
+            continue
+        sent = c["resolved"] + timedelta(minutes=15)
+        answered = sent + timedelta(hours=draw.randint(1, 48)) if draw.random() < 0.5 else None
+        csat = draw.randint(1, 5) if answered else None
+        yield (
+            1,
+            c["id"],
+            c["channel"],
+            f"{c['id']:064x}",
+            "fr",
+            stamp(sent),
+            stamp(sent + timedelta(days=7)),
+            stamp(answered) if answered else None,
+            csat,
+            draw.randint(0, 10) if answered else None,
+            (csat or 0) >= 4 if answered else None,
+            stamp(sent),
+        )
+
+
+def _load(
+    raw: Any,
+    sqlite: bool,
+    table: str,
+    columns: Sequence[str],
+    rows: Iterator[tuple[Any, ...]] | Any,
+) -> int:
+    cursor = raw.cursor()
+    count = 0
+    if sqlite:
+        statement = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        )
+        for chunk in _chunks(rows):
+            cursor.executemany(statement, chunk)
+            count += len(chunk)
+        return count
+    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
+            count += 1
+    if "id" in columns:
+        cursor.execute(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+        )
+    return count
+
+
+def _chunks(rows: Iterator[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    chunk: list[tuple[Any, ...]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _sqlite_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ")
+
+
+if __name__ == "__main__":
+    main()
