@@ -82,7 +82,9 @@ def format_table(title: str, scores: Sequence[ClassScores]) -> str:
     return "\n".join(lines)
 
 
-def evaluate(classifier: Classifier, root: Path) -> dict[str, float]:
+def evaluate(
+    classifier: Classifier, root: Path, splits: Sequence[str] = ("val", "train")
+) -> dict[str, float]:
     """Print every table; return the headline figures (keys ``GOALS``' and a few more)."""
     figures: dict[str, float] = {}
     complaints = read_complaints(root)
@@ -97,7 +99,7 @@ def evaluate(classifier: Classifier, root: Path) -> dict[str, float]:
     figures["complaint_f1"] = f1_score(complaints.labels, predicted, pos_label="complaint")
     language_hits = language_total = 0
     for language in SENTIMENT_SETS:
-        for split in ("val", "train"):
+        for split in splits:
             data = read_sentiment(root, language, split)
             found = classifier.classify(data.texts)
             moods = [t.sentiment for t in found]

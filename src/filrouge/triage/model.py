@@ -81,6 +81,9 @@ class TextModel:
         self.vectorizer = _vectorizer()
         self.type_model = LogisticRegression(C=C_TYPE, max_iter=3000, class_weight="balanced")
         self.sentiment_prior = np.ones(3)
+        # Corrected texts, word for word: the same text again gets the agents' labels even
+        # where one weighted example is not enough to move the regularised model.
+        self.remembered: dict[str, tuple[str, str]] = {}
         self.sentiment_model = LogisticRegression(
             C=C_SENTIMENT, max_iter=3000, class_weight="balanced"
         )
@@ -125,16 +128,33 @@ class TextModel:
             return []
         matrix = self.features(texts, languages)
         kinds = self.type_model.predict(matrix)
+        remembered = [self.remembered.get(_key(text)) for text in texts]
         moods = self.sentiment_model.predict_proba(matrix) / self.sentiment_prior
         moods /= moods.sum(axis=1, keepdims=True)
         classes = list(self.sentiment_model.classes_)
         negative, positive = classes.index("negative"), classes.index("positive")
-        return [
+        found = [
             Prediction(
-                str(kind), classes[int(np.argmax(row))], float(row[positive] - row[negative])
+                str(kind), str(classes[int(np.argmax(row))]), float(row[positive] - row[negative])
             )
             for kind, row in zip(kinds, moods, strict=True)
         ]
+        return [
+            _as_corrected(guess, labels) if labels else guess
+            for guess, labels in zip(found, remembered, strict=True)
+        ]
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _as_corrected(guess: Prediction, labels: tuple[str, str]) -> Prediction:
+    kind, mood = labels
+    score = guess.sentiment_score
+    if mood != guess.sentiment:  # the score agrees with the corrected sentiment
+        score = {"negative": -1.0, "neutral": 0.0, "positive": 1.0}[mood] * max(abs(score), 0.5)
+    return Prediction(kind, mood, score)
 
 
 def train(
@@ -143,4 +163,6 @@ def train(
     languages: Sequence[str] = ("fr", "en"),
 ) -> TextModel:
     weights = [1.0] * len(examples) + [CORRECTION_WEIGHT] * len(corrections)
-    return TextModel(languages).fit([*examples, *corrections], weights)
+    model = TextModel(languages).fit([*examples, *corrections], weights)
+    model.remembered = {_key(e.text): (e.type, e.sentiment) for e in corrections}
+    return model

@@ -2,19 +2,20 @@
 
 | what | points |            | priority | points |
 |---|---|---|---|---|
-| complaint | 2 | | urgent | ≥ 6 |
-| question, purchase_intent, information | 1 | | high | 4–5 |
+| complaint | 2 | | urgent | ≥ 7 |
+| question, purchase_intent, information | 1 | | high | 4–6 |
 | compliment, other | 0 | | normal | 1–3 |
 | negative sentiment (score ≤ −0.6: one more) | 1 (2) | | low | 0 |
-| safety | 6 | | | |
-| legal | 4 | | | |
+| safety | 7 | | | |
+| legal | 5 | | | |
 | threat_to_go_public | 3 | | | |
 | threat_to_leave, high_reach, vip | 2 | | | |
 | public, repeat_contact | 1 | | | |
 
-So a safety word is always urgent; a complaint with a lawyer is urgent; an angry complaint
-that threatens to leave is high, and urgent from a VIP; a plain question is normal; thanks
-are low. docs/TRIAGE.md repeats the table.
+So a safety word is always urgent; a complaint with a lawyer is urgent (a question about one
+is high); an angry complaint that threatens to leave or to go public is high, and urgent from
+a VIP or on a public post; a plain question is normal; thanks are low. docs/TRIAGE.md
+repeats the table.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ TYPE_POINTS = {
     "other": 0,
 }
 SIGNAL_POINTS = {
-    "safety": 6,
-    "legal": 4,
+    "safety": 7,
+    "legal": 5,
     "threat_to_go_public": 3,
     "threat_to_leave": 2,
     "high_reach": 2,
@@ -39,7 +40,7 @@ SIGNAL_POINTS = {
     "public": 1,
     "repeat_contact": 1,
 }
-THRESHOLDS = ((6, "urgent"), (4, "high"), (1, "normal"))
+THRESHOLDS = ((7, "urgent"), (4, "high"), (1, "normal"))
 VERY_NEGATIVE = -0.6
 
 

@@ -68,8 +68,13 @@ def _write_atomically(path: Path, payload: bytes) -> None:
     os.replace(temporary, path)
 
 
+def _needs_base(rows: Sequence[dict[str, str]]) -> bool:
+    """No corrections, or one naming a single label: the corpus-only model is needed first."""
+    return not rows or any(not (row.get("type") and row.get("sentiment")) for row in rows)
+
+
 def complete_corrections(
-    rows: Sequence[dict[str, str]], base: TextModel, languages: Sequence[str]
+    rows: Sequence[dict[str, str]], base: TextModel | None, languages: Sequence[str]
 ) -> list[Example]:
     """A correction that names one label keeps the base model's answer for the other."""
     from filrouge.triage.language import LanguageIdentifier
@@ -78,6 +83,11 @@ def complete_corrections(
     codes = [
         row.get("language") or found.language for row, found in zip(rows, detected, strict=True)
     ]
+    if base is None:
+        return [
+            Example(row["text"], code, row["type"], row["sentiment"])
+            for row, code in zip(rows, codes, strict=True)
+        ]
     guesses = base.predict([row["text"] for row in rows], codes)
     return [
         Example(
@@ -101,10 +111,12 @@ def load_model(data_dir: Path, languages: Sequence[str] = ("fr", "en")) -> TextM
         if isinstance(model, TextModel):
             return model
     corpus = load_corpus()
-    model = train(corpus, languages=languages)
-    if raw:
-        rows = read_corrections(corrections_path)
-        model = train(corpus, complete_corrections(rows, model, languages), languages)
+    rows = read_corrections(corrections_path) if raw else []
+    if not rows:
+        model = train(corpus, languages=languages)
+    else:
+        base = train(corpus, languages=languages) if _needs_base(rows) else None
+        model = train(corpus, complete_corrections(rows, base, languages), languages)
     _write_atomically(cached, pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL))
     for stale in folder.glob("model-*.pickle"):
         if stale != cached:
