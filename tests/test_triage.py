@@ -298,13 +298,13 @@ def test_retrain_refuses_a_corrections_file_with_an_unknown_label(data_dir):
     assert "bad.jsonl:1: unknown type or sentiment" in done.stderr
 
 
-# The figures docs/TRIAGE.md reports, on the public data (never trained on). The language goal
-# is met and asserted; the others are not met yet, so their floors (a little under today's
-# figures) catch a regression.
+# The figures docs/TRIAGE.md reports, on the public data (never trained on). Goals met are
+# asserted as goals (language, English sentiment); the others are not met yet, so their floors
+# (a little under today's figures) catch a regression.
 FLOORS = {
     "language_accuracy": 0.99,
-    "complaint_f1": 0.55,
-    "sentiment_macro_f1_en_val": 0.60,
+    "sentiment_macro_f1_en_val": 0.65,
+    "complaint_f1": 0.58,
     "sentiment_macro_f1_fr_val": 0.50,
 }
 

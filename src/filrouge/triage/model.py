@@ -38,7 +38,7 @@ def normalise(text: str) -> str:
     return _DIGITS.sub("0", text)
 
 
-CHAR_RANGE: tuple[int, int] | None = None  # measured: slower, no better (TRIAGE.md)
+CHAR_RANGE: tuple[int, int] | None = (3, 5)  # hashed, so no vocabulary to look up
 PREFIX = 5
 _TOKENS = re.compile(r"\w+|[^\w\s]")
 
