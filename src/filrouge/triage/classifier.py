@@ -8,14 +8,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from filrouge.triage.language import LanguageIdentifier, has_letters
-from filrouge.triage.model import TextModel
+from filrouge.triage.language import Detected, LanguageIdentifier, has_letters
+from filrouge.triage.model import Prediction, TextModel
 from filrouge.triage.priority import priority_of
 from filrouge.triage.signals import context_signals, text_signals
 from filrouge.triage.store import load_model
 from filrouge.triage.types import Context, Triage, contexts_for
 
 MAX_CHARS = 5_000  # enough to classify an email; the rest is not read
+
+
+NOTHING = Prediction("other", "neutral", 0.0)  # an empty message
+WORDLESS_TYPES = frozenset({"other", "compliment", "complaint"})  # what emoji alone can say
+MODEL_LANGUAGES = ("fr", "en")  # the corpus's languages; others are read as English
 
 
 class LinearTriage:
@@ -27,7 +32,7 @@ class LinearTriage:
 
     @classmethod
     def from_data_dir(cls, data_dir: Path, languages: Sequence[str] = ("fr", "en")) -> LinearTriage:
-        return cls(load_model(data_dir, ("fr", "en")), languages)
+        return cls(load_model(data_dir, MODEL_LANGUAGES), languages)
 
     def classify(
         self, texts: Sequence[str], context: Context | Sequence[Context] | None = None
@@ -35,37 +40,23 @@ class LinearTriage:
         contexts = contexts_for(texts, context)
         cleaned = [" ".join(text[:MAX_CHARS].split()) for text in texts]
         detected = self.identifier.detect(cleaned)
-        readable = [i for i, text in enumerate(cleaned) if text]
-        predictions = dict(
-            zip(
-                readable,
-                self.model.predict(
-                    [cleaned[i] for i in readable], [detected[i].language for i in readable]
-                ),
-                strict=True,
-            )
-        )
-        results = []
-        for i, text in enumerate(cleaned):
-            signals = text_signals(text) + context_signals(contexts[i])
-            if detected[i].uncertain:
-                signals.append("language_uncertain")
-            guess = predictions.get(i)
-            kind, mood, score = (
-                (guess.type, guess.sentiment, guess.sentiment_score)
-                if guess
-                else ("other", "neutral", 0.0)
-            )
-            if not has_letters(text) and kind not in ("other", "compliment", "complaint"):
-                kind = "other"
-            results.append(
-                Triage(
-                    detected[i].language,
-                    kind,
-                    mood,
-                    score,
-                    priority_of(kind, mood, score, signals),
-                    tuple(signals),
-                )
-            )
-        return results
+        guesses = self._predict(cleaned, [found.language for found in detected])
+        return [_triage(*row) for row in zip(cleaned, detected, guesses, contexts, strict=True)]
+
+    def _predict(self, texts: Sequence[str], languages: Sequence[str]) -> list[Prediction]:
+        readable = [i for i, text in enumerate(texts) if text]
+        found = self.model.predict([texts[i] for i in readable], [languages[i] for i in readable])
+        guesses = [NOTHING] * len(texts)
+        for i, guess in zip(readable, found, strict=True):
+            guesses[i] = guess
+        return guesses
+
+
+def _triage(text: str, detected: Detected, guess: Prediction, context: Context) -> Triage:
+    signals = text_signals(text) + context_signals(context)
+    if detected.uncertain:
+        signals.append("language_uncertain")
+    kind = guess.type if has_letters(text) or guess.type in WORDLESS_TYPES else "other"
+    score = guess.sentiment_score
+    priority = priority_of(kind, guess.sentiment, score, signals)
+    return Triage(detected.language, kind, guess.sentiment, score, priority, tuple(signals))
