@@ -7,7 +7,7 @@ KEYWORDS = $(shell $(BIN)/python -c "from filrouge.i18n import EXTRACT_KEYWORDS 
 LOCALE := src/filrouge/locale
 PYTEST_WORKERS ?= 2
 
-.PHONY: help install demo serve test lint typecheck browser pytest bench messages clean
+.PHONY: help install demo serve test lint typecheck browser pytest bench eval-triage messages clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,10 @@ bench: install ## Ingestion, inbox, realtime, mail and webhook benchmarks (Redis
 	$(BIN)/python benchmarks/mail_ingest.py
 	$(BIN)/python benchmarks/webhooks.py
 	$(BIN)/python benchmarks/analytics.py
+	$(BIN)/python benchmarks/triage.py
+
+eval-triage: install ## Triage's precision, recall, F1 on ../shared/data/triage (FILROUGE_SHARED_DATA), docs/TRIAGE.md
+	$(BIN)/python -m filrouge.triage.evaluate
 
 messages: install ## Re-extract translatable messages and update the fr/en catalogues
 	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords $(KEYWORDS) --no-location \

@@ -15,6 +15,7 @@ from filrouge.core.errors import DomainError
 from filrouge.db import create_db_engine, make_session_factory, start_checkpointer, transaction
 from filrouge.schema import DatabaseNotMigrated, check_migrated, migrate
 from filrouge.settings import get_settings
+from filrouge.triage.commands import triage
 
 GC_YOUNG_THRESHOLD = 10_000  # allocations between two collections of young objects (serve)
 
@@ -414,6 +415,8 @@ def retention_run() -> None:
         return
     click.echo(f"{report.conversations} conversations, {report.messages} messages anonymised")
 
+
+main.add_command(triage)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,168 @@
+"""The text model: character and word n-grams plus lexicon polarity → two linear classifiers.
+
+One model for both languages (the language is a feature), trained in a few seconds from the
+committed corpus and the agents' corrections; deterministic (lbfgs, fixed inputs). Chosen by
+measurement against a few alternatives (docs/TRIAGE.md).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy.sparse import csr_matrix, hstack
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import FeatureUnion, make_pipeline
+
+from filrouge.triage.corpus import Example
+from filrouge.triage.polarity import polarity
+
+LEXICON_WEIGHT = 2.0
+C_TYPE = 1.0
+C_SENTIMENT = 0.03
+CORRECTION_WEIGHT = 20.0  # a correction counts as this many corpus examples
+_URL = re.compile(r"https?://\S+|www\.\S+")
+_MENTION = re.compile(r"@\w+")
+_DIGITS = re.compile(r"\d+")
+
+
+def normalise(text: str) -> str:
+    """Links, @mentions and numbers become placeholders: what they say is not their digits."""
+    text = _URL.sub(" http ", text)
+    text = _MENTION.sub(" @user ", text)
+    return _DIGITS.sub("0", text)
+
+
+CHAR_RANGE: tuple[int, int] | None = (3, 5)  # hashed, so no vocabulary to look up
+PREFIX = 5
+_TOKENS = re.compile(r"\w+|[^\w\s]")
+
+
+def word_features(text: str) -> list[str]:
+    """Words, pairs of words, and the first letters of long words (résilier ~ résiliation)."""
+    tokens = _TOKENS.findall(text.lower())
+    pairs = [f"{a} {b}" for a, b in itertools.pairwise(tokens)]
+    stems = [f"{t[:PREFIX]}~" for t in tokens if len(t) > PREFIX] if PREFIX else []
+    return tokens + pairs + stems
+
+
+def _vectorizer() -> FeatureUnion:
+    parts: list[tuple[str, Any]] = [
+        ("words", TfidfVectorizer(analyzer=word_features, sublinear_tf=True, dtype=np.float32))
+    ]
+    if CHAR_RANGE:
+        chars = HashingVectorizer(
+            analyzer="char_wb",
+            ngram_range=CHAR_RANGE,
+            n_features=2**18,
+            alternate_sign=False,
+            norm=None,
+            dtype=np.float32,
+        )
+        parts.append(("chars", make_pipeline(chars, TfidfTransformer(sublinear_tf=True))))
+    return FeatureUnion(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class Prediction:
+    type: str
+    sentiment: str
+    sentiment_score: float  # P(positive) − P(negative)
+
+
+class TextModel:
+    def __init__(self, languages: Sequence[str]) -> None:
+        self.languages = tuple(languages)
+        self.vectorizer = _vectorizer()
+        self.type_model = LogisticRegression(C=C_TYPE, max_iter=3000, class_weight="balanced")
+        self.sentiment_prior = np.ones(3)
+        # Corrected texts, word for word: the same text again gets the agents' labels even
+        # where one weighted example is not enough to move the regularised model.
+        self.remembered: dict[str, tuple[str, str]] = {}
+        self.sentiment_model = LogisticRegression(
+            C=C_SENTIMENT, max_iter=3000, class_weight="balanced"
+        )
+
+    def _extra(self, texts: Sequence[str], languages: Sequence[str]) -> csr_matrix:
+        rows = []
+        for text, language in zip(texts, languages, strict=True):
+            mood = polarity(text, language)
+            flags = [float(language == code) for code in self.languages]
+            rows.append(
+                [
+                    mood.compound * LEXICON_WEIGHT,
+                    mood.positive * LEXICON_WEIGHT,
+                    mood.negative * LEXICON_WEIGHT,
+                    *flags,
+                ]
+            )
+        return csr_matrix(np.asarray(rows, dtype=np.float32).reshape(len(rows), -1))
+
+    def features(
+        self, texts: Sequence[str], languages: Sequence[str], fit: bool = False
+    ) -> csr_matrix:
+        cleaned = [normalise(text) for text in texts]
+        grams = (
+            self.vectorizer.fit_transform(cleaned) if fit else self.vectorizer.transform(cleaned)
+        )
+        return hstack([grams, self._extra(texts, languages)], format="csr")
+
+    def fit(self, examples: Sequence[Example], weights: Sequence[float] | None = None) -> TextModel:
+        matrix = self.features([e.text for e in examples], [e.language for e in examples], fit=True)
+        weight = None if weights is None else np.asarray(weights)
+        self.type_model.fit(matrix, [e.type for e in examples], sample_weight=weight)
+        self.sentiment_model.fit(matrix, [e.sentiment for e in examples], sample_weight=weight)
+        # Strong regularisation leaves the probabilities leaning to the classes' priors; dividing
+        # by each class's mean probability on the training set takes the lean out (a neutral
+        # text scores about 0, not −0.3).
+        self.sentiment_prior = self.sentiment_model.predict_proba(matrix).mean(axis=0)
+        return self
+
+    def predict(self, texts: Sequence[str], languages: Sequence[str]) -> list[Prediction]:
+        if not texts:
+            return []
+        matrix = self.features(texts, languages)
+        kinds = self.type_model.predict(matrix)
+        remembered = [self.remembered.get(_key(text)) for text in texts]
+        moods = self.sentiment_model.predict_proba(matrix) / self.sentiment_prior
+        moods /= moods.sum(axis=1, keepdims=True)
+        classes = list(self.sentiment_model.classes_)
+        negative, positive = classes.index("negative"), classes.index("positive")
+        found = [
+            Prediction(
+                str(kind), str(classes[int(np.argmax(row))]), float(row[positive] - row[negative])
+            )
+            for kind, row in zip(kinds, moods, strict=True)
+        ]
+        return [
+            _as_corrected(guess, labels) if labels else guess
+            for guess, labels in zip(found, remembered, strict=True)
+        ]
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _as_corrected(guess: Prediction, labels: tuple[str, str]) -> Prediction:
+    kind, mood = labels
+    score = guess.sentiment_score
+    if mood != guess.sentiment:  # the score agrees with the corrected sentiment
+        score = {"negative": -1.0, "neutral": 0.0, "positive": 1.0}[mood] * max(abs(score), 0.5)
+    return Prediction(kind, mood, score)
+
+
+def train(
+    examples: Sequence[Example],
+    corrections: Sequence[Example] = (),
+    languages: Sequence[str] = ("fr", "en"),
+) -> TextModel:
+    weights = [1.0] * len(examples) + [CORRECTION_WEIGHT] * len(corrections)
+    model = TextModel(languages).fit([*examples, *corrections], weights)
+    model.remembered = {_key(e.text): (e.type, e.sentiment) for e in corrections}
+    return model
