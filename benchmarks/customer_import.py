@@ -68,6 +68,11 @@ def _spoilt(row: list[str], rng: random.Random) -> list[str]:
     return row
 
 
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -87,13 +92,14 @@ def run_import(engine: Engine, path: Path, label: str) -> None:
     with transaction(factory) as session:
         workspace_id = ensure_workspace(session, "Bench").id
     options = ImportOptions(region="FR", locale="en", actor=Actor.system())
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     report = import_customers(factory, workspace_id, path, options)
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, cpu_seconds() - cpu
     print(
         f"BENCH import {label} rows={report.rows} created={report.created} "
         f"updated={report.updated} unchanged={report.unchanged} rejected={report.rejected} "
         f"seconds={seconds:.1f} rows/s={report.rows / seconds:,.0f} "
+        f"rows_per_cpu_s={report.rows / cpu:,.0f} load={os.getloadavg()[0]:.1f} "
         f"peak_rss={peak_rss_mb():.0f}MB",
         flush=True,
     )

@@ -44,6 +44,7 @@ class CustomerRow:
     name: str | None
     identities: tuple[tuple[str, str], ...]
     attributes: dict[str, Any]
+    fields: list[str]  # as read, for the report if the row is rejected later
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,11 @@ class CustomerCsv:
         check_utf8(path)
         self._raw = path.open("rb")
         self._reader = csv.reader(io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline=""))
-        self.columns = Columns.of(_read_header(path, self._reader))
+        try:
+            self.columns = Columns.of(_read_header(path, self._reader))
+        except CsvError:
+            self._raw.close()
+            raise
 
     def __enter__(self) -> CustomerCsv:
         return self
@@ -218,7 +223,7 @@ def parse_row(
         identities = _identities(fields, columns, region)
         if name is None and not identities:
             raise Invalid("empty_customer", "A customer needs a name, an email or a phone.")
-        return CustomerRow(line, name, identities, attributes_of_row(fields, columns))
+        return CustomerRow(line, name, identities, attributes_of_row(fields, columns), fields)
     except DomainError as exc:
         return RejectedRow(line, fields, exc)
 
@@ -276,9 +281,14 @@ class RejectedRowWriter:
         self._writer.writerow(["line", *self._header, "reason"])
 
     def write(self, row: RejectedRow) -> None:
+        """The row's fields under the file's own columns; fields beyond the header's come
+        after the reason, so that nothing of the line is lost."""
         if self._writer is None:
             self.open()
-        self._writer.writerow([row.line, *row.fields, row.reason.message_in(self._locale)])
+        width = len(self._header)
+        fitted = row.fields[:width] + [""] * (width - len(row.fields))
+        reason = row.reason.message_in(self._locale)
+        self._writer.writerow([row.line, *fitted, reason, *row.fields[width:]])
         self.count += 1
 
     def close(self) -> None:

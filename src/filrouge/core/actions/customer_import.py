@@ -155,6 +155,7 @@ def import_customer_rows(
 ) -> ChunkOutcome:
     """Write one chunk; rows already rejected by parsing are counted, the others planned."""
     conn = session.connection()
+    sql.prepare_connection(conn)
     good = [row for row in rows if isinstance(row, CustomerRow)]
     owners = _owners(conn, workspace_id, {key for row in good for key in row.identities})
     targets = _existing_targets(conn, set(owners.values()))
@@ -223,26 +224,27 @@ def _apply(target: _Target, row: CustomerRow) -> bool:
 
 def _conflict(row: CustomerRow, holders: list[tuple[tuple[str, str], _Target]]) -> RejectedRow:
     (first_key, first), (second_key, second) = holders[:2]
-    fields = [row.name or "", *[value for _kind, value in row.identities]]
-    return RejectedRow(
-        row.line,
-        fields,
-        Conflict(
+    if first.customer_id is not None and second.customer_id is not None:
+        reason = Conflict(
             "identities_of_two_customers",
-            "{first} belongs to {first_owner} and {second} to {second_owner}: merge them "
-            "first, or correct the line.",
+            "{first} belongs to customer {first_id} and {second} to customer {second_id}: "
+            "merge them first, or correct the line.",
             first=first_key[1],
             second=second_key[1],
-            first_owner=_owner_words(first),
-            second_owner=_owner_words(second),
-        ),
-    )
-
-
-def _owner_words(target: _Target) -> str:
-    if target.customer_id is not None:
-        return f"customer {target.customer_id}"
-    return f"the customer of line {target.line}"
+            first_id=first.customer_id,
+            second_id=second.customer_id,
+        )
+    else:
+        made_here = first if first.customer_id is None else second
+        reason = Conflict(
+            "identities_of_two_customers",
+            "{first} and {second} belong to two different customers, one of them made by line "
+            "{line} of this file: correct one of the lines.",
+            first=first_key[1],
+            second=second_key[1],
+            line=made_here.line,
+        )
+    return RejectedRow(row.line, row.fields, reason)
 
 
 def _owners(conn: Connection, workspace_id: int, keys: set[tuple[str, str]]) -> dict[Any, int]:

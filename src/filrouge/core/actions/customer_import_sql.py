@@ -47,6 +47,16 @@ INSERT_IDENTITIES_SQLITE = text(
 ).bindparams(bindparam("now", type_=UTCDateTime))
 
 
+SQLITE_IMPORT_CACHE_KIB = 131_072  # the page cache of the importing connection (128 MiB)
+
+
+def prepare_connection(conn: Connection) -> None:
+    """SQLite: a page cache large enough for the identities' indexes of a million customers
+    (the default 2 MB makes each insert fetch index pages again); bounded, so memory stays flat."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_IMPORT_CACHE_KIB}")
+
+
 def is_postgresql(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
