@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from filrouge.core.actions import customer_import
 from filrouge.core.actions.customer_import import ImportOptions, ImportReport, import_customers
+from filrouge.core.actions.duplicates import refresh_suggestions
 from filrouge.core.actions.users import ensure_workspace
 from filrouge.core.audit import Actor
 from filrouge.core.customer_csv import CsvError
-from filrouge.core.models import Customer, Event, Identity
+from filrouge.core.models import Customer, DuplicateSuggestion, Event, Identity
 from filrouge.settings import Settings
 
 
@@ -312,3 +313,38 @@ def test_it_writes_the_report_where_asked_even_when_nothing_is_rejected(
 
     assert report.rejected_path == report_path
     assert report_path.read_text(encoding="utf-8").splitlines() == ["line,name,email,reason"]
+
+
+def scan(factory: sessionmaker[Session], settings: Settings) -> Any:
+    with factory() as session, session.begin():
+        workspace_id = ensure_workspace(session, settings.workspace_name).id
+        return refresh_suggestions(session, workspace_id)
+
+
+def test_the_duplicates_scan_after_an_import_reads_only_what_is_new(
+    admin, factory, settings, tmp_path
+):
+    lines = "".join(f"Client {n},client{n}@gmail.com,06 00 00 00 {n:02d}\n" for n in range(40))
+    run_import(factory, settings, write(tmp_path, "name,email,phone\n" + lines))
+    first = scan(factory, settings)
+    assert (first.new, first.counts.identities_read) == (0, 80)  # the first scan reads all
+
+    unchanged = scan(factory, settings)
+    assert (unchanged.counts.changed, unchanged.counts.identities_read) == (0, 0)
+
+    texting = admin.post(
+        "/api/v1/customers",
+        json={"name": None, "identities": [{"kind": "whatsapp", "value": "+33600000007"}]},
+    ).json()["id"]
+    found = scan(factory, settings)
+
+    assert found.new == 1
+    # the two identities of the one customer it may be, and the new customer's WhatsApp
+    # number twice (also read among the customers known only by a network): not the 80 others
+    assert found.counts.identities_read == 4
+    with factory() as session:
+        [suggestion] = session.scalars(select(DuplicateSuggestion)).all()
+        old = session.scalars(select(Identity).where(Identity.value == "+33600000007")).all()
+    assert {suggestion.customer_id, suggestion.other_id} == {c.customer_id for c in old}
+    assert texting in (suggestion.customer_id, suggestion.other_id)
+    assert suggestion.evidence[0]["kind"] == "same_phone"

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, distinct, func, select
@@ -51,9 +51,6 @@ from filrouge.lib.timeutil import utcnow
 BATCH = 5_000  # changed customers looked at together
 WATERMARK = "duplicates_scan"
 EMAIL = IdentityKind.EMAIL.value
-# Customers updated this long before the last scan are looked at again: a transaction that
-# began before the scan and committed after it is not missed.
-LATE_COMMITS = timedelta(minutes=5)
 
 
 @dataclass
@@ -61,7 +58,7 @@ class Watermark:
     identity_id: int = 0
     customer_id: int = 0
     event_id: int = 0
-    at: str = ""  # ISO time of the last scan's start
+    updated_at: str = ""  # the latest customers.updated_at seen (ISO)
 
     @classmethod
     def of(cls, workspace: Workspace) -> Watermark | None:
@@ -119,11 +116,14 @@ def _current_mark(conn: Connection, workspace_id: int) -> Watermark:
             conn.execute(select(func.coalesce(func.max(column), 0)).where(*where)).scalar_one()
         )
 
+    latest = conn.execute(
+        select(func.max(Customer.updated_at)).where(Customer.workspace_id == workspace_id)
+    ).scalar()
     return Watermark(
         identity_id=top(Identity.id),
         customer_id=top(Customer.id),
         event_id=top(Event.id),
-        at=utcnow().isoformat(),
+        updated_at=(latest or utcnow()).isoformat(),
     )
 
 
@@ -132,10 +132,10 @@ def _changed_ids(conn: Connection, workspace_id: int, mark: Watermark | None) ->
     if mark is None:
         yield from conn.execute(select(Customer.id).where(*live)).scalars()
         return
-    since = datetime.fromisoformat(mark.at) - LATE_COMMITS
+    since = datetime.fromisoformat(mark.updated_at)
     yield from conn.execute(
         select(Customer.id).where(
-            *live, (Customer.id > mark.customer_id) | (Customer.updated_at >= since)
+            *live, (Customer.id > mark.customer_id) | (Customer.updated_at > since)
         )
     ).scalars()
     yield from conn.execute(
