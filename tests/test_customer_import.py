@@ -348,3 +348,12 @@ def test_the_duplicates_scan_after_an_import_reads_only_what_is_new(
     assert {suggestion.customer_id, suggestion.other_id} == {c.customer_id for c in old}
     assert texting in (suggestion.customer_id, suggestion.other_id)
     assert suggestion.evidence[0]["kind"] == "same_phone"
+
+
+def test_it_never_writes_the_report_over_the_file_it_imports(factory, settings, tmp_path):
+    source = write(tmp_path, "name,email\nJeanne,jeanne@example.fr\n")
+    with pytest.raises(CsvError) as refused:
+        run_import(factory, settings, source, rejected_path=source)
+    assert "cannot be written over clients.csv" in refused.value.message_in("en")
+    assert source.read_text(encoding="utf-8").startswith("name,email")
+    assert count(factory, Customer) == 0

@@ -24,6 +24,7 @@ from filrouge.core.actions import customer_import_sql as sql
 from filrouge.core.actions.identities import live_customer_id
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.customer_csv import (
+    CsvError,
     CustomerCsv,
     CustomerRow,
     RejectedRow,
@@ -94,9 +95,7 @@ def import_customers(
         rejected = _rejected_writer(path, source.columns.header, options)
         try:
             for chunk in source.chunks(options.chunk_rows, options.region):
-                for row in chunk:
-                    if isinstance(row, RejectedRow):
-                        rejected.write(row)
+                _write_rejected(rejected, (row for row in chunk if isinstance(row, RejectedRow)))
                 with transaction(factory) as session:
                     outcome = import_customer_rows(
                         session, workspace_id, chunk, options.actor, path.name
@@ -115,6 +114,12 @@ def import_customers(
 
 def _rejected_writer(path: Path, header: list[str], options: ImportOptions) -> RejectedRowWriter:
     target = options.rejected_path or default_rejected_path(path)
+    if target.resolve() == path.resolve():
+        raise CsvError(
+            "report_is_source",
+            "The rejected rows cannot be written over {file}: choose another file.",
+            file=path.name,
+        )
     target.unlink(missing_ok=True)  # a report of an earlier run would mislead
     writer = RejectedRowWriter(target, header, options.locale)
     if options.rejected_path is not None:
@@ -295,12 +300,15 @@ def _insert_customers(conn: Connection, workspace_id: int, targets: list[_Target
 
 
 def _insert_identities(conn: Connection, workspace_id: int, plan: _Plan) -> None:
-    rows = [
-        (target.customer_id, kind, value, target.name)
-        for target in [*plan.new, *plan.existing.values()]
-        if target.customer_id is not None
-        for kind, value in target.new_identities
-    ]
+    rows = sorted(  # in the unique index's order: each insert lands near the previous one
+        (
+            (target.customer_id, kind, value, target.name)
+            for target in [*plan.new, *plan.existing.values()]
+            if target.customer_id is not None
+            for kind, value in target.new_identities
+        ),
+        key=lambda row: (row[1], row[2]),
+    )
     if rows:
         sql.insert_identities(conn, workspace_id, rows, utcnow())
 
