@@ -24,6 +24,7 @@ from filrouge.schema import check_migrated
 from filrouge.settings import get_settings
 
 EXIT_REJECTED, EXIT_REFUSED = 1, 2
+PROGRESS = N_("{rows} rows, {speed} rows/s")
 SUMMARY = N_(
     "{rows} rows: {created} created, {updated} updated, {unchanged} unchanged, "
     "{rejected} rejected in {seconds} s ({speed} rows/s)"
@@ -44,7 +45,7 @@ def run_customer_import(path: Path, rejected_path: Path | None, *, quiet: bool) 
         with transaction(factory) as session:
             workspace_id = ensure_workspace(session, settings.workspace_name).id
         started = time.perf_counter()
-        with _progress(path, quiet) as progress:
+        with _progress(path, quiet, locale) as progress:
             options = ImportOptions(
                 region=settings.default_region,
                 locale=locale,
@@ -63,9 +64,13 @@ def run_customer_import(path: Path, rejected_path: Path | None, *, quiet: bool) 
         sys.exit(EXIT_REJECTED)
 
 
+def _number(value: float, locale: str, pattern: str = "#,##0") -> str:
+    return str(format_decimal(value, format=pattern, locale=locale))
+
+
 def summary(report: ImportReport, seconds: float, locale: str) -> str:
     def number(value: float, pattern: str = "#,##0") -> str:
-        return str(format_decimal(value, format=pattern, locale=locale))
+        return _number(value, locale, pattern)
 
     params: dict[str, Any] = {
         "rows": number(report.rows),
@@ -82,7 +87,7 @@ def summary(report: ImportReport, seconds: float, locale: str) -> str:
 
 
 @contextmanager
-def _progress(path: Path, quiet: bool) -> Iterator[Any]:
+def _progress(path: Path, quiet: bool, locale: str) -> Iterator[Any]:
     """A bar on stderr by bytes read, with rows/s; nothing when stderr is not a terminal."""
     if quiet or not sys.stderr.isatty():
         yield None
@@ -97,7 +102,10 @@ def _progress(path: Path, quiet: bool) -> Iterator[Any]:
 
         def advance(bytes_read: int, rows: int) -> None:
             speed = rows / max(time.perf_counter() - started, 1e-6)
-            bar.update(bytes_read - state["bytes"], f"{rows:,} rows, {speed:,.0f} rows/s")
+            text = translate(
+                PROGRESS, locale, rows=_number(rows, locale), speed=_number(speed, locale)
+            )
+            bar.update(bytes_read - state["bytes"], text)
             state["bytes"] = bytes_read
 
         yield advance
