@@ -83,6 +83,7 @@ class _Context:
     providers: set[str] | None = None
     chat_emails: dict[str, list[int]] | None = None
     social: dict[int, Candidate] = field(default_factory=dict)
+    social_blocks: set[str] = field(default_factory=set)
 
 
 def changed_pairs(
@@ -99,6 +100,7 @@ def changed_pairs(
     found: dict[Pair, list[Evidence]] = {}
     if changed:
         context.social = _social_only(context)
+        context.social_blocks = {b for c in context.social.values() for b in _social_blocks(c)}
     blocks_needed: set[str] = set()
     for start in range(0, len(changed), BATCH):
         batch = set(changed[start : start + BATCH])
@@ -159,11 +161,10 @@ def _pairs_of_batch(
     batch = {customer_id for customer_id in batch if customer_id in candidates}
     related = _related_ids(context, [candidates[i] for i in batch]) - candidates.keys()
     candidates.update(_load(context, related))
-    social_blocks = {b for c in context.social.values() for b in _social_blocks(c)}
     for customer_id in batch:
         candidate = candidates[customer_id]
         name = normalised_name(candidate.name)
-        if name and name_block(name) in social_blocks:
+        if name and name_block(name) in context.social_blocks:
             blocks_needed.add(name_block(name))
         if customer_id in context.social:
             blocks_needed.update(_social_blocks(candidate))
