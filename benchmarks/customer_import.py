@@ -115,6 +115,7 @@ def run_scan(engine: Engine, label: str) -> None:
         report = refresh_suggestions(session, workspace_id)
     print(
         f"BENCH duplicates scan {label} customers={customers} new={report.new} "
+        f"changed={report.counts.changed} identities_read={report.counts.identities_read} "
         f"seconds={time.perf_counter() - started:.1f} peak_rss={peak_rss_mb():.0f}MB",
         flush=True,
     )
@@ -136,6 +137,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--no-scan", action="store_true", help="Import only.")
+    parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only.")
     args = parser.parse_args()
     pg_url = os.environ.get("FILROUGE_BENCH_DATABASE_URL")
     load = os.getloadavg()[0]
@@ -147,7 +149,8 @@ def main() -> None:
             f"load average {load:.2f} on {os.cpu_count()} cores",
             flush=True,
         )
-        bench(f"sqlite:///{tmp}/bench.db", path, "sqlite", not args.no_scan)
+        if not args.no_sqlite:
+            bench(f"sqlite:///{tmp}/bench.db", path, "sqlite", not args.no_scan)
         if pg_url:
             bench(pg_url, path, "postgresql", not args.no_scan)
 

@@ -180,15 +180,17 @@ def _related_ids(context: _Context, batch: list[Candidate]) -> set[int]:
         c.attributes[CHAT_EMAIL] for c in batch if isinstance(c.attributes.get(CHAT_EMAIL), str)
     ]
     related: set[int] = set()
-    if phones or typed:
-        related.update(
-            conn.execute(
-                select(Identity.customer_id).where(
-                    Identity.workspace_id == workspace_id,
-                    sql.among(conn, Identity.value, sorted(set(phones + typed)), integers=False),
-                )
-            ).scalars()
-        )
+    for kinds, values in ((PHONE_KINDS, phones), ({EMAIL}, typed)):
+        if values:  # kind and value: the unique index (workspace, kind, value)
+            related.update(
+                conn.execute(
+                    select(Identity.customer_id).where(
+                        Identity.workspace_id == workspace_id,
+                        Identity.kind.in_(sorted(kinds)),
+                        sql.among(conn, Identity.value, sorted(set(values)), integers=False),
+                    )
+                ).scalars()
+            )
     chat_emails = _chat_emails(context) if emails else {}
     for email in emails:
         related.update(chat_emails.get(email, []))

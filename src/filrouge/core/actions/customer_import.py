@@ -253,21 +253,23 @@ def _conflict(row: CustomerRow, holders: list[tuple[tuple[str, str], _Target]]) 
 
 
 def _owners(conn: Connection, workspace_id: int, keys: set[tuple[str, str]]) -> dict[Any, int]:
-    """(kind, value) → the live customer who holds it, for the keys already known."""
-    if not keys:
-        return {}
-    values = sorted({value for _kind, value in keys})
-    rows = conn.execute(
-        select(Identity.kind, Identity.value, Identity.customer_id, Customer.merged_into_id)
-        .join(Customer, Customer.id == Identity.customer_id)
-        .where(
-            Identity.workspace_id == workspace_id,
-            sql.among(conn, Identity.value, values, integers=False),
-        )
-    )
+    """(kind, value) → the live customer who holds it, for the keys already known: one query
+    per kind, on the unique index (workspace, kind, value)."""
+    by_kind: dict[str, list[str]] = {}
+    for kind, value in keys:
+        by_kind.setdefault(kind, []).append(value)
     found: dict[tuple[str, str], int] = {}
-    for kind, value, customer_id, merged_into_id in rows:
-        if (kind, value) in keys:
+    for kind, values in sorted(by_kind.items()):
+        rows = conn.execute(
+            select(Identity.value, Identity.customer_id, Customer.merged_into_id)
+            .join(Customer, Customer.id == Identity.customer_id)
+            .where(
+                Identity.workspace_id == workspace_id,
+                Identity.kind == kind,
+                sql.among(conn, Identity.value, sorted(values), integers=False),
+            )
+        )
+        for value, customer_id, merged_into_id in rows:
             found[(kind, value)] = live_customer_id(conn, customer_id, merged_into_id)
     return found
 
