@@ -1,7 +1,7 @@
 """Customer import benchmark: a generated CSV (fixed seed, one email and one phone per row, a few
 attribute columns, ~0.5% bad rows) imported with `import_customers` on SQLite, then on
 PostgreSQL when `FILROUGE_BENCH_DATABASE_URL` points at one (e.g. the `wt_import_bench`
-database: its tables are dropped first). Each database is imported twice (the second run finds
+database: its schema is dropped first). Each database is imported twice (the second run finds
 every row unchanged), then the possible duplicates are scanned once in full and once more with
 nothing new. Peak RSS is the process's (`ru_maxrss`), after each phase: it stays flat when
 reading streams.
@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from sqlalchemy import Engine, MetaData, func, select
+from sqlalchemy import Engine, func, select
 
 from filrouge.core.actions.customer_import import ImportOptions, import_customers
 from filrouge.core.actions.duplicates import refresh_suggestions
@@ -79,10 +79,10 @@ def peak_rss_mb() -> float:
 
 def prepare(url: str) -> Engine:
     engine = create_db_engine(url)
-    if engine.dialect.name != "sqlite":
-        meta = MetaData()
-        meta.reflect(engine)
-        meta.drop_all(engine)
+    if engine.dialect.name != "sqlite":  # a database of its own: everything in it goes
+        with engine.begin() as connection:
+            connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+            connection.exec_driver_sql("CREATE SCHEMA public")
     migrate(engine)
     return engine
 
