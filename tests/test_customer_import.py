@@ -71,12 +71,13 @@ def test_it_imports_the_good_rows_and_reports_each_rejected_row_with_its_line_an
         f"{'X' * 301},long@example.fr,,\n"
         "Trop,de@example.fr,,champs,ici\n"
         ",,,Lille\n"
-        "Louis Petit,louis@example.fr,+33 6 99 88 77 66,\n",
+        "Louis Petit,louis@example.fr,+33 6 99 88 77 66,\n"
+        "Nul\x00,nul@example.fr,,\n",
     )
 
     report = run_import(factory, settings, source)
 
-    assert (report.created, report.updated, report.rejected) == (2, 0, 5)
+    assert (report.created, report.updated, report.rejected) == (2, 0, 6)
     assert report.rejected_path == tmp_path / "clients.rejected.csv"
     rejected = rejected_rows(tmp_path / "clients.rejected.csv")
     assert [(r["line"], r["reason"]) for r in rejected] == [
@@ -85,6 +86,7 @@ def test_it_imports_the_good_rows_and_reports_each_rejected_row_with_its_line_an
         ("5", "The name has 301 characters; at most 300 are kept."),
         ("6", "This line has 5 fields; the header has 4."),
         ("7", "A customer needs a name, an email or a phone."),
+        ("9", "This line contains a NUL byte."),
     ]
     assert (rejected[0]["name"], rejected[0]["city"]) == ("Paul Durand", "Paris")
     customers = customers_by_name(factory)

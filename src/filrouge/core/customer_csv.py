@@ -218,6 +218,8 @@ def parse_row(
             expected=len(columns.header),
         )
         return RejectedRow(line, fields, reason)
+    if any("\x00" in field for field in fields):  # PostgreSQL refuses NUL in text
+        return RejectedRow(line, fields, Invalid("nul_in_row", "This line contains a NUL byte."))
     try:
         name = _name(fields, columns)
         identities = _identities(fields, columns, region)
