@@ -57,6 +57,14 @@ def prepare_connection(conn: Connection) -> None:
         conn.exec_driver_sql(f"PRAGMA cache_size = -{SQLITE_IMPORT_CACHE_KIB}")
 
 
+def refresh_statistics(conn: Connection) -> None:
+    """PostgreSQL: the planner's statistics of the tables the import fills. Without them, on
+    tables that were small, a chunk's look-up of 5,000 values reads the whole index once per
+    value (7 s instead of 0.1 s at 40,000 identities); autovacuum comes too late in a bulk."""
+    if is_postgresql(conn):
+        conn.exec_driver_sql("ANALYZE customers, identities")
+
+
 def is_postgresql(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
