@@ -121,11 +121,12 @@ def run_scan(engine: Engine, label: str) -> None:
     )
 
 
-def bench(url: str, path: Path, backend: str, scan: bool) -> None:
+def bench(url: str, path: Path, backend: str, scan: bool, again: bool = True) -> None:
     engine = prepare(url)
     try:
         run_import(engine, path, f"{backend} first")
-        run_import(engine, path, f"{backend} again")
+        if again:
+            run_import(engine, path, f"{backend} again")
         if scan:
             run_scan(engine, f"{backend} after import")
             run_scan(engine, f"{backend} nothing new")
@@ -138,6 +139,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--no-scan", action="store_true", help="Import only.")
     parser.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only.")
+    parser.add_argument("--once", action="store_true", help="No second import of the file.")
     args = parser.parse_args()
     pg_url = os.environ.get("FILROUGE_BENCH_DATABASE_URL")
     load = os.getloadavg()[0]
@@ -150,9 +152,9 @@ def main() -> None:
             flush=True,
         )
         if not args.no_sqlite:
-            bench(f"sqlite:///{tmp}/bench.db", path, "sqlite", not args.no_scan)
+            bench(f"sqlite:///{tmp}/bench.db", path, "sqlite", not args.no_scan, not args.once)
         if pg_url:
-            bench(pg_url, path, "postgresql", not args.no_scan)
+            bench(pg_url, path, "postgresql", not args.no_scan, not args.once)
 
 
 if __name__ == "__main__":
