@@ -304,6 +304,25 @@ def test_imported_customers_can_be_merged_and_unmerged(admin, factory, settings,
     assert [(i["kind"], i["value"]) for i in back["identities"]] == [("phone", "+33612345678")]
 
 
+def test_an_imported_customer_can_be_erased_and_the_import_log_keeps_no_trace_of_them(
+    admin, factory, settings, tmp_path
+):
+    source = write(tmp_path, "name,email,phone\nJeanne Martin,jeanne@example.fr,0612345678\n")
+    run_import(factory, settings, source)
+    with factory() as session:
+        jeanne = session.scalars(select(Customer)).one().id
+
+    erased = admin.post(f"/api/v1/customers/{jeanne}/erase", json={"reason": "Demande écrite"})
+
+    assert erased.status_code == 200, erased.text
+    with factory() as session:
+        assert session.scalars(select(Identity)).all() == []
+        logged = " ".join(str(e.after) for e in session.scalars(select(Event)))
+    assert "jeanne" not in logged.lower()
+    again = run_import(factory, settings, source)  # the same file brings her back, as new
+    assert again.created == 1
+
+
 def test_it_writes_the_report_where_asked_even_when_nothing_is_rejected(
     factory, settings, tmp_path
 ):
