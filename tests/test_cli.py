@@ -92,10 +92,11 @@ def test_it_imports_and_exports_customers_as_csv(cli_env, engine, tmp_path):
     )
     first = run(["customers", "import", str(source)], cli_env)
     assert first.returncode == 0, first.stderr
-    assert "3 created, 0 updated" in first.stdout
+    assert "3 lignes : 3 créés, 0 mis à jour, 0 inchangés, 0 refusées en " in first.stdout
+    assert first.stderr == ""  # no progress bar when stderr is not a terminal
     source.write_text("name,email,city\nJeanne M.,jeanne@example.fr,Bordeaux\n", encoding="utf-8")
     second = run(["customers", "import", str(source)], cli_env)
-    assert "0 created, 1 updated" in second.stdout
+    assert "1 lignes : 0 créés, 1 mis à jour, 0 inchangés" in second.stdout
     exported = run(["customers", "export"], cli_env)
     assert exported.returncode == 0, exported.stderr
     lines = exported.stdout.strip().splitlines()
@@ -105,15 +106,40 @@ def test_it_imports_and_exports_customers_as_csv(cli_env, engine, tmp_path):
     assert lines[3].endswith(',"\'=HYPERLINK(""http://x"")",evil@example.fr,,,')
 
 
-def test_it_rejects_a_csv_file_whole_when_one_line_is_bad(cli_env, engine, tmp_path):
+def test_it_imports_the_good_rows_and_exits_1_with_a_report_of_the_rejected_ones(
+    cli_env, engine, tmp_path
+):
     source = tmp_path / "clients.csv"
     source.write_text("name,email,phone\nA,a@example.fr,\nB,b@example.fr,12\n", encoding="utf-8")
-    result = run(["customers", "import", str(source)], cli_env)
+    result = run(["customers", "import", str(source), "--quiet"], cli_env)
     assert result.returncode == 1
-    assert "line 3" in result.stderr
-    assert "12 is not a phone number" in result.stderr
+    report = tmp_path / "clients.rejected.csv"
+    assert f"2 lignes : 1 créés, 0 mis à jour, 0 inchangés, 1 refusées (voir {report})" in (
+        result.stdout
+    )
+    assert report.read_text(encoding="utf-8").splitlines() == [
+        "line,name,email,phone,reason",
+        "3,B,b@example.fr,12,12 n'est pas un numéro de téléphone.",
+    ]
+    with transaction(make_session_factory(engine)) as session:
+        assert [c.name for c in session.scalars(select(Customer))] == ["A"]
+
+
+def test_it_refuses_an_unreadable_file_with_exit_2_and_imports_nothing(cli_env, engine, tmp_path):
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes("name,email\nHélène,helene@example.fr\n".encode("latin-1"))
+    refused = run(["customers", "import", str(latin)], cli_env)
+    assert refused.returncode == 2
+    assert "latin.csv n'est pas du texte UTF-8 : ligne 2, octet 13 (0xe9)" in refused.stderr
+    assert "iconv -f latin1 -t utf-8 latin.csv" in refused.stderr
+    twice = tmp_path / "twice.csv"
+    twice.write_text("name,email,name\nA,a@example.fr,B\n", encoding="utf-8")
+    duplicated = run(["customers", "import", str(twice)], cli_env)
+    assert duplicated.returncode == 2
+    assert "la colonne name figure plusieurs fois" in duplicated.stderr
     with transaction(make_session_factory(engine)) as session:
         assert session.scalars(select(Customer)).all() == []
+    assert not (tmp_path / "latin.rejected.csv").exists()
 
 
 def test_it_refuses_to_work_on_an_unmigrated_database(tmp_path):

@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from filrouge.core.models import DuplicateSuggestion, Event, Message
+from filrouge.core.duplicates import find_duplicates
+from filrouge.core.models import DuplicateSuggestion, Event, Message, Workspace
 from filrouge.jobs.duplicates import scan_duplicates
 from helpers import receive
 
@@ -203,3 +204,34 @@ def test_only_supervisors_and_admins_review_duplicates(admin, make_caller, make_
     assert answer.status_code == 303
     assert suggestions(admin) == []
     assert browser.client.post(f"/duplicates/{suggestion['id']}/dismiss").status_code == 403
+
+
+def open_evidence(factory: Any) -> dict[tuple[int, int], Any]:
+    with factory() as session:
+        rows = session.scalars(
+            select(DuplicateSuggestion).where(DuplicateSuggestion.status == "open")
+        )
+        return {(row.customer_id, row.other_id): row.evidence for row in rows}
+
+
+def test_scans_that_read_only_what_changed_find_what_a_full_scan_finds(admin, factory):
+    customer(admin, "Éloïse Dupont", ("email", "eloise@atelier-dupont.fr", True))
+    customer(admin, "Jeanne Martin", ("email", "jeanne@example.fr", True))
+    customer(admin, "A", ("phone", "+33612345678", False))
+    admin.post("/api/v1/duplicates:scan")
+    # each arrives after the first scan, and matches someone who did not change
+    customer(admin, "eloise DUPONT", ("email", "contact@atelier-dupont.fr", True))
+    customer(admin, "Jeane Martin", ("x", "jmartin75", False))
+    customer(admin, "B", ("whatsapp", "+33612345678", False))
+    visitor = customer(admin, None, ("chat_visitor", "v-123", False))
+    admin.patch(
+        f"/api/v1/customers/{visitor}", json={"attributes": {"chat_email": "jeanne@example.fr"}}
+    )
+
+    admin.post("/api/v1/duplicates:scan")
+
+    with factory() as session:
+        workspace_id = session.scalars(select(Workspace.id)).one()
+        full = find_duplicates(session, workspace_id)
+    assert len(full) == 4
+    assert open_evidence(factory) == full

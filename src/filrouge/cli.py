@@ -305,17 +305,28 @@ def customers() -> None:
 
 @customers.command(name="import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def customers_import(path: Path) -> None:
-    """Import customers from CSV (name, email, phone, and any attribute columns)."""
-    from filrouge.core.customer_csv import CsvError, import_customers
+@click.option(
+    "--rejected",
+    "rejected_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the rejected rows (default: FILE.rejected.csv, when there are some).",
+)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def customers_import(path: Path, rejected_path: Path | None, quiet: bool) -> None:
+    """Import customers from CSV: name, email, phone, and any attribute columns.
 
-    with _session() as session:
-        try:
-            report = import_customers(session, path, get_settings().default_region)
-        except CsvError as exc:
-            _fail(str(exc))
-            return
-    click.echo(f"{report.created} created, {report.updated} updated from {path}")
+    A row whose email or phone is known updates that customer; importing the same file again
+    changes nothing. A row that cannot be imported (invalid email or phone, a name too long,
+    the wrong number of fields, an email and a phone of two different customers) is written
+    with its line and the reason to the rejected rows' report, and the import goes on.
+
+    Exit status: 0 when every row was imported, 1 when some rows were rejected, 2 when the
+    file cannot be read at all (not UTF-8, no header, no name/email/phone column, a column
+    twice, empty): then nothing is imported."""
+    from filrouge.cli_import import run_customer_import
+
+    run_customer_import(path, rejected_path, quiet=quiet)
 
 
 @customers.command(name="export")

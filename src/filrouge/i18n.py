@@ -30,6 +30,7 @@ EXTRACT_KEYWORDS = (
     "TooLarge:2",
     "Forbidden:2",
     "TooManyAttempts:2",
+    "CsvError:2",
     "BadCredentials:2",
     "http_error:3",
     "error_response:4",

@@ -1,13 +1,17 @@
 """Customers to and from CSV: ``name,email,phone`` and any other column as an attribute.
 
-An import is one transaction: every row is checked first, and one bad row rejects the file
-with its line number, so that nothing is half-imported. A row whose email or phone already
-belongs to a customer updates that customer instead of creating a duplicate.
+Reading is streamed: the file is checked whole first (UTF-8, a header naming ``name``, ``email``
+or ``phone``, no column twice, not empty) and refused with ``CsvError`` when it cannot be read
+at all; then it is read in chunks of rows, each row parsed into a ``CustomerRow`` or a
+``RejectedRow`` (its line, its fields, the reason). ``core/actions/customer_import.py`` writes
+the chunks; ``RejectedRowWriter`` keeps the rejected rows in a CSV report.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,104 +20,282 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from filrouge.channels.base import Sender
-from filrouge.core.actions.customers import update_customer
-from filrouge.core.actions.identities import add_identity, create_customer, find_identity
-from filrouge.core.actions.users import ensure_workspace
-from filrouge.core.audit import Actor
-from filrouge.core.errors import DomainError
-from filrouge.core.identity import normalise_identity
+from filrouge.core.errors import DomainError, Invalid
+from filrouge.core.identity import normalise_email, normalise_phone
 from filrouge.core.models import Customer, Identity
 from filrouge.core.models.enums import IdentityKind
-from filrouge.settings import get_settings
 
 IDENTITY_COLUMNS = {"email": IdentityKind.EMAIL, "phone": IdentityKind.PHONE}
 RESERVED_COLUMNS = {"id", "name", *IDENTITY_COLUMNS}
+MAX_NAME = 300  # customers.name
+MAX_VALUE = 320  # identities.value
+CHECK_BLOCK = 1 << 20  # bytes read at a time by the UTF-8 check
 
 
-class CsvError(Exception):
-    """The file cannot be imported; the message names the line and the reason."""
+class CsvError(DomainError):
+    """The file cannot be read at all; nothing was imported."""
 
-
-@dataclass
-class ImportReport:
-    created: int = 0
-    updated: int = 0
+    status = 422
 
 
 @dataclass(frozen=True)
-class _Row:
+class CustomerRow:
     line: int
     name: str | None
-    identities: list[tuple[str, str]]
+    identities: tuple[tuple[str, str], ...]
     attributes: dict[str, Any]
+    fields: list[str]  # as read, for the report if the row is rejected later
 
 
-def import_customers(session: Session, path: Path, region: str) -> ImportReport:
-    rows = list(_read_rows(path, region))
-    workspace = ensure_workspace(session, get_settings().workspace_name)
-    actor = Actor.system()
-    report = ImportReport()
-    for row in rows:
-        customer = _existing_customer(session, workspace.id, row)
-        if customer is None:
-            customer_id = create_customer(session, workspace.id, row.name, actor, row.attributes)
-            customer = session.get_one(Customer, customer_id)
-            report.created += 1
-        else:
-            update_customer(session, customer, row.name, row.attributes, actor)
-            report.updated += 1
-        _add_missing_identities(session, customer, row, actor)
-    return report
+@dataclass(frozen=True)
+class RejectedRow:
+    line: int
+    fields: list[str]
+    reason: DomainError
 
 
-def _read_rows(path: Path, region: str) -> Iterator[_Row]:
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            if not reader.fieldnames or not ({"name", *IDENTITY_COLUMNS} & set(reader.fieldnames)):
-                raise CsvError(f"{path}: the header needs at least one of name, email, phone")
-            rows = [_parse_row(reader.line_num, record, region) for record in reader]
-    except UnicodeDecodeError as exc:
-        raise CsvError(f"{path}: not UTF-8 text ({exc.reason})") from exc
-    except csv.Error as exc:
-        raise CsvError(f"{path}: {exc}") from exc
-    yield from rows
+@dataclass(frozen=True)
+class Columns:
+    """Where each column is in the header."""
+
+    header: list[str]
+    name: int | None
+    email: int | None
+    phone: int | None
+    attributes: tuple[tuple[int, str], ...]
+
+    @classmethod
+    def of(cls, header: list[str]) -> Columns:
+        keys = [column.strip() for column in header]
+        return cls(
+            header=header,
+            name=_index(keys, "name"),
+            email=_index(keys, "email"),
+            phone=_index(keys, "phone"),
+            attributes=tuple((i, k) for i, k in enumerate(keys) if k and k not in RESERVED_COLUMNS),
+        )
 
 
-def _parse_row(line: int, record: dict[str, str | None], region: str) -> _Row:
-    identities = []
-    for column, kind in IDENTITY_COLUMNS.items():
-        raw = (record.get(column) or "").strip()
-        if raw:
+def _index(keys: list[str], column: str) -> int | None:
+    return keys.index(column) if column in keys else None
+
+
+class CustomerCsv:
+    """A customers file that passed the checks, read in chunks of rows."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.size = path.stat().st_size
+        check_utf8(path)
+        self._raw = path.open("rb")
+        self._reader = csv.reader(io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline=""))
+        try:
+            self.columns = Columns.of(_read_header(path, self._reader))
+        except CsvError:
+            self._raw.close()
+            raise
+
+    def __enter__(self) -> CustomerCsv:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._raw.close()
+
+    def bytes_read(self) -> int:
+        return self._raw.tell()
+
+    def chunks(self, size: int, region: str) -> Iterator[list[CustomerRow | RejectedRow]]:
+        chunk: list[CustomerRow | RejectedRow] = []
+        for line, fields, error in self._records():
+            row = (
+                RejectedRow(line, fields, error)
+                if error
+                else parse_row(line, fields, self.columns, region)
+            )
+            chunk.append(row)
+            if len(chunk) >= size:
+                yield chunk
+                chunk = []
+        if chunk:
+            yield chunk
+
+    def _records(self) -> Iterator[tuple[int, list[str], DomainError | None]]:
+        """(first line of the record, fields, an error that made it unreadable)."""
+        reader = self._reader
+        previous_end = reader.line_num
+        while True:
             try:
-                identities.append((kind.value, normalise_identity(kind, raw, region)))
-            except DomainError as exc:
-                raise CsvError(f"line {line}: {exc}") from exc
-    attributes = {
-        key: value
-        for key, value in record.items()
-        if key and key not in RESERVED_COLUMNS and value not in (None, "")
-    }
-    name = (record.get("name") or "").strip() or None
-    if name is None and not identities:
-        raise CsvError(f"line {line}: a customer needs a name, an email or a phone")
-    return _Row(line, name, identities, attributes)
+                fields = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                yield (
+                    previous_end + 1,
+                    [],
+                    Invalid(
+                        "unreadable_row", "This line cannot be read: {reason}.", reason=str(exc)
+                    ),
+                )
+                previous_end = reader.line_num
+                continue
+            line, previous_end = previous_end + 1, reader.line_num
+            if fields and any(fields):
+                yield line, fields, None
 
 
-def _existing_customer(session: Session, workspace_id: int, row: _Row) -> Customer | None:
-    for kind, value in row.identities:
-        identity = find_identity(session, workspace_id, kind, value)
-        if identity is not None:
-            return identity.customer
-    return None
+def check_utf8(path: Path) -> None:
+    """Refuse a file that is empty or not UTF-8, naming the line and byte of the first error."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset, lines, text = 0, 1, False
+    with path.open("rb") as handle:
+        while block := handle.read(CHECK_BLOCK):
+            try:
+                text = text or bool(decoder.decode(block).strip().lstrip("\ufeff"))
+            except UnicodeDecodeError as exc:
+                _refuse_encoding(path, block, offset, lines, exc.start)
+            offset += len(block)
+            lines += block.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            _refuse_encoding(path, b"", offset, lines, exc.start)
+    if not text:
+        raise CsvError("empty_file", "{file} is empty: there is nothing to import.", file=path.name)
 
 
-def _add_missing_identities(session: Session, customer: Customer, row: _Row, actor: Actor) -> None:
-    for kind, value in row.identities:
-        if find_identity(session, customer.workspace_id, kind, value) is None:
-            sender = Sender(kind=kind, value=value, name=row.name, verified=True)
-            add_identity(session, customer.workspace_id, customer.id, sender, value, actor)
+def _refuse_encoding(path: Path, block: bytes, offset: int, lines: int, start: int) -> None:
+    start = max(start, 0)  # an incremental decoder may point into the previous block
+    raise CsvError(
+        "not_utf8",
+        "{file} is not UTF-8 text: line {line}, byte {byte} (0x{value}). Convert it first, "
+        "for example: iconv -f latin1 -t utf-8 {file} > {file}.utf8.csv",
+        file=path.name,
+        line=lines + block[:start].count(b"\n"),
+        byte=offset + start + 1,
+        value=block[start : start + 1].hex() or "end",
+    )
+
+
+def _read_header(path: Path, reader: Any) -> list[str]:
+    try:
+        header: list[str] = next(reader, [])
+    except csv.Error as exc:
+        raise CsvError(
+            "unreadable_header",
+            "{file}: the header cannot be read ({reason}).",
+            file=path.name,
+            reason=str(exc),
+        ) from exc
+    keys = [column.strip() for column in header]
+    if not {"name", *IDENTITY_COLUMNS} & set(keys):
+        raise CsvError(
+            "no_customer_columns",
+            "{file}: the first line must be a header naming at least one of the columns name, "
+            "email, phone (it reads: {found}).",
+            file=path.name,
+            found=", ".join(keys)[:200],
+        )
+    twice = sorted({k for k in keys if k and keys.count(k) > 1})
+    if twice:
+        raise CsvError(
+            "duplicate_column",
+            "{file}: the column {column} appears more than once in the header.",
+            file=path.name,
+            column=twice[0],
+        )
+    return header
+
+
+def parse_row(
+    line: int, fields: list[str], columns: Columns, region: str
+) -> CustomerRow | RejectedRow:
+    """A row as a customer to import, or rejected with the reason."""
+    if len(fields) != len(columns.header):
+        reason = Invalid(
+            "wrong_field_count",
+            "This line has {found} fields; the header has {expected}.",
+            found=len(fields),
+            expected=len(columns.header),
+        )
+        return RejectedRow(line, fields, reason)
+    if any("\x00" in field for field in fields):  # PostgreSQL refuses NUL in text
+        return RejectedRow(line, fields, Invalid("nul_in_row", "This line contains a NUL byte."))
+    try:
+        name = _name(fields, columns)
+        identities = _identities(fields, columns, region)
+        if name is None and not identities:
+            raise Invalid("empty_customer", "A customer needs a name, an email or a phone.")
+        return CustomerRow(line, name, identities, attributes_of_row(fields, columns), fields)
+    except DomainError as exc:
+        return RejectedRow(line, fields, exc)
+
+
+def _name(fields: list[str], columns: Columns) -> str | None:
+    name = fields[columns.name].strip() if columns.name is not None else ""
+    if len(name) > MAX_NAME:
+        raise Invalid(
+            "name_too_long",
+            "The name has {length} characters; at most {limit} are kept.",
+            length=len(name),
+            limit=MAX_NAME,
+        )
+    return name or None
+
+
+def _identities(fields: list[str], columns: Columns, region: str) -> tuple[tuple[str, str], ...]:
+    found: list[tuple[str, str]] = []
+    email = fields[columns.email].strip() if columns.email is not None else ""
+    if email:
+        found.append((IdentityKind.EMAIL.value, _checked_email(email)))
+    phone = fields[columns.phone].strip() if columns.phone is not None else ""
+    if phone:
+        found.append((IdentityKind.PHONE.value, normalise_phone(phone, region)))
+    return tuple(found)
+
+
+def _checked_email(raw: str) -> str:
+    value = normalise_email(raw)
+    if len(value) > MAX_VALUE:
+        raise Invalid("invalid_email", "{value} is not an email address.", value=raw[:80])
+    return value
+
+
+def attributes_of_row(fields: list[str], columns: Columns) -> dict[str, Any]:
+    """The row's other columns as attributes (an empty cell sets nothing). The one place where
+    the workspace's custom field definitions will check and convert them (raise ``Invalid``)."""
+    return {key: fields[i] for i, key in columns.attributes if fields[i] != ""}
+
+
+class RejectedRowWriter:
+    """The report of rejected rows: ``line``, the file's own columns, ``reason``."""
+
+    def __init__(self, path: Path, header: list[str], locale: str) -> None:
+        self.path = path
+        self.count = 0
+        self._header = header
+        self._locale = locale
+        self._handle: IO[str] | None = None
+        self._writer: Any = None
+
+    def open(self) -> None:
+        self._handle = self.path.open("w", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._handle)
+        self._writer.writerow(["line", *self._header, "reason"])
+
+    def write(self, row: RejectedRow) -> None:
+        """The row's fields under the file's own columns; fields beyond the header's come
+        after the reason, so that nothing of the line is lost."""
+        if self._writer is None:
+            self.open()
+        width = len(self._header)
+        fitted = row.fields[:width] + [""] * (width - len(row.fields))
+        reason = row.reason.message_in(self._locale)
+        self._writer.writerow([row.line, *fitted, reason, *row.fields[width:]])
+        self.count += 1
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
 
 
 def export_customers(session: Session, handle: IO[str]) -> int:

@@ -68,10 +68,31 @@ Evidence = dict[str, Any]
 
 def find_duplicates(session: Session, workspace_id: int) -> dict[Pair, list[Evidence]]:
     """Every pair of live customers that may be one person, (lower id, higher id) → evidence."""
-    candidates = _candidates(session, workspace_id)
+    return pairs_among(_candidates(session, workspace_id))
+
+
+def pairs_among(
+    candidates: dict[int, Candidate],
+    providers: set[str] | None = None,
+    *,
+    addresses: bool = True,
+    names: bool = True,
+) -> dict[Pair, list[Evidence]]:
+    """The pairs these candidates make: by ``addresses`` (phone, typed email, name at a
+    domain) and by close ``names``. ``providers``: the mailbox providers' domains, when the
+    candidates are only part of the workspace (else counted among them)."""
     found: dict[Pair, list[Evidence]] = defaultdict(list)
-    for finder in (_same_phone, _chat_email, _same_name_same_domain, _similar_social_name):
-        for pair, evidence in finder(candidates):
+    finders: list[Iterable[tuple[Pair, Evidence]]] = []
+    if addresses:
+        finders += [
+            _same_phone(candidates),
+            _chat_email(candidates),
+            _same_name_same_domain(candidates, providers),
+        ]
+    if names:
+        finders.append(_similar_social_name(candidates))
+    for pairs in finders:
+        for pair, evidence in pairs:
             if pair[0] != pair[1] and evidence not in found[_ordered(pair)]:
                 found[_ordered(pair)].append(evidence)
     return dict(found)
@@ -126,7 +147,7 @@ def _candidates(session: Session, workspace_id: int) -> dict[int, Candidate]:
 
 def _same_phone(candidates: dict[int, Candidate]) -> Iterable[tuple[Pair, Evidence]]:
     owners: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for candidate in candidates.values():
+    for candidate in sorted(candidates.values(), key=lambda c: c.id):
         for kind, value, _name, _verified in candidate.identities:
             if kind in PHONE_KINDS:
                 owners[value].append((candidate.id, kind))
@@ -145,20 +166,24 @@ def _chat_email(candidates: dict[int, Candidate]) -> Iterable[tuple[Pair, Eviden
             yield (candidate.id, owners[typed]), {"kind": "chat_email", "value": typed}
 
 
-def _same_name_same_domain(candidates: dict[int, Candidate]) -> Iterable[tuple[Pair, Evidence]]:
+def _same_name_same_domain(
+    candidates: dict[int, Candidate], providers: set[str] | None = None
+) -> Iterable[tuple[Pair, Evidence]]:
     """The same name at a company's or a family's domain; a domain that many customers use is
     a mailbox provider (gmail.com, orange.fr…), where namesakes are strangers."""
     groups: dict[tuple[str, str], list[int]] = defaultdict(list)
     users: dict[str, int] = defaultdict(int)
-    for candidate in candidates.values():
+    for candidate in sorted(candidates.values(), key=lambda c: c.id):
         domains = {email.rpartition("@")[2] for email in candidate.emails()}
         for domain in domains:
             users[domain] += 1
         name = normalised_name(candidate.name)
         for domain in domains if name else ():
             groups[(name, domain)].append(candidate.id)
+    if providers is None:
+        providers = {domain for domain, count in users.items() if count > PROVIDER_DOMAIN_USERS}
     for (_name, domain), ids in groups.items():
-        if users[domain] > PROVIDER_DOMAIN_USERS:
+        if domain in providers:
             continue
         for index, first in enumerate(ids):
             for second in ids[index + 1 :]:
@@ -182,7 +207,7 @@ def _similar_social_name(candidates: dict[int, Candidate]) -> Iterable[tuple[Pai
     for candidate in candidates.values():
         name = normalised_name(candidate.name)
         if name:
-            blocks[_block(name)].append((candidate.id, name))
+            blocks[name_block(name)].append((candidate.id, name))
     best: dict[Pair, Evidence] = {}
     for candidate in candidates.values():
         if _has_verified_address(candidate):
@@ -210,7 +235,7 @@ def _close_names(
         social = normalised_name(shown) if kind in SOCIAL_KINDS else ""
         if not social:
             continue
-        others = [(i, n) for i, n in blocks.get(_block(social), []) if i != candidate.id]
+        others = [(i, n) for i, n in blocks.get(name_block(social), []) if i != candidate.id]
         for _match, similarity, position in process.extract(
             social,
             [name for _id, name in others],
@@ -231,7 +256,7 @@ def _close_names(
             )
 
 
-def _block(name: str) -> str:
+def name_block(name: str) -> str:
     """The first two letters of the first and of the last word, in alphabetical order:
     "jeanne martin" and "martin jeane" share "je|ma"."""
     words = name.split()

@@ -1,4 +1,5 @@
-"""Every ten minutes, the suggested duplicates of each workspace are brought up to date."""
+"""Every ten minutes, the suggested duplicates of each workspace are brought up to date (only
+the customers changed since the last scan are read: ``core/duplicates_scan.py``)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ def scan_duplicates() -> int:
         with huey.lock_task(f"duplicates-{workspace_id}"), transaction(factory) as session:
             report = refresh_suggestions(session, workspace_id)
         new += report.new
-        if report.new or report.withdrawn:
-            log.info("duplicates: %d new, %d withdrawn", report.new, report.withdrawn)
+        if report.new or report.withdrawn or report.counts.changed:
+            log.info(
+                "duplicates: %d new, %d withdrawn (%d customers changed, %d identities read)",
+                report.new,
+                report.withdrawn,
+                report.counts.changed,
+                report.counts.identities_read,
+            )
     return new

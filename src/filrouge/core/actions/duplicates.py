@@ -3,14 +3,15 @@ pair or marks it as not the same person (never suggested again)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from filrouge.core.actions.customers import merge_customers
 from filrouge.core.audit import Actor, record_event
-from filrouge.core.duplicates import Pair, find_duplicates, score_of
+from filrouge.core.duplicates import Pair, score_of
+from filrouge.core.duplicates_scan import WATERMARK, ScanCounts, changed_pairs
 from filrouge.core.errors import Conflict, Invalid
 from filrouge.core.models import Customer, DuplicateSuggestion, User, Workspace
 from filrouge.lib.timeutil import utcnow
@@ -23,6 +24,7 @@ class ScanReport:
     new: int = 0
     updated: int = 0
     withdrawn: int = 0
+    counts: ScanCounts = field(default_factory=ScanCounts)
 
 
 def suggestions_by_likelihood(
@@ -42,11 +44,15 @@ def suggestions_by_likelihood(
     )
 
 
-def refresh_suggestions(session: Session, workspace_id: int) -> ScanReport:
-    """Bring the open suggestions in line with what the customers show now. A pair someone
-    already decided on is left as it is; an open one whose evidence is gone is withdrawn."""
+def refresh_suggestions(session: Session, workspace_id: int, full: bool = False) -> ScanReport:
+    """Bring the open suggestions in line with what the customers show now, looking only at
+    the customers changed since the last scan (all of them the first time, or ``full``) and
+    at the open suggestions. A pair someone already decided on is left as it is; an open one
+    whose evidence is gone is withdrawn."""
     _lock_workspace(session, workspace_id)
-    found = find_duplicates(session, workspace_id)
+    workspace = session.get_one(Workspace, workspace_id)
+    if full:
+        workspace.settings = {k: v for k, v in (workspace.settings or {}).items() if k != WATERMARK}
     known = {
         (row.customer_id, row.other_id): row
         for row in session.scalars(
@@ -54,6 +60,8 @@ def refresh_suggestions(session: Session, workspace_id: int) -> ScanReport:
         )
     }
     report = ScanReport()
+    open_ids = {i for pair, row in known.items() if row.status == OPEN for i in pair}
+    found = changed_pairs(session, workspace, open_ids, report.counts)
     for pair, evidence in found.items():
         _keep(session, workspace_id, known.get(pair), pair, evidence, report)
     for pair, row in known.items():
