@@ -28,6 +28,7 @@ from filrouge.web.api import (
     customers,
     duplicates,
     inbound,
+    me,
     orders,
     privacy,
     public_posts,
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         duplicates,
         orders,
         attachments,
+        me,
     ):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)

@@ -17,6 +17,7 @@ from filrouge.core.models.customer import Customer, Identity
 from filrouge.core.models.duplicate import DuplicateSuggestion
 from filrouge.core.models.event import Event
 from filrouge.core.models.message import Attachment, Message
+from filrouge.core.models.notification import Notification
 from filrouge.core.models.order import Order
 from filrouge.core.models.webhook import EarlyReceipt, WebhookDelivery
 from filrouge.core.models.workspace import ChannelAccount, FormSubmission, Workspace
@@ -39,6 +40,7 @@ __all__ = [
     "Invitation",
     "LoginFailure",
     "Message",
+    "Notification",
     "Order",
     "Team",
     "ThreadKey",
