@@ -81,7 +81,9 @@ def _customer_names(session: Session, ids: set[int]) -> dict[int, str | None]:
 
 
 def _view(n: Notification, names: dict[int, str | None], locale: str) -> NotificationView:
-    name = names.get(n.customer_id or 0) or translate(N_("a customer"), locale)
+    name = names.get(n.customer_id or 0) or translate(
+        N_("customer #{id}"), locale, id=n.customer_id or "?"
+    )
     params: dict[str, Any] = {**(n.payload or {}), "customer": name}
     absence = str(params.get("absence", ""))
     params["absence"] = translate(ABSENCES[absence], locale) if absence in ABSENCES else absence

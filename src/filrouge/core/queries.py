@@ -41,6 +41,7 @@ class ConversationFilters:
     statuses: list[str] | None = None
     team_ids: list[int] | None = None
     visibility: str | None = None
+    owner_id: int | None = None  # conversations of the customers whose concierge this is
 
 
 @dataclass
@@ -140,6 +141,9 @@ def _filtered_conversations(
         query = query.where(Conversation.team_id.in_(filters.team_ids))
     if filters.visibility:
         query = query.where(Conversation.visibility == filters.visibility)
+    if filters.owner_id is not None:
+        owned = select(Customer.id).where(Customer.owner_id == filters.owner_id)
+        query = query.where(Conversation.customer_id.in_(owned))
     if filters.tag:
         query = query.where(
             exists().where(

@@ -50,8 +50,10 @@ from filrouge.web.ui import (
     inbox,
     live,
 )
+from filrouge.web.ui import concierge as concierge_pages
 from filrouge.web.ui import customer_merge as customer_merge_pages
 from filrouge.web.ui import duplicates as duplicate_pages
+from filrouge.web.ui import notifications as notification_pages
 from filrouge.web.ui import privacy as privacy_pages
 from filrouge.web.ui import public_posts as public_post_pages
 from filrouge.web.ui.callback_form import router as callback_form_router
@@ -115,6 +117,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         duplicate_pages,
         customer_merge_pages,
         privacy_pages,
+        concierge_pages,
+        notification_pages,
         canned,
         admin,
         live,

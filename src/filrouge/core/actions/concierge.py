@@ -118,6 +118,12 @@ def _chosen(
             for i in session.scalars(query.where(Customer.id.in_(chunk)))
         ]
     assert where is not None
+    if not (where.q or "").strip() and where.attribute is None:
+        raise Invalid(
+            "empty_filter",
+            "Give a text or an attribute to choose the customers.",
+            field="filter",
+        )
     found = list(session.scalars(_filtered(session, query, where).limit(MAX_BULK + 1)))
     _check_count(len(found))
     return found
