@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.orm import Session
 
 from filrouge.core.errors import NotFound
 from filrouge.core.events import publish_after_commit
 from filrouge.core.models import Notification, User
 from filrouge.lib.timeutil import utcnow
+
+_INSERT_RETURNING = insert(Notification).returning(Notification.id, sort_by_parameter_order=True)
 
 
 def notify(
@@ -41,6 +43,29 @@ def notify(
         session, "notification.created", notification_id=notification.id, user_id=user_id
     )
     return notification
+
+
+def notify_many(session: Session, notifications: list[dict[str, Any]]) -> list[int]:
+    """Several notifications in one statement (a batch's routing): each a dict of ``user_id``,
+    ``kind`` and optionally ``conversation_id``, ``customer_id``, ``payload``."""
+    if not notifications:
+        return []
+    rows = [
+        {
+            "conversation_id": None,
+            "customer_id": None,
+            "created_at": utcnow(),
+            **n,
+            "payload": dict(n.get("payload") or {}),
+        }
+        for n in notifications
+    ]
+    ids = list(session.scalars(_INSERT_RETURNING, rows))
+    for notification_id, row in zip(ids, rows, strict=True):
+        publish_after_commit(
+            session, "notification.created", notification_id=notification_id, user_id=row["user_id"]
+        )
+    return ids
 
 
 def mark_read(session: Session, user: User, notification_id: int) -> Notification:

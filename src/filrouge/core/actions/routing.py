@@ -21,7 +21,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from filrouge.core.actions.notifications import notify
+from filrouge.core.actions.notifications import notify_many
 from filrouge.core.audit import Actor, record_event, write_staged_events
 from filrouge.core.events import publish_after_commit
 from filrouge.core.models import Conversation, Customer, User
@@ -38,23 +38,25 @@ def stage_new_conversation(session: Session, conversation_id: int, idle: timedel
 
 
 def route_staged(session: Session) -> None:
-    """Route what was staged (done for you before every commit)."""
+    """Route what was staged (done for you before every commit): one query for the batch,
+    then one statement for the assignments and one for the notifications."""
     staged = session.info.pop(_STAGED_KEY, None)
     if not staged:
         return
-    for row in session.execute(_owners_query(staged["ids"], staged["idle"])):
-        if row.owner_available:
-            _give_to_owner(session, row)
-        else:
-            notify(
-                session,
-                row.owner_id,
-                "concierge.unavailable",
-                conversation_id=row.id,
-                customer_id=row.customer_id,
-                payload={"absence": _absence(row)},
-            )
+    rows = list(session.execute(_owners_query(staged["ids"], staged["idle"])))
+    mine = [row for row in rows if row.owner_available and row.assignee_id is None]
+    if mine:
+        _give_to_owners(session, mine)
+    taken = [row for row in rows if row.owner_available and row.assignee_id is not None]
+    notify_many(session, [_notification(row) for row in rows if row not in taken])
     write_staged_events(session)
+
+
+def _notification(row: Any) -> dict[str, Any]:
+    told = {"user_id": row.owner_id, "conversation_id": row.id, "customer_id": row.customer_id}
+    if row.owner_available:
+        return {**told, "kind": "concierge.assigned"}
+    return {**told, "kind": "concierge.unavailable", "payload": {"absence": _absence(row)}}
 
 
 def _owners_query(ids: list[int], idle: timedelta) -> Any:
@@ -77,30 +79,23 @@ def _owners_query(ids: list[int], idle: timedelta) -> Any:
     )
 
 
-def _give_to_owner(session: Session, row: Any) -> None:
-    if row.assignee_id is not None:
-        return
+def _give_to_owners(session: Session, rows: list[Any]) -> None:
     session.execute(
-        update(Conversation).where(Conversation.id == row.id).values(assignee_id=row.owner_id),
+        update(Conversation),
+        [{"id": row.id, "assignee_id": row.owner_id} for row in rows],
         execution_options={"synchronize_session": False},
     )
-    record_event(
-        session,
-        row.workspace_id,
-        Actor.system(),
-        ("conversation", row.id),
-        "conversation.assignee_changed",
-        before={"assignee_id": None},
-        after={"assignee_id": row.owner_id, "reason": CONCIERGE},
-    )
-    publish_after_commit(session, "conversation.updated", conversation_id=row.id)
-    notify(
-        session,
-        row.owner_id,
-        "concierge.assigned",
-        conversation_id=row.id,
-        customer_id=row.customer_id,
-    )
+    for row in rows:
+        record_event(
+            session,
+            row.workspace_id,
+            Actor.system(),
+            ("conversation", row.id),
+            "conversation.assignee_changed",
+            before={"assignee_id": None},
+            after={"assignee_id": row.owner_id, "reason": CONCIERGE},
+        )
+        publish_after_commit(session, "conversation.updated", conversation_id=row.id)
 
 
 def _absence(row: Any) -> str:
