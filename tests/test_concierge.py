@@ -320,6 +320,9 @@ def test_an_erased_customer_loses_their_concierge_and_their_name_in_notification
     assert erased.status_code == 200, erased.text
     with factory() as session:
         assert session.get_one(Customer, jeanne).owner_id is None
+    again = give_owner(admin, jeanne, marie.user.id)
+    assert again.status_code == 409
+    assert again.json()["error"]["code"] == "customer_erased"
     items = notifications(marie)
     assert all("Jeanne" not in n["text"] for n in items)
     assert "Jeanne" not in json.dumps(items)

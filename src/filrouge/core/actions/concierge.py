@@ -19,9 +19,10 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from filrouge.core.access import customer_scope
+from filrouge.core.actions.erasure import is_erased
 from filrouge.core.actions.notifications import notify
 from filrouge.core.audit import Actor, record_event
-from filrouge.core.errors import Invalid, NotFound
+from filrouge.core.errors import Conflict, Invalid, NotFound
 from filrouge.core.models import Customer, User
 from filrouge.core.presence import ANSWERING_ROLES
 from filrouge.core.queries import customer_matches_text
@@ -57,6 +58,10 @@ def check_owner(session: Session, workspace_id: int, owner_id: int) -> User:
 
 def set_owner(session: Session, customer: Customer, owner_id: int | None, actor: Actor) -> bool:
     """Give ``customer`` an owner (``None``: none); True when it changed."""
+    if is_erased(customer) and owner_id is not None:
+        raise Conflict(
+            "customer_erased", "Customer {id} was erased: it has no concierge.", id=customer.id
+        )
     if owner_id is not None:
         check_owner(session, customer.workspace_id, owner_id)
     before = customer.owner_id

@@ -43,12 +43,12 @@ def route_staged(session: Session) -> None:
     staged = session.info.pop(_STAGED_KEY, None)
     if not staged:
         return
-    rows = list(session.execute(_owners_query(staged["ids"], staged["idle"])))
-    mine = [row for row in rows if row.owner_available and row.assignee_id is None]
+    found = session.execute(_owners_query(staged["ids"], staged["idle"]))
+    rows = [row for row in found if row.assignee_id is None]  # nobody took it meanwhile
+    mine = [row for row in rows if row.owner_available]
     if mine:
         _give_to_owners(session, mine)
-    taken = [row for row in rows if row.owner_available and row.assignee_id is not None]
-    notify_many(session, [_notification(row) for row in rows if row not in taken])
+    notify_many(session, [_notification(row) for row in rows])
     write_staged_events(session)
 
 
