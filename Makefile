@@ -56,6 +56,7 @@ bench: install ## Ingestion, inbox, realtime, mail, webhook and customer import 
 	$(BIN)/python benchmarks/analytics.py
 	$(BIN)/python benchmarks/triage.py
 	$(BIN)/python benchmarks/customer_import.py
+	$(BIN)/python benchmarks/concierge.py
 
 eval-triage: install ## Triage's precision, recall, F1 on ../shared/data/triage (FILROUGE_SHARED_DATA), docs/TRIAGE.md
 	$(BIN)/python -m filrouge.triage.evaluate

@@ -119,6 +119,7 @@ def test_it_merges_two_customers_without_losing_anything(admin, channel, factory
             "conversation_ids": [b["conversation_id"]],
             "order_ids": [],
             "attributes_filled": ["followers"],
+            "owner_taken": False,
         }
 
 

@@ -136,3 +136,16 @@ def test_it_plans_the_same_demo_from_the_same_seed_without_a_database():
     assert first == drawn(7)
     assert first != drawn(8)
     assert all(at < now for _text, at in first)
+
+
+def test_its_vip_customers_have_a_concierge_and_its_agents_a_presence(factory):
+    load(factory)
+    with factory() as session:
+        customers = session.scalars(select(Customer)).all()
+        users = {u.id: u for u in session.scalars(select(User))}
+    vips = [c for c in customers if c.attributes.get("vip")]
+    assert vips
+    assert all(c.owner_id is not None for c in vips)
+    assert all(c.owner_id is None for c in customers if not c.attributes.get("vip"))
+    assert {users[c.owner_id].name for c in vips if c.owner_id} <= {"Camille Roux", "Julien Moreau"}
+    assert {u.presence for u in users.values()} == {"online", "away", "offline"}

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     languages: list[str] = Field(default_factory=lambda: ["fr", "en"])
     session_lifetime: timedelta = timedelta(hours=12)
     session_idle: timedelta = timedelta(hours=2)
+    # An agent "online" with no activity for this long counts as away for routing.
+    presence_idle: timedelta = timedelta(minutes=15)
     # Secure cookies need HTTPS; None: secure whenever the request came over https.
     cookie_secure: bool | None = None
     login_attempts: int = 5  # failures allowed per address and per IP in login_window
@@ -67,7 +69,12 @@ class Settings(BaseSettings):
     metrics_token: str = ""
 
     @field_validator(
-        "thread_window", "session_lifetime", "session_idle", "login_window", mode="before"
+        "thread_window",
+        "session_lifetime",
+        "session_idle",
+        "login_window",
+        "presence_idle",
+        mode="before",
     )
     @classmethod
     def _read_window(cls, value: object) -> timedelta:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from filrouge.core.access import conversation_scope, customer_scope
@@ -43,6 +43,7 @@ class ConversationFilters:
     statuses: list[str] | None = None
     team_ids: list[int] | None = None
     visibility: str | None = None
+    owner_id: int | None = None  # conversations of the customers whose concierge this is
 
 
 @dataclass
@@ -142,6 +143,9 @@ def _filtered_conversations(
         query = query.where(Conversation.team_id.in_(filters.team_ids))
     if filters.visibility:
         query = query.where(Conversation.visibility == filters.visibility)
+    if filters.owner_id is not None:
+        owned = select(Customer.id).where(Customer.owner_id == filters.owner_id)
+        query = query.where(Conversation.customer_id.in_(owned))
     if filters.tag:
         query = query.where(
             exists().where(
@@ -198,17 +202,20 @@ def list_customers(
 ) -> Page:
     query = select(Customer).where(customer_scope(user), Customer.merged_into_id.is_(None))
     if q and q.strip():
-        needle = q.strip().lower()
-        query = query.where(
-            or_(
-                func.lower(Customer.name).contains(needle, autoescape=True),
-                exists().where(
-                    Identity.customer_id == Customer.id,
-                    Identity.value.contains(needle, autoescape=True),
-                ),
-            )
-        )
+        query = query.where(customer_matches_text(q))
     return keyset_page(session, query, Customer.created_at, Customer.id, limit, cursor)
+
+
+def customer_matches_text(q: str) -> ColumnElement[bool]:
+    """A customer whose name or one of whose identities contains ``q`` (any case)."""
+    needle = q.strip().lower()
+    return or_(
+        func.lower(Customer.name).contains(needle, autoescape=True),
+        exists().where(
+            Identity.customer_id == Customer.id,
+            Identity.value.contains(needle, autoescape=True),
+        ),
+    )
 
 
 def customer_conversations(session: Session, user: User, customer_id: int) -> list[Conversation]:

@@ -65,13 +65,14 @@ CHANNEL_SETTINGS: dict[str, dict[str, Any]] = {
     "sms": {"sender_id": "MLUMIERE"},
     "phone": {"number": "+33478000101", "hours": "lun.-sam. 9 h-19 h"},
 }
-AGENTS = (  # name, role, team; the first is the supervisor
-    ("Sophie Laurent", "supervisor", TEAMS[0]),
-    ("Camille Roux", "agent", TEAMS[0]),
-    ("Julien Moreau", "agent", TEAMS[0]),
-    ("Inès Benali", "agent", TEAMS[1]),
-    ("Thomas Girard", "agent", TEAMS[1]),
+AGENTS = (  # name, role, team, presence; the first is the supervisor
+    ("Sophie Laurent", "supervisor", TEAMS[0], "online"),
+    ("Camille Roux", "agent", TEAMS[0], "online"),
+    ("Julien Moreau", "agent", TEAMS[0], "away"),
+    ("Inès Benali", "agent", TEAMS[1], "online"),
+    ("Thomas Girard", "agent", TEAMS[1], "offline"),
 )
+CONCIERGES = ("Camille Roux", "Julien Moreau")  # the VIP customers' owners, in turn
 
 
 def load_demo(
@@ -128,8 +129,10 @@ def _set_up_cast(session: Session, workspace_id: int) -> Cast:
         channels[kind], _token = create_channel(session, workspace_id, kind, name, settings, SYSTEM)
     admin = _create_user(session, workspace_id, "Claire Dumas", "admin", "Direction")
     members: dict[str, list[User]] = {team: [] for team in TEAMS}
-    for name, role, team in AGENTS:
-        members[team].append(_create_user(session, workspace_id, name, role, team))
+    for name, role, team, presence in AGENTS:
+        user = _create_user(session, workspace_id, name, role, team)
+        user.presence, user.presence_at = presence, datetime.now(UTC)
+        members[team].append(user)
     teams = {
         name: Team(workspace_id=workspace_id, name=name, members=users[:])
         for name, users in members.items()
@@ -157,6 +160,7 @@ ORDER_STATUS_BY_TOPIC = {"delivery": "shipped", "return": "returned", "order_pro
 def _write(session: Session, cast: Cast, plan: DemoPlan) -> None:
     session.flush()
     customer_rows = [_customer_row(cast, customer) for customer in plan.customers]
+    _give_vips_a_concierge(cast, plan.customers, customer_rows)
     customer_ids = _insert_ids(session, Customer, customer_rows)
     identity_ids = _write_identities(session, cast, plan.customers, customer_ids)
     written = _write_conversations(session, cast, plan.conversations, customer_ids)
@@ -277,9 +281,20 @@ def _customer_row(cast: Cast, customer: phrases.PlannedCustomer) -> dict[str, An
         "workspace_id": cast.workspace_id,
         "name": customer.name,
         "attributes": customer.attributes,
+        "owner_id": None,
         "created_at": customer.created_at,
         "updated_at": customer.created_at,
     }
+
+
+def _give_vips_a_concierge(
+    cast: Cast, customers: list[phrases.PlannedCustomer], rows: list[dict[str, Any]]
+) -> None:
+    by_name = {user.name: user.id for users in cast.members.values() for user in users}
+    owners = [by_name[name] for name in CONCIERGES]
+    vips = [row for customer, row in zip(customers, rows, strict=True) if customer.vip]
+    for index, row in enumerate(vips):
+        row["owner_id"] = owners[index % len(owners)]
 
 
 def _write_identities(

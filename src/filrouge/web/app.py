@@ -29,6 +29,7 @@ from filrouge.web.api import (
     customers,
     duplicates,
     inbound,
+    me,
     orders,
     privacy,
     public_posts,
@@ -54,8 +55,10 @@ from filrouge.web.ui import (
     live,
 )
 from filrouge.web.ui import customer as customer_pages
+from filrouge.web.ui import concierge as concierge_pages
 from filrouge.web.ui import customer_merge as customer_merge_pages
 from filrouge.web.ui import duplicates as duplicate_pages
+from filrouge.web.ui import notifications as notification_pages
 from filrouge.web.ui import privacy as privacy_pages
 from filrouge.web.ui import public_posts as public_post_pages
 from filrouge.web.ui.callback_form import router as callback_form_router
@@ -109,6 +112,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         attachments,
         surveys,
         reports,
+        me,
     ):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)
@@ -126,6 +130,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         customer_merge_pages,
         customer_pages,
         privacy_pages,
+        concierge_pages,
+        notification_pages,
         canned,
         admin,
         live,

@@ -30,6 +30,7 @@ RULES: dict[str, frozenset[Role]] = {
     "customers:create": STAFF,
     "customers:update": STAFF,
     "customers:merge": MANAGERS,
+    "customers:assign_owner": MANAGERS,  # the concierge: one by one or in bulk
     "customers:export": MANAGERS,  # GDPR: everything held on one person, with the reason
     "customers:erase": MANAGERS,  # GDPR: cannot be undone
     "duplicates:review": MANAGERS,
@@ -41,6 +42,8 @@ RULES: dict[str, frozenset[Role]] = {
     "surveys:read": MANAGERS,
     "reports:read": MANAGERS,
     "surveys:configure": frozenset({Role.ADMIN}),
+    "presence:set": EVERYONE,  # online / away / offline (contributors are never routed to)
+    "notifications:read": EVERYONE,  # one's own
     # pages of the agent workspace
     "account:use": EVERYONE,
     "inbox:view": EVERYONE,

@@ -35,6 +35,8 @@ FORWARDED = (
     "message.sent",
     "message.failed",
     "customer.merged",
+    "notification.created",  # with the user_id it is for: that user's pages update their bell
+    "notification.read",
 )
 HEARTBEAT_SECONDS = 15.0
 

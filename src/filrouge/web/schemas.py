@@ -13,6 +13,8 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    StrictBool,
+    StrictInt,
     StringConstraints,
     field_validator,
 )
@@ -346,12 +348,20 @@ class IdentityPublic(BaseModel):
     attributes: dict[str, Any] = Field(default_factory=dict)
 
 
+class OwnerPublic(BaseModel):
+    """A customer's concierge: the agent their new conversations go to first."""
+
+    id: int
+    name: str
+
+
 class CustomerPublic(BaseModel):
     id: int
     name: str | None
     identities: list[IdentityPublic]
     attributes: dict[str, Any]
     created_at: datetime
+    owner: OwnerPublic | None = None
 
 
 class OrderItemIn(Strict):
@@ -486,6 +496,57 @@ class CustomerCreate(Strict):
 class CustomerUpdate(Strict):
     name: str | None = Field(default=None, max_length=300)
     attributes: dict[str, Any] | None = None
+    owner_id: Id | None = Field(
+        default=None,
+        description="The concierge (null: none); supervisors and admins only. Absent: unchanged.",
+    )
+
+
+class CustomerFilterIn(Strict):
+    """The customer list's filters: a text in the name or an identity, an attribute's value."""
+
+    q: str | None = Field(default=None, max_length=200)
+    attribute: str | None = Field(default=None, min_length=1, max_length=64)
+    value: StrictBool | StrictInt | float | str | None = Field(default=None)
+
+
+class OwnerAssignment(Strict):
+    """Give one concierge (or none: null) to many customers: by ids, or by a filter."""
+
+    owner_id: Id | None
+    customer_ids: list[Id] | None = Field(default=None, max_length=10_000)
+    filter: CustomerFilterIn | None = None
+
+
+class OwnerAssigned(BaseModel):
+    assigned: int = Field(description="Customers whose concierge changed.")
+
+
+class PresenceUpdate(Strict):
+    presence: Literal["online", "away", "offline"]
+
+
+class PresencePublic(BaseModel):
+    presence: str = Field(description="What the user said: online, away or offline.")
+    availability: str = Field(
+        description="What routing makes of it: online, away (said so, or idle), offline, inactive."
+    )
+
+
+class NotificationPublic(BaseModel):
+    id: int
+    kind: str
+    text: str = Field(description="The notification said in the user's language.")
+    conversation_id: int | None
+    customer_id: int | None
+    payload: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None
+
+
+class NotificationsPublic(BaseModel):
+    items: list[NotificationPublic]
+    unread: int
 
 
 class MergeRequest(Strict):

@@ -98,12 +98,15 @@ def merge_customers(session: Session, target: Customer, other: Customer, actor: 
         update(Order).where(Order.customer_id == other.id).values(customer_id=target.id)
     )
     filled = {k: v for k, v in other.attributes.items() if k not in target.attributes}
+    owner_taken = target.owner_id is None and other.owner_id is not None
     before = {
         "target": {"name": target.name, "attributes": target.attributes},
         "other": {"id": other.id, "name": other.name, "attributes": other.attributes},
     }
     target.attributes = {**target.attributes, **filled}
     target.name = target.name or other.name
+    if owner_taken:  # the concierge of either stays; the survivor's first
+        target.owner_id = other.owner_id
     other.merged_into_id = target.id
     session.expire(target, ["identities"])
     record_event(
@@ -119,6 +122,7 @@ def merge_customers(session: Session, target: Customer, other: Customer, actor: 
             "conversation_ids": conversation_ids,
             "order_ids": order_ids,
             "attributes_filled": sorted(filled),
+            "owner_taken": owner_taken,
         },
     )
     record_event(

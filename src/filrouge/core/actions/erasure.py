@@ -99,6 +99,7 @@ def erase_customer(
     erasure.files, erasure.callbacks = anonymised.files, anonymised.callbacks
     _delete_records(session, ids, erasure)
     erasure.elsewhere = erase_elsewhere(session, ids, subjects, messages, traces)
+    owner_id = customer.owner_id
     _blank_customers(customers)
     session.flush()
     session.expire(customer, ["identities"])
@@ -108,7 +109,7 @@ def erase_customer(
         actor,
         ("customer", customer.id),
         "customer.erased",
-        after={"reason": reason, **erasure.counts()},
+        after={"reason": reason, **erasure.counts(), "owner_cleared": owner_id},
     )
     return erasure
 
@@ -278,6 +279,7 @@ def _blank_customers(customers: list[Customer]) -> None:
     for customer in customers:
         customer.name = None
         customer.attributes = {ERASED_KEY: erased_at}
+        customer.owner_id = None
 
 
 def _execute(session: Session, statement: Any) -> int:

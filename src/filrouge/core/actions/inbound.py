@@ -20,6 +20,7 @@ from filrouge.channels.base import IncomingAttachment, NormalisedInbound
 from filrouge.core.actions import inbound_sql as sql
 from filrouge.core.actions.bounces import bounced_replies, fail_bounced
 from filrouge.core.actions.identities import add_sender_aliases, resolve_sender
+from filrouge.core.actions.routing import stage_new_conversation
 from filrouge.core.actions.threading import ThreadChoice, choose_conversation, find_thread_key
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.blobs import BlobStore
@@ -174,7 +175,11 @@ def receive_in_session(
         conn, sender.customer_id, inbound, occurred_at, settings.thread_window, sender.trusted
     )
     state = choice.conversation
-    conversation_id = state.id if state else _open(ctx, sender.customer_id, choice)
+    if state is not None:
+        conversation_id = state.id
+    else:
+        conversation_id = _open(ctx, sender.customer_id, choice)
+        stage_new_conversation(session, conversation_id, settings.presence_idle)
     if sender.trusted:
         _remember_thread_key(ctx, sender.customer_id, conversation_id)
     message_id = _store_message(ctx, conversation_id, sender.identity_id)

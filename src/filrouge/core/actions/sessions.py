@@ -15,6 +15,7 @@ from filrouge.core.actions.users import hash_password, password_matches
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.errors import DomainError, Invalid, check_choice
 from filrouge.core.models import LoginFailure, User, WebSession
+from filrouge.core.presence import Presence, set_presence
 from filrouge.lib.secrets import new_token, token_digest
 from filrouge.lib.timeutil import utcnow
 from filrouge.settings import Settings
@@ -86,7 +87,9 @@ def session_for_token(session: Session, token: str, settings: Settings) -> WebSe
 
 
 def sign_out(session: Session, web_session: WebSession) -> None:
+    """End the session; the agent is offline (routing no longer counts on them)."""
     web_session.ended_at = utcnow()
+    set_presence(session, web_session.user, Presence.OFFLINE)
 
 
 def change_password(session: Session, user: User, current: str, new: str, keep: WebSession) -> None:

@@ -117,8 +117,8 @@ def _move_back(
 
 
 def _restore_details(target: Customer, other: Customer, merge: Event) -> dict[str, Any]:
-    """Attributes filled in from ``other`` and unchanged since leave ``target``; so does the
-    name it took from ``other`` when it had none."""
+    """Attributes filled in from ``other`` and unchanged since leave ``target``; so do the
+    name and the concierge it took from ``other`` when it had none."""
     before = (merge.before or {}).get("target", {})
     filled = [k for k in (merge.after or {}).get("attributes_filled", []) if k in other.attributes]
     taken = [k for k in filled if target.attributes.get(k) == other.attributes[k]]
@@ -127,4 +127,11 @@ def _restore_details(target: Customer, other: Customer, merge: Event) -> dict[st
     name_back = before.get("name") is None and target.name is not None and target.name == other.name
     if name_back:
         target.name = None
-    return {"attributes_taken_back": taken, "name_taken_back": name_back}
+    owner_back = bool((merge.after or {}).get("owner_taken")) and target.owner_id == other.owner_id
+    if owner_back:  # the concierge it took from ``other``, unchanged since
+        target.owner_id = None
+    return {
+        "attributes_taken_back": taken,
+        "name_taken_back": name_back,
+        "owner_taken_back": owner_back,
+    }

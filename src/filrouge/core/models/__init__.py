@@ -17,6 +17,7 @@ from filrouge.core.models.customer import Customer, Identity
 from filrouge.core.models.duplicate import DuplicateSuggestion
 from filrouge.core.models.event import Event
 from filrouge.core.models.message import Attachment, Message
+from filrouge.core.models.notification import Notification
 from filrouge.core.models.order import Order
 from filrouge.core.models.survey import Survey
 from filrouge.core.models.webhook import EarlyReceipt, WebhookDelivery
@@ -40,6 +41,7 @@ __all__ = [
     "Invitation",
     "LoginFailure",
     "Message",
+    "Notification",
     "Order",
     "Survey",
     "Team",

@@ -43,6 +43,10 @@ class User(IdMixin, CreatedMixin, Base):
     # their replies wait for a supervisor's approval unless they are trusted.
     expertise: Mapped[list[str]] = mapped_column(JsonType, default=list, server_default="[]")
     trusted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # online / away / offline, as the agent says (core/presence.py: routing also reads the
+    # last activity); presence_at: when it was last set.
+    presence: Mapped[str] = mapped_column(String(16), default="offline", server_default="offline")
+    presence_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     teams: Mapped[list[Team]] = relationship(secondary=team_members, back_populates="members")
 
     @property

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from filrouge.core.models.base import Base, CreatedMixin, IdMixin, IdType, JsonType, UTCDateTime
 from filrouge.lib.timeutil import utcnow
+
+if TYPE_CHECKING:
+    from filrouge.core.models.agent import User
 
 
 class Customer(IdMixin, CreatedMixin, Base):
@@ -19,10 +22,13 @@ class Customer(IdMixin, CreatedMixin, Base):
     name: Mapped[str | None] = mapped_column(String(300))
     attributes: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
     merged_into_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("customers.id"))
+    # The concierge: the agent this customer's new conversations go to first (concierge.py).
+    owner_id: Mapped[int | None] = mapped_column(IdType, ForeignKey("users.id"), index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     identities: Mapped[list[Identity]] = relationship(
         back_populates="customer", order_by="Identity.id"
     )
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id])
 
 
 class Identity(IdMixin, CreatedMixin, Base):

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from filrouge.channels.base import Sender
 from filrouge.core.access import access_conversation_by_id, access_customer_by_id
+from filrouge.core.actions.concierge import CustomerFilter, assign_owner_in_bulk, set_owner
 from filrouge.core.actions.contacts import ContactLog, log_contact
 from filrouge.core.actions.customers import (
     create_customer_with_identities,
@@ -31,11 +32,12 @@ from filrouge.web.api.present import (
     authors_of,
     conversation_public,
     customer_public,
+    load_owners,
     message_public,
     order_public,
     timeline_entry,
 )
-from filrouge.web.deps import Allowed, FactoryDep, SettingsDep
+from filrouge.web.deps import Allowed, FactoryDep, SettingsDep, require_role
 from filrouge.web.schemas import (
     ContactCreate,
     CustomerCreate,
@@ -45,6 +47,8 @@ from filrouge.web.schemas import (
     IdPath,
     MergeRequest,
     MessagePublic,
+    OwnerAssigned,
+    OwnerAssignment,
     PagePublic,
     TextQuery,
 )
@@ -62,6 +66,7 @@ def get_customers(
 ) -> PagePublic[CustomerPublic]:
     with transaction(factory) as session:
         page = list_customers(session, user, limit, cursor, q)
+        load_owners(session, page.items)
         return PagePublic(
             items=[customer_public(c) for c in page.items], next_cursor=page.next_cursor
         )
@@ -112,10 +117,35 @@ def patch_customer(
     factory: FactoryDep,
     user: Annotated[User, Allowed("customers:update")],
 ) -> CustomerPublic:
+    """Change the name, attributes (null removes one) or, for supervisors and admins, the
+    concierge (``owner_id``, null for none)."""
+    if "owner_id" in body.model_fields_set:
+        require_role(user, "customers:assign_owner")
     with transaction(factory) as session:
         customer = _live(access_customer_by_id(session, user, customer_id))
         update_customer(session, customer, body.name, body.attributes, Actor.user(user.id))
+        if "owner_id" in body.model_fields_set:
+            set_owner(session, customer, body.owner_id, Actor.user(user.id))
+            session.flush()
+            session.refresh(customer, ["owner"])
         return customer_public(customer)
+
+
+@router.post(":assign-owner", response_model=OwnerAssigned)
+def post_assign_owner(
+    body: OwnerAssignment,
+    factory: FactoryDep,
+    user: Annotated[User, Allowed("customers:assign_owner")],
+) -> OwnerAssigned:
+    """Give one concierge (``owner_id``; null: none) to up to 10,000 customers, named by
+    ``customer_ids`` or chosen by ``filter`` (``q``, ``attribute`` and ``value``); answers how
+    many changed. Each customer's log records its change."""
+    where = None
+    if body.filter is not None:
+        where = CustomerFilter(body.filter.q, body.filter.attribute, body.filter.value)
+    with transaction(factory) as session:
+        assigned = assign_owner_in_bulk(session, user, body.owner_id, body.customer_ids, where)
+    return OwnerAssigned(assigned=assigned)
 
 
 @router.post("/{customer_id}/contacts", status_code=201, response_model=MessagePublic)

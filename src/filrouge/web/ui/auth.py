@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from filrouge.core.actions.sessions import session_for_token
 from filrouge.core.models import User, WebSession
+from filrouge.core.notifications import unread_count
 from filrouge.db import transaction
 from filrouge.lib.secrets import same_secret
 from filrouge.web.deps import FactoryDep, SettingsDep
@@ -33,6 +34,7 @@ class LoginRequired(Exception):
 class Visitor:
     user: User
     web_session: WebSession
+    unread_notifications: int = 0  # the bell in the header
 
     @property
     def csrf_token(self) -> str:
@@ -45,7 +47,8 @@ def current_visitor(request: Request, factory: FactoryDep, settings: SettingsDep
         with transaction(factory) as session:
             web_session = session_for_token(session, token, settings)
             if web_session is not None:
-                return Visitor(web_session.user, web_session)
+                unread = unread_count(session, web_session.user_id)
+                return Visitor(web_session.user, web_session, unread)
     raise LoginRequired(_here(request))
 
 

@@ -45,6 +45,7 @@ from filrouge.web.permissions import is_allowed
 from filrouge.web.realtime import Broker
 from filrouge.web.schemas import IdPath
 from filrouge.web.ui.auth import PageAllowed, Visitor
+from filrouge.web.ui.concierge import concierge_context
 from filrouge.web.ui.public_posts import public_post_context
 from filrouge.web.ui.templating import render
 
@@ -70,6 +71,9 @@ def conversation_page(
     with transaction(factory) as session:  # rendered inside: the page reads relations
         context = _page_context(session, visitor, conversation_id)
         context["uploads"] = _upload_limits(settings)
+        context.update(
+            concierge_context(session, visitor.user, context["customer"], settings.presence_idle)
+        )
         return render(request, "conversation.html", context, visitor)
 
 

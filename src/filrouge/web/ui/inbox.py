@@ -26,7 +26,7 @@ from filrouge.web.ui.auth import PageAllowed, Visitor
 from filrouge.web.ui.templating import render
 
 router = APIRouter(include_in_schema=False)
-VIEWS = ("all", "mine", "unassigned", "team", "public", "sla")
+VIEWS = ("all", "mine", "concierge", "unassigned", "team", "public", "sla")
 PAGE_SIZE = 50
 
 
@@ -39,6 +39,7 @@ class InboxRow:
     waiting_since: datetime | None
     assignee_name: str | None
     flag: str | None = None
+    owner_name: str | None = None  # the customer's concierge
 
 
 @router.get("/")
@@ -85,8 +86,11 @@ def inbox(
 def inbox_rows(session: Session, conversations: list[Conversation]) -> list[InboxRow]:
     """Everything a row shows, in four queries for the whole page."""
     ids = [c.id for c in conversations]
-    customers = _names(session, Customer, {c.customer_id for c in conversations})
-    assignees = _names(session, User, {c.assignee_id for c in conversations if c.assignee_id})
+    customers = _customers(session, {c.customer_id for c in conversations})
+    owner_ids = {owner for _, owner in customers.values() if owner}
+    people = _names(
+        session, User, {c.assignee_id for c in conversations if c.assignee_id} | owner_ids
+    )
     used, last = channels_used(session, ids), last_messages(session, ids)
     rows = []
     for conversation in conversations:
@@ -98,12 +102,13 @@ def inbox_rows(session: Session, conversations: list[Conversation]) -> list[Inbo
         rows.append(
             InboxRow(
                 conversation=conversation,
-                customer_name=customers.get(conversation.customer_id) or "—",
+                customer_name=customers.get(conversation.customer_id, (None, None))[0] or "—",
                 channel_ids=used.get(conversation.id, [conversation.channel_id]),
                 excerpt=(latest.text if latest else "")[:140],
                 waiting_since=waiting if conversation.status in ("new", "open") else None,
-                assignee_name=assignees.get(conversation.assignee_id or 0),
+                assignee_name=people.get(conversation.assignee_id or 0),
                 flag=latest.flag if latest else None,
+                owner_name=people.get(customers.get(conversation.customer_id, (None, 0))[1] or 0),
             )
         )
     return rows
@@ -120,6 +125,8 @@ def _filters(
     filters = ConversationFilters(status=status or None, channel_id=channel_id, q=q)
     if view == "mine":
         filters.assignee_id = user.id
+    elif view == "concierge":
+        filters.owner_id = user.id
     elif view == "unassigned":
         filters.unassigned = True
     elif view == "team":
@@ -131,6 +138,16 @@ def _filters(
     elif view == "sla" and not status:  # until the SLA issue: everything still waiting
         filters.statuses = ["new", "open"]
     return filters
+
+
+def _customers(session: Session, ids: set[int]) -> dict[int, tuple[str | None, int | None]]:
+    """Each customer's name and concierge."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Customer.id, Customer.name, Customer.owner_id).where(Customer.id.in_(ids))
+    )
+    return {row.id: (row.name, row.owner_id) for row in rows}
 
 
 def _names(session: Session, model: Any, ids: set[int]) -> dict[int, str]:

@@ -72,6 +72,12 @@ FLAG_LABELS = {
     "unreadable": N_("could not be read"),
     "system": N_("notice from the network"),
 }
+PRESENCE_LABELS = {
+    "online": N_("Online"),
+    "away": N_("Away"),
+    "offline": N_("Offline"),
+    "inactive": N_("Deactivated"),
+}
 OUTCOME_LABELS = {
     "answered": N_("answered"),
     "follow_up": N_("to follow up"),
@@ -143,7 +149,11 @@ def render(
     language and time zone, and the CSRF token that every form of the page carries."""
     user: User | None = None if visitor is None else visitor.user
     if visitor is not None:
-        context = {"csrf_token": visitor.csrf_token, **context}
+        context = {
+            "csrf_token": visitor.csrf_token,
+            "unread_notifications": visitor.unread_notifications,
+            **context,
+        }
     locale = locale or locale_for(request, user)
     zone = zone_of(user)
 
@@ -180,6 +190,7 @@ def render(
         signature_labels=SIGNATURE_LABELS,
         flag_labels=FLAG_LABELS,
         outcome_labels=OUTCOME_LABELS,
+        presence_labels=PRESENCE_LABELS,
         order_status_labels=ORDER_STATUS_LABELS,
         order_channel_labels=ORDER_CHANNEL_LABELS,
         **context,

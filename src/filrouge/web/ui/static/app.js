@@ -78,7 +78,8 @@
   if (!window.EventSource || !document.querySelector('meta[name="csrf-token"]')) { return; }
   var thread = document.querySelector("[data-conversation]");
   var rows = document.getElementById("rows");
-  if (!thread && !rows) { return; }
+  var bell = document.getElementById("bell");
+  if (!thread && !rows && !bell) { return; }
   var pending = null;
 
   function refresh(selectors) {
@@ -104,6 +105,10 @@
     var data = JSON.parse(event.data);
     if (data.type === "presence") {
       document.dispatchEvent(new CustomEvent("filrouge:presence", { detail: data }));
+      return;
+    }
+    if (data.type === "notification.created" || data.type === "notification.read") {
+      if (bell && String(data.user_id) === bell.dataset.user) { refresh(["#bell"]); }
       return;
     }
     var wanted = rows ? ["#rows tbody"] : null;
@@ -223,5 +228,13 @@
     input.setCustomValidity(message);  // the browser then refuses to submit the form
     warning.textContent = message;
     warning.hidden = !message;
+  });
+}());
+
+// The header's presence: saved as soon as it is chosen.
+(function () {
+  "use strict";
+  document.querySelectorAll("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { select.form.submit(); });
   });
 }());
