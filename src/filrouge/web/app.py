@@ -54,8 +54,8 @@ from filrouge.web.ui import (
     inbox,
     live,
 )
-from filrouge.web.ui import customer as customer_pages
 from filrouge.web.ui import concierge as concierge_pages
+from filrouge.web.ui import customer as customer_pages
 from filrouge.web.ui import customer_merge as customer_merge_pages
 from filrouge.web.ui import duplicates as duplicate_pages
 from filrouge.web.ui import notifications as notification_pages

@@ -31,8 +31,8 @@ from filrouge.web.schemas import (
     MessagePublic,
     OrderItemPublic,
     OrderPublic,
-    SurveyPublic,
     OwnerPublic,
+    SurveyPublic,
     TimelineEntry,
 )
 
