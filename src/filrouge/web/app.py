@@ -31,6 +31,7 @@ from filrouge.web.api import (
     orders,
     privacy,
     public_posts,
+    search,
 )
 from filrouge.web.errors import install_error_handlers
 from filrouge.web.hooks import chat as chat_hook
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         duplicates,
         orders,
         attachments,
+        search,
     ):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)
