@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, Select, and_, exists, select, text
+from sqlalchemy import Boolean, ColumnElement, Select, and_, exists, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,11 @@ from filrouge.core.search_query import SearchQuery, parse_query
 KINDS = ("messages", "customers", "orders")
 MAX_LIMIT = 100
 MAX_OFFSET = 1000  # ranked results: nobody reads the 50th page, and each page costs more
-EXACT_SCORE = 1000.0  # an email, a phone number or an order number typed whole comes first
+EXACT_SCORE = 1000.0
+# Messages are ranked among the latest matches: a word found in a third of a million messages
+# is not scored a million times. Filters that leave fewer of them look further back.
+CANDIDATES = 2000
+NARROWED_CANDIDATES = 10000  # an email, a phone number or an order number typed whole comes first
 
 
 @dataclass(frozen=True)
@@ -160,8 +164,9 @@ def _backend(session: Session) -> Any:
 def _message_hits(
     session: Session, user: User, query: SearchQuery, filters: SearchFilters, wanted: int
 ) -> list[Hit]:
-    backend = _backend(session)
-    match, score = backend.message_match(query)
+    narrowed = user.role == Role.CONTRIBUTOR or filters.on_conversations or filters.since
+    cap = NARROWED_CANDIDATES if narrowed else CANDIDATES
+    ranked = _backend(session).message_candidates(query, cap)
     statement = (
         select(
             Message.id,
@@ -171,12 +176,13 @@ def _message_hits(
             Message.channel_id,
             Conversation.status,
             Conversation.subject,
-            score.label("score"),
+            ranked.c.score,
         )
-        .select_from(backend.message_from())
+        .select_from(ranked)
+        .join(Message, Message.id == ranked.c.id)
         .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(match, conversation_scope(user), *_message_filters(filters))
-        .order_by(text("score DESC"), Message.id.desc())
+        .where(conversation_scope(user), *_message_filters(filters))
+        .order_by(ranked.c.score.desc(), Message.id.desc())
         .limit(wanted)
     )
     return [

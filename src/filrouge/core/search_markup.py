@@ -41,7 +41,7 @@ def fold(text: str) -> str:
 def highlight_words(text: str, terms: tuple[str, ...], exact: tuple[str, ...] = ()) -> str:
     """``text`` escaped, each word beginning with one of ``terms`` (folded) marked, and each
     whole ``exact`` value (an email, a phone number) marked as one."""
-    text = text[:MAX_CHARS]
+    text = text[: MAX_CHARS * 2]
     folded_terms = tuple(fold(term) for term in terms if term)
     spans = [
         (match.start(), match.end())
@@ -61,3 +61,25 @@ def highlight_words(text: str, terms: tuple[str, ...], exact: tuple[str, ...] = 
         position = end
     html.append(escape(text[position:], quote=False))
     return "".join(html)
+
+
+def passage(text: str, terms: tuple[str, ...], words: int = 24) -> str:
+    """The part of a long ``text`` around its first word matching ``terms`` (a plural, a
+    « -ment » ending: the first letters are enough), as escaped HTML with the matches marked."""
+    stems = tuple(_stem(fold(term)) for term in terms if term)
+    matches = [m for m in WORD.finditer(text) if fold(m.group()).startswith(stems)]
+    if not matches:
+        return highlight_words(text[:MAX_CHARS], ())
+    every = list(WORD.finditer(text))
+    index = next(i for i, m in enumerate(every) if m.start() == matches[0].start())
+    first = max(index - words // 3, 0)
+    last = min(first + words, len(every)) - 1
+    start = every[first].start() if first else 0
+    end = every[last].end() if last < len(every) - 1 else len(text)
+    shown = highlight_words(text[start:end], stems)
+    return ("…" if start else "") + shown + ("…" if end < len(text) else "")
+
+
+def _stem(word: str) -> str:
+    """Enough of a word to find its other forms: « remboursements » → « rembourse »."""
+    return word[: max(len(word) - 3, 4)] if len(word) > 5 else word

@@ -20,17 +20,27 @@ VECTOR: ColumnElement[Any] = literal_column("messages.search_vector")
 HEADLINE = f"StartSel={OPEN}, StopSel={CLOSE}, MaxWords=24, MinWords=12"
 
 
-def message_from() -> Any:
-    return Message.__table__
-
-
-def message_match(query: SearchQuery) -> tuple[ColumnElement[bool], ColumnElement[float]]:
+def message_candidates(query: SearchQuery, cap: int) -> Any:
+    """(id, score) of the ``cap`` latest matching messages (ranking every match of a
+    common word would read a third of the table)."""
     tsquery = words_query(query, (FRENCH, ENGLISH))
-    return VECTOR.op("@@")(tsquery), func.ts_rank_cd(VECTOR, tsquery)
+    latest = (
+        select(Message.id, VECTOR.label("vector"))
+        .where(VECTOR.op("@@")(tsquery))
+        .order_by(Message.id.desc())
+        .limit(cap)
+        .subquery()
+    )
+    score = func.ts_rank_cd(latest.c.vector, tsquery)
+    return select(latest.c.id, score.label("score")).subquery()
+
+
+def message_match(query: SearchQuery) -> ColumnElement[bool]:
+    return VECTOR.op("@@")(words_query(query, (FRENCH, ENGLISH)))
 
 
 def message_ids(query: SearchQuery) -> Select[tuple[int]]:
-    return select(Message.id).where(message_match(query)[0])
+    return select(Message.id).where(message_match(query))
 
 
 def customer_match(query: SearchQuery) -> Any:

@@ -10,23 +10,19 @@ from sqlalchemy import text as sql
 from sqlalchemy.orm import Session
 
 from filrouge.core.models import Message
-from filrouge.core.search_markup import CLOSE, OPEN, marked_html
+from filrouge.core.search_markup import passage
 from filrouge.core.search_query import SearchQuery, fts5_expression
 
 MESSAGES = table("search_messages", column("rowid"))
 CUSTOMERS = table("search_customers", column("rowid"))
 ORDERS = table("search_orders", column("rowid"))
-SNIPPET_WORDS = 16
-# The subject weighs half as much as the words of the message itself.
-MESSAGE_SCORE = "-bm25(search_messages, 1.0, 0.5)"
+CAP = 2000  # customers and orders: the latest 2,000 that match are ranked
 
 
-def message_from() -> Any:
-    return MESSAGES.join(Message, Message.id == MESSAGES.c.rowid)
-
-
-def message_match(query: SearchQuery) -> tuple[ColumnElement[bool], ColumnElement[float]]:
-    return _match(MESSAGES, fts5_expression(query, stemmed=True)), literal_column(MESSAGE_SCORE)
+def message_candidates(query: SearchQuery, cap: int) -> Any:
+    """(id, score) of the ``cap`` latest matching messages: FTS5 walks its index newest first
+    and stops there, so bm25 is computed ``cap`` times, not once per match of a common word."""
+    return _ranked(MESSAGES, fts5_expression(query, stemmed=True), cap)
 
 
 def message_ids(query: SearchQuery) -> Select[tuple[int]]:
@@ -35,18 +31,20 @@ def message_ids(query: SearchQuery) -> Select[tuple[int]]:
 
 def customer_match(query: SearchQuery) -> Any:
     """(id, score) of the customers whose name or identities match."""
-    return _ranked(CUSTOMERS, fts5_expression(query, stemmed=False))
+    return _ranked(CUSTOMERS, fts5_expression(query, stemmed=False), CAP)
 
 
 def order_match(query: SearchQuery) -> Any:
-    return _ranked(ORDERS, fts5_expression(query, stemmed=False))
+    return _ranked(ORDERS, fts5_expression(query, stemmed=False), CAP)
 
 
-def _ranked(fts: TableClause, expression: str) -> Any:
+def _ranked(fts: TableClause, expression: str, cap: int) -> Any:
     score: ColumnElement[float] = literal_column(f"-bm25({fts.name})")
     return (
         select(fts.c.rowid.label("id"), score.label("score"))
         .where(_match(fts, expression))
+        .order_by(fts.c.rowid.desc())
+        .limit(cap)
         .subquery()
     )
 
@@ -57,11 +55,7 @@ def _match(fts: TableClause, expression: str) -> ColumnElement[bool]:
 
 
 def message_snippets(session: Session, query: SearchQuery, ids: list[int]) -> dict[int, str]:
-    """Each message's best passage, matches marked (the text, else the subject)."""
-    snippet = f"snippet(search_messages, -1, '{OPEN}', '{CLOSE}', '…', {SNIPPET_WORDS})"
-    rows = session.execute(
-        select(MESSAGES.c.rowid, literal_column(snippet)).where(
-            _match(MESSAGES, fts5_expression(query, stemmed=True)), MESSAGES.c.rowid.in_(ids)
-        )
-    )
-    return {row_id: marked_html(text or "") for row_id, text in rows}
+    """Each message's passage around its first match, marked in Python: FTS5's snippet()
+    reads a common word's whole list of messages again for each one."""
+    rows = session.execute(select(Message.id, Message.text).where(Message.id.in_(ids)))
+    return {row_id: passage(text or "", query.terms) for row_id, text in rows}
