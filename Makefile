@@ -46,13 +46,14 @@ browser: ## Debian's Chromium for the browser tests (installed with apt-get when
 pytest: install ## The suite on $(PYTEST_WORKERS) workers (and on PostgreSQL when FILROUGE_TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-bench: install ## Ingestion, inbox, realtime, mail and webhook benchmarks (Redis on :6379), docs/PERFORMANCE.md
+bench: install ## Ingestion, inbox, realtime, mail, webhook and search benchmarks (Redis on :6379), docs/PERFORMANCE.md
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/inbox.py
 	$(BIN)/python benchmarks/realtime.py
 	$(BIN)/python benchmarks/mail_parse.py
 	$(BIN)/python benchmarks/mail_ingest.py
 	$(BIN)/python benchmarks/webhooks.py
+	$(BIN)/python benchmarks/search.py
 
 messages: install ## Re-extract translatable messages and update the fr/en catalogues
 	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords $(KEYWORDS) --no-location \

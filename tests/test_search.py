@@ -293,3 +293,18 @@ def test_a_rebuilt_index_finds_the_same(admin, channel, factory):
     assert found(admin, "ana", kind="customers")[0]["id"] == message["customer_id"]
     with transaction(factory) as session:
         assert session.scalar(select(Workspace.id)) is not None
+
+
+def test_the_search_page_shows_highlighted_results_with_links(admin, channel, make_browser):
+    sent(admin, channel(), "a@example.fr", "Mon <b>remboursement</b> n'arrive pas", name="Léa")
+    browser = make_browser("agent")
+
+    page = browser.get("/search", params={"q": "remboursement", "kind": "messages"})
+
+    assert page.status_code == 200
+    assert "<mark>remboursement</mark>" in page.text
+    assert "&lt;b&gt;" in page.text or "<b>remboursement" not in page.text
+    assert 'href="/conversations/' in page.text
+    empty = browser.get("/search", params={"q": "?!"})
+    assert empty.status_code == 200
+    assert "Saisissez un mot à rechercher." in empty.text

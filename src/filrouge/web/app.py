@@ -54,6 +54,7 @@ from filrouge.web.ui import customer_merge as customer_merge_pages
 from filrouge.web.ui import duplicates as duplicate_pages
 from filrouge.web.ui import privacy as privacy_pages
 from filrouge.web.ui import public_posts as public_post_pages
+from filrouge.web.ui import search as search_pages
 from filrouge.web.ui.callback_form import router as callback_form_router
 from filrouge.web.ui.callbacks import router as callbacks_router
 from filrouge.web.ui.templating import STATIC
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         canned,
         admin,
         live,
+        search_pages,
     )
     for ui_module in pages:
         app.include_router(ui_module.router)
