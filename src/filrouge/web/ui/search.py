@@ -83,13 +83,12 @@ def _link_customers(session: Session, user: User, hits: list[Hit]) -> None:
     customers = {hit.customer_id for hit in hits if hit.kind != "message" and hit.customer_id}
     if not customers:
         return
-    latest = dict(
-        session.execute(
-            select(Conversation.customer_id, func.max(Conversation.id))
-            .where(Conversation.customer_id.in_(customers), conversation_scope(user))
-            .group_by(Conversation.customer_id)
-        ).all()
+    rows = session.execute(
+        select(Conversation.customer_id, func.max(Conversation.id))
+        .where(Conversation.customer_id.in_(customers), conversation_scope(user))
+        .group_by(Conversation.customer_id)
     )
+    latest: dict[int, int] = {customer_id: latest_id for customer_id, latest_id in rows}
     for hit in hits:
         if hit.kind != "message" and hit.customer_id in latest:
             hit.conversation_id = latest[hit.customer_id]
