@@ -88,7 +88,9 @@ def _link_customers(session: Session, user: User, hits: list[Hit]) -> None:
         .where(Conversation.customer_id.in_(customers), conversation_scope(user))
         .group_by(Conversation.customer_id)
     )
-    latest: dict[int, int] = {customer_id: latest_id for customer_id, latest_id in rows}
+    latest: dict[int, int] = {}
+    for customer_id, latest_id in rows:
+        latest[customer_id] = latest_id
     for hit in hits:
         if hit.kind != "message" and hit.customer_id in latest:
             hit.conversation_id = latest[hit.customer_id]
