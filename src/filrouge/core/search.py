@@ -30,8 +30,9 @@ KINDS = ("messages", "customers", "orders")
 MAX_LIMIT = 100
 MAX_OFFSET = 1000  # ranked results: nobody reads the 50th page, and each page costs more
 EXACT_SCORE = 1000.0
-# Messages are ranked among the latest matches: a word found in a third of a million messages
-# is not scored a million times. Filters that leave fewer of them look further back.
+# Messages are ranked among the latest matches (of the channel and dates asked for): a word
+# found in a third of a million messages is not scored a million times. A status or a
+# contributor's rights, known only from the conversation, look further back.
 CANDIDATES = 2000
 NARROWED_CANDIDATES = 10000  # an email, a phone number or an order number typed whole comes first
 
@@ -164,9 +165,9 @@ def _backend(session: Session) -> Any:
 def _message_hits(
     session: Session, user: User, query: SearchQuery, filters: SearchFilters, wanted: int
 ) -> list[Hit]:
-    narrowed = user.role == Role.CONTRIBUTOR or filters.on_conversations or filters.since
+    narrowed = user.role == Role.CONTRIBUTOR or filters.status is not None
     cap = NARROWED_CANDIDATES if narrowed else CANDIDATES
-    ranked = _backend(session).message_candidates(query, cap)
+    ranked = _backend(session).message_candidates(query, cap, session, _message_filters(filters))
     statement = (
         select(
             Message.id,
@@ -181,7 +182,7 @@ def _message_hits(
         .select_from(ranked)
         .join(Message, Message.id == ranked.c.id)
         .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(conversation_scope(user), *_message_filters(filters))
+        .where(conversation_scope(user), *_conversation_filters(filters))
         .order_by(ranked.c.score.desc(), Message.id.desc())
         .limit(wanted)
     )
@@ -202,16 +203,17 @@ def _message_hits(
 
 
 def _message_filters(filters: SearchFilters) -> list[ColumnElement[bool]]:
+    """Filters on the message itself: applied while the candidates are gathered."""
     conditions: list[ColumnElement[bool]] = []
     if filters.channel_id is not None:
         conditions.append(Message.channel_id == filters.channel_id)
-    if filters.status is not None:
-        conditions.append(Conversation.status == filters.status)
-    if filters.since is not None:
-        conditions.append(Message.occurred_at >= filters.since)
-    if filters.until is not None:
-        conditions.append(Message.occurred_at < filters.until)
-    return conditions
+    return conditions + _dated(Message.occurred_at, filters)
+
+
+def _conversation_filters(filters: SearchFilters) -> list[ColumnElement[bool]]:
+    if filters.status is None:
+        return []
+    return [Conversation.status == filters.status]
 
 
 # --- customers -----------------------------------------------------------------------------

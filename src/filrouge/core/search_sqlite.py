@@ -19,10 +19,22 @@ ORDERS = table("search_orders", column("rowid"))
 CAP = 2000  # customers and orders: the latest 2,000 that match are ranked
 
 
-def message_candidates(query: SearchQuery, cap: int) -> Any:
-    """(id, score) of the ``cap`` latest matching messages: FTS5 walks its index newest first
-    and stops there, so bm25 is computed ``cap`` times, not once per match of a common word."""
-    return _ranked(MESSAGES, fts5_expression(query, stemmed=True), cap)
+def message_candidates(
+    query: SearchQuery,
+    cap: int,
+    session: Session | None = None,
+    conditions: list[ColumnElement[bool]] | None = None,
+) -> Any:
+    """(id, score) of the ``cap`` latest matching messages that meet ``conditions``: FTS5
+    walks its index newest first and stops there, so bm25 is computed ``cap`` times, not once
+    per match of a common word."""
+    score: ColumnElement[float] = literal_column("-bm25(search_messages)")
+    latest = select(MESSAGES.c.rowid.label("id"), score.label("score")).where(
+        _match(MESSAGES, fts5_expression(query, stemmed=True))
+    )
+    if conditions:
+        latest = latest.join(Message, Message.id == MESSAGES.c.rowid).where(*conditions)
+    return latest.order_by(MESSAGES.c.rowid.desc()).limit(cap).subquery()
 
 
 def message_ids(query: SearchQuery) -> Select[tuple[int]]:
