@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from alembic import command
 from sqlalchemy import select, update
 
 from filrouge.core.actions.users import create_token, create_user
 from filrouge.core.models import User, Workspace
 from filrouge.core.search_index import rebuild_search_index
 from filrouge.db import transaction
+from filrouge.schema import alembic_config
 from helpers import receive
 
 ORDER = {
@@ -308,3 +310,17 @@ def test_the_search_page_shows_highlighted_results_with_links(admin, channel, ma
     empty = browser.get("/search", params={"q": "?!"})
     assert empty.status_code == 200
     assert "Saisissez un mot à rechercher." in empty.text
+
+
+def test_the_migration_indexes_what_was_already_there(admin, channel, engine):
+    message = sent(admin, channel(), "a@example.fr", "Un vieux message sur la réclamation")
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0014")
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+    assert message_ids(admin, "reclamation") == [message["message_id"]]
+    assert found(admin, "a@example.fr", kind="customers")[0]["id"] == message["customer_id"]
