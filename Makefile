@@ -46,7 +46,7 @@ browser: ## Debian's Chromium for the browser tests (installed with apt-get when
 pytest: install ## The suite on $(PYTEST_WORKERS) workers (and on PostgreSQL when FILROUGE_TEST_DATABASE_URL is set)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
-bench: install ## Ingestion, inbox, realtime, mail, webhook and customer import benchmarks (Redis on :6379), docs/PERFORMANCE.md
+bench: install ## Every benchmark (Redis on :6379), figures in docs/PERFORMANCE.md
 	$(BIN)/python benchmarks/ingest.py
 	$(BIN)/python benchmarks/inbox.py
 	$(BIN)/python benchmarks/realtime.py
@@ -57,6 +57,7 @@ bench: install ## Ingestion, inbox, realtime, mail, webhook and customer import 
 	$(BIN)/python benchmarks/triage.py
 	$(BIN)/python benchmarks/customer_import.py
 	$(BIN)/python benchmarks/concierge.py
+	$(BIN)/python benchmarks/search.py
 
 eval-triage: install ## Triage's precision, recall, F1 on ../shared/data/triage (FILROUGE_SHARED_DATA), docs/TRIAGE.md
 	$(BIN)/python -m filrouge.triage.evaluate

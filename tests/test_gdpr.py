@@ -248,6 +248,34 @@ def counts(engine: Engine) -> dict[str, Any]:
         }
 
 
+def searched(caller: Any) -> list[tuple[str, str]]:
+    """What the search box finds of her: by name, email, phone typed nationally, words."""
+    found = []
+    for typed in (NAME, EMAIL, NATIONAL, PHONE, "brindlewood", "ottol"):
+        response = caller.get("/api/v1/search", params={"q": typed})
+        assert response.status_code == 200, response.text
+        found += [(typed, hit["kind"]) for hit in response.json()["results"]]
+    return found
+
+
+def index_terms(engine: Engine, traces: tuple[str, ...]) -> list[str]:
+    """SQLite: the words the FTS5 tables still hold (deleted ones stay until merged)."""
+    found = []
+    with engine.connect() as connection:
+        for table in ("search_messages", "search_customers", "search_orders"):
+            connection.exec_driver_sql(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{table}_terms "
+                f"USING fts5vocab(main, {table}, 'row')"
+            )
+            terms = connection.exec_driver_sql(f"SELECT term FROM temp.{table}_terms").scalars()
+            found += [  # stems too: porter keeps « ottolin » of « ottoline »
+                f"{table}: {t}"
+                for t in terms
+                if len(t) >= 5 and any(trace.startswith(t) for trace in traces)
+            ]
+    return found
+
+
 def erase(caller: Any, customer_id: int, reason: str = REASON) -> Any:
     return caller.post(f"/api/v1/customers/{customer_id}/erase", json={"reason": reason})
 
@@ -257,6 +285,7 @@ def erase(caller: Any, customer_id: int, reason: str = REASON) -> Any:
 
 def test_it_erases_the_person_from_every_row_and_file(admin, life, engine, settings):
     assert rows_mentioning(engine, TRACES)  # the search does find her before
+    assert {kind for _typed, kind in searched(admin)} == {"customer", "message"}
     before = counts(engine)
 
     response = erase(admin, life["customer_id"])
@@ -267,6 +296,7 @@ def test_it_erases_the_person_from_every_row_and_file(admin, life, engine, setti
     assert life["conversation_id"] in erased["closed_conversation_ids"]
     assert rows_mentioning(engine, TRACES) == []
     assert files_mentioning(settings.data_dir, TRACES) == []
+    assert searched(admin) == []
     assert counts(engine) == before
 
 
@@ -275,7 +305,9 @@ def test_it_leaves_no_trace_in_the_sqlite_file_or_its_log(admin, life, engine):
     database = Path(str(engine.url.database))
     with engine.connect() as connection:  # whatever SQLite was built with: freed bytes zeroed
         assert connection.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
+    assert index_terms(engine, ("ottoline", "brindlewood", "33647219358"))
     assert erase(admin, life["customer_id"]).status_code == 200
+    assert index_terms(engine, ("ottoline", "brindlewood", "33647219358", "0647219358")) == []
     for path in (database, database.with_name(database.name + "-wal")):
         content = path.read_bytes().lower() if path.exists() else b""
         assert [t for t in TRACES if t.encode() in content] == [], path.name

@@ -8,7 +8,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    tuple_,
+)
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from filrouge.core.access import conversation_scope, customer_scope
@@ -25,6 +36,7 @@ from filrouge.core.models import (
     Survey,
     User,
 )
+from filrouge.core.search import matching_conversations
 from filrouge.lib.timeutil import as_utc
 
 CHANNEL_SWITCH = "conversation.channel_switched"
@@ -154,24 +166,17 @@ def _filtered_conversations(
             )
         )
     if filters.q and filters.q.strip():
-        query = query.where(_matches_text(filters.q.strip().lower()))
+        query = query.where(_matches_text(user, filters.q.strip()))
     return query
 
 
-def _matches_text(needle: str) -> Any:
-    in_messages = exists().where(
-        Message.conversation_id == Conversation.id,
-        func.lower(Message.text).contains(needle, autoescape=True),
-    )
-    in_customer = exists().where(
-        Customer.id == Conversation.customer_id,
-        func.lower(Customer.name).contains(needle, autoescape=True),
-    )
-    in_identity = exists().where(
-        Identity.customer_id == Conversation.customer_id,
-        Identity.value.contains(needle, autoescape=True),
-    )
-    return or_(in_messages, in_customer, in_identity)
+def _matches_text(user: User, typed: str) -> Any:
+    """Conversations whose messages, subject or customer match ``typed`` (core/search.py);
+    words that are only punctuation match nothing rather than refuse the whole list."""
+    try:
+        return matching_conversations(user, typed)
+    except Invalid:
+        return false()
 
 
 def conversation_thread(session: Session, conversation: Conversation) -> Thread:

@@ -34,6 +34,7 @@ from filrouge.web.api import (
     privacy,
     public_posts,
     reports,
+    search,
     surveys,
 )
 from filrouge.web.errors import install_error_handlers
@@ -61,6 +62,7 @@ from filrouge.web.ui import duplicates as duplicate_pages
 from filrouge.web.ui import notifications as notification_pages
 from filrouge.web.ui import privacy as privacy_pages
 from filrouge.web.ui import public_posts as public_post_pages
+from filrouge.web.ui import search as search_pages
 from filrouge.web.ui.callback_form import router as callback_form_router
 from filrouge.web.ui.callbacks import router as callbacks_router
 from filrouge.web.ui.survey import router as survey_router
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         surveys,
         reports,
         me,
+        search,
     ):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)
@@ -135,6 +138,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         canned,
         admin,
         live,
+        search_pages,
     )
     for ui_module in pages:
         app.include_router(ui_module.router)

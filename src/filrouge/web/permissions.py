@@ -44,6 +44,7 @@ RULES: dict[str, frozenset[Role]] = {
     "surveys:configure": frozenset({Role.ADMIN}),
     "presence:set": EVERYONE,  # online / away / offline (contributors are never routed to)
     "notifications:read": EVERYONE,  # one's own
+    "search:use": EVERYONE,  # each finds only what core/access.py lets them see
     # pages of the agent workspace
     "account:use": EVERYONE,
     "inbox:view": EVERYONE,

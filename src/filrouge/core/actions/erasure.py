@@ -5,7 +5,8 @@ In one transaction, for the customer and every tombstone merged into it: unfinis
 conversations are closed (the agent is told which); every message of their conversations keeps
 its direction, channel, times, status and visibility but its words become ``[effacé]``;
 attachments are deleted (their files too, after the commit, unless another attachment has the
-same bytes); identities, orders, thread keys and duplicate suggestions are deleted; the name
+same bytes); the search index forgets the old words (core/search_index.py); identities,
+orders, thread keys and duplicate suggestions are deleted; the name
 goes and the attributes become ``{"erased_at": …}``. Wherever else the person's addresses or
 numbers were written (another customer's messages or attributes, raw provider deliveries, the
 event log) they are removed too (core/erasure_elsewhere.py). ``customer.erased`` records who
@@ -40,6 +41,7 @@ from filrouge.core.models import (
 )
 from filrouge.core.models.enums import ConversationStatus, DeliveryStatus
 from filrouge.core.personal_traces import Traces, identity_forms
+from filrouge.core.search_index import purge_search_index
 from filrouge.lib.timeutil import isoformat, utcnow
 
 ERASED_KEY = "erased_at"
@@ -102,6 +104,7 @@ def erase_customer(
     owner_id = customer.owner_id
     _blank_customers(customers)
     session.flush()
+    purge_search_index(session, ("messages", "customers", "orders"))
     session.expire(customer, ["identities"])
     record_event(
         session,
@@ -202,6 +205,8 @@ def anonymise_conversations(
         update(Survey).where(Survey.conversation_id.in_(conversations)).values(comment=None),
     )
     _delete_files_after_commit(session, blobs, digests)
+    if anonymised.messages:
+        purge_search_index(session, ("messages",))
     return anonymised
 
 
