@@ -368,6 +368,7 @@ def test_it_publishes_an_event_only_after_commit(admin, channel):
             "message_id": ok["message_id"],
             "conversation_id": ok["conversation_id"],
             "customer_id": ok["customer_id"],
+            "channel_id": ch["id"],
         }
     ]
 

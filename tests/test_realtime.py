@@ -73,6 +73,7 @@ def test_it_pushes_a_new_message_to_open_pages(servers):
         "message_id": stored["message_id"],
         "conversation_id": stored["conversation_id"],
         "customer_id": stored["customer_id"],
+        "channel_id": channel["id"],
     }
 
 
