@@ -207,12 +207,14 @@ def worker(workers: int) -> None:
         deliveries,
         duplicates,  # noqa: F401 - its task: suggested duplicates kept up to date
         retention,  # noqa: F401 - its task: the retention policy, every night
+        sla,
         webhooks,  # noqa: F401 - its tasks: stored provider deliveries to read
     )
     from filrouge.jobs.queue import huey
 
     _check_database()
     deliveries.install()
+    sla.install()
     huey.create_consumer(workers=workers, worker_type="thread").run()
 
 

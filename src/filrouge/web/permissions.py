@@ -38,6 +38,8 @@ RULES: dict[str, frozenset[Role]] = {
     "orders:create": STAFF,
     "orders:import": MANAGERS,
     "attachments:read": EVERYONE,
+    "sla:read": EVERYONE,
+    "sla:manage": frozenset({Role.ADMIN}),
     # pages of the agent workspace
     "account:use": EVERYONE,
     "inbox:view": EVERYONE,

@@ -12,6 +12,7 @@ from filrouge.core.errors import Invalid, check_choice
 from filrouge.core.events import publish_after_commit
 from filrouge.core.models import Conversation, ConversationTag, Team, User
 from filrouge.core.models.enums import ConversationStatus, Priority
+from filrouge.core.sla import status_pauses
 from filrouge.lib.timeutil import utcnow
 
 _UNSET: Any = object()
@@ -52,6 +53,9 @@ def _set_status(session: Session, conversation: Conversation, status: str, actor
         return
     if status == ConversationStatus.RESOLVED:
         conversation.resolved_at = utcnow()
+    if ConversationStatus.PENDING in (status, conversation.status):  # the SLA clock stops
+        pending = status == ConversationStatus.PENDING
+        conversation.sla_pauses = status_pauses(conversation.sla_pauses, pending, utcnow())
     _set_field(session, conversation, "status", status, actor)
 
 

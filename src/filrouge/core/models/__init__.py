@@ -18,6 +18,7 @@ from filrouge.core.models.duplicate import DuplicateSuggestion
 from filrouge.core.models.event import Event
 from filrouge.core.models.message import Attachment, Message
 from filrouge.core.models.order import Order
+from filrouge.core.models.sla import SlaOutcome, SlaPolicy
 from filrouge.core.models.webhook import EarlyReceipt, WebhookDelivery
 from filrouge.core.models.workspace import ChannelAccount, FormSubmission, Workspace
 
@@ -40,6 +41,8 @@ __all__ = [
     "LoginFailure",
     "Message",
     "Order",
+    "SlaOutcome",
+    "SlaPolicy",
     "Team",
     "ThreadKey",
     "User",

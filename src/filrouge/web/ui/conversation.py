@@ -23,6 +23,7 @@ from filrouge.core.actions.replies import (
     closed_windows,
     reachable_channels,
 )
+from filrouge.core.actions.sla import sla_context
 from filrouge.core.audit import Actor
 from filrouge.core.blobs import BlobStore
 from filrouge.core.errors import Invalid, NotFound
@@ -32,6 +33,7 @@ from filrouge.core.order_mentions import mentions_in, orders_mentioned
 from filrouge.core.queries import conversation_thread, customer_conversations, customer_orders
 from filrouge.core.uploads import UploadedFile, inline_type, megabytes
 from filrouge.db import transaction
+from filrouge.lib.timeutil import utcnow
 from filrouge.settings import Settings
 from filrouge.web.api.attachments import attachment_response
 from filrouge.web.deps import FactoryDep, SettingsDep
@@ -64,6 +66,7 @@ def conversation_page(
     with transaction(factory) as session:  # rendered inside: the page reads relations
         context = _page_context(session, visitor, conversation_id)
         context["uploads"] = _upload_limits(settings)
+        context.update(sla_context(session, context["conversation"], utcnow()))
         return render(request, "conversation.html", context, visitor)
 
 

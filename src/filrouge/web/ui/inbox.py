@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from filrouge.core.actions.sla import sla_views
 from filrouge.core.models import ChannelAccount, Conversation, Customer, User, team_members
 from filrouge.core.models.enums import AUTOMATIC_FLAGS, Role
 from filrouge.core.queries import (
@@ -18,8 +19,11 @@ from filrouge.core.queries import (
     channels_used,
     last_messages,
     list_conversations,
+    list_sla_due,
 )
+from filrouge.core.sla import SlaView
 from filrouge.db import transaction
+from filrouge.lib.timeutil import utcnow
 from filrouge.web.deps import FactoryDep
 from filrouge.web.schemas import IdQuery, TextQuery
 from filrouge.web.ui.auth import PageAllowed, Visitor
@@ -39,6 +43,7 @@ class InboxRow:
     waiting_since: datetime | None
     assignee_name: str | None
     flag: str | None = None
+    sla: SlaView | None = None
 
 
 @router.get("/")
@@ -61,7 +66,10 @@ def inbox(
 ) -> Response:
     with transaction(factory) as session:
         filters = _filters(session, visitor.user, view, status, channel_id, q)
-        page = list_conversations(session, visitor.user, filters, PAGE_SIZE, cursor)
+        if view == "sla":
+            page = list_sla_due(session, visitor.user, filters, PAGE_SIZE)
+        else:
+            page = list_conversations(session, visitor.user, filters, PAGE_SIZE, cursor)
         rows = inbox_rows(session, page.items)
         channels = _channels(session, visitor.user.workspace_id)
     context: dict[str, Any] = {
@@ -88,6 +96,7 @@ def inbox_rows(session: Session, conversations: list[Conversation]) -> list[Inbo
     customers = _names(session, Customer, {c.customer_id for c in conversations})
     assignees = _names(session, User, {c.assignee_id for c in conversations if c.assignee_id})
     used, last = channels_used(session, ids), last_messages(session, ids)
+    levels = sla_views(session, conversations, utcnow())
     rows = []
     for conversation in conversations:
         latest = last.get(conversation.id)
@@ -104,6 +113,7 @@ def inbox_rows(session: Session, conversations: list[Conversation]) -> list[Inbo
                 waiting_since=waiting if conversation.status in ("new", "open") else None,
                 assignee_name=assignees.get(conversation.assignee_id or 0),
                 flag=latest.flag if latest else None,
+                sla=levels.get(conversation.id),
             )
         )
     return rows
@@ -128,7 +138,7 @@ def _filters(
         )
     elif view == "public":
         filters.visibility = "public"
-    elif view == "sla" and not status:  # until the SLA issue: everything still waiting
+    elif view == "sla" and not status:  # targets running, not paused (see list_sla_due)
         filters.statuses = ["new", "open"]
     return filters
 

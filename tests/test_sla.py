@@ -1,0 +1,234 @@
+"""Service levels: targets by channel and priority counted in business or calendar hours,
+paused while waiting for the customer, warnings, breaches escalated once, outcomes stored for
+reports, the "SLA due soon" view with its countdowns, and policies and calendars refused
+with the reason when they cannot be measured. The clock is the test's."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from filrouge.core.models import ChannelAccount, Conversation, Event, SlaOutcome, Team
+from filrouge.db import transaction
+from filrouge.jobs.sla import refresh_due
+
+PARIS = ZoneInfo("Europe/Paris")
+MINUTE, HOUR = 60, 3600
+
+
+def paris(*args: int) -> datetime:
+    return datetime(*args, tzinfo=PARIS)  # type: ignore[misc]
+
+
+@dataclass
+class Clock:
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def to(self, moment: datetime) -> None:
+        self.now = moment
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """The time of the SLA jobs, of replies and of status changes."""
+    test_clock = Clock(paris(2026, 11, 27, 22))
+    for module in (
+        "jobs.sla",
+        "core.actions.replies",
+        "core.actions.conversations",
+        "web.ui.inbox",
+    ):
+        monkeypatch.setattr(f"filrouge.{module}.utcnow", test_clock)
+    return test_clock
+
+
+def add_channel(factory: sessionmaker[Session], kind: str) -> int:
+    with transaction(factory) as session:
+        channel = ChannelAccount(workspace_id=1, kind=kind, name=kind, settings={})
+        session.add(channel)
+        session.flush()
+        return channel.id
+
+
+def write(
+    admin: Any,
+    channel_id: int,
+    at: datetime,
+    kind: str = "x",
+    value: str = "@claire",
+    text: str = "Bonjour",
+) -> int:
+    body = {
+        "channel_id": channel_id,
+        "sender": {"kind": kind, "value": value},
+        "text": text,
+        "occurred_at": at.isoformat(),
+    }
+    response = admin.post("/api/v1/inbound", json=body)
+    assert response.status_code == 201, response.text
+    conversation_id: int = response.json()["conversation_id"]
+    return conversation_id
+
+
+def conversation(factory: sessionmaker[Session], conversation_id: int) -> Conversation:
+    with factory() as session:
+        found = session.get(Conversation, conversation_id)
+        assert found is not None
+        session.expunge(found)
+        return found
+
+
+def outcomes(factory: sessionmaker[Session], conversation_id: int) -> list[SlaOutcome]:
+    with factory() as session:
+        rows = list(
+            session.scalars(
+                select(SlaOutcome)
+                .where(SlaOutcome.conversation_id == conversation_id)
+                .order_by(SlaOutcome.id)
+            )
+        )
+        session.expunge_all()
+        return rows
+
+
+def events(factory: sessionmaker[Session], action: str) -> list[Event]:
+    with factory() as session:
+        rows = list(session.scalars(select(Event).where(Event.action == action)))
+        session.expunge_all()
+        return rows
+
+
+def x_policy(admin: Any) -> dict[str, Any]:
+    policies = admin.get("/api/v1/sla-policies").json()
+    found: dict[str, Any] = next(p for p in policies if p["name"] == "X and Messenger")
+    return found
+
+
+def test_it_counts_a_tweet_at_night_in_business_hours_until_monday_morning(
+    admin: Any, factory: sessionmaker[Session], clock: Clock
+):
+    x = add_channel(factory, "x")
+    conversation_id = write(admin, x, paris(2026, 11, 27, 22))  # a Friday, 22:00
+    found = conversation(factory, conversation_id)
+    assert found.sla_target == "first_response"
+    assert found.sla_due_at == paris(2026, 11, 30, 9, 30)  # Monday 09:30
+
+
+def test_it_counts_calendar_hours_when_the_policy_says_so(
+    admin: Any, factory: sessionmaker[Session], clock: Clock
+):
+    x = add_channel(factory, "x")
+    policy = x_policy(admin)
+    response = admin.patch(f"/api/v1/sla-policies/{policy['id']}", json={"business_hours": False})
+    assert response.status_code == 200, response.text
+    conversation_id = write(admin, x, paris(2026, 11, 27, 22))
+    assert conversation(factory, conversation_id).sla_due_at == paris(2026, 11, 27, 22, 30)
+
+
+def reply(admin: Any, conversation_id: int, text: str = "Nous regardons.") -> None:
+    response = admin.post(f"/api/v1/conversations/{conversation_id}/replies", json={"text": text})
+    assert response.status_code == 201, response.text
+
+
+def set_status(admin: Any, conversation_id: int, status: str) -> None:
+    response = admin.patch(f"/api/v1/conversations/{conversation_id}", json={"status": status})
+    assert response.status_code == 200, response.text
+
+
+PHONE = {"kind": "phone", "value": "+33612345678"}
+
+
+def test_waiting_for_the_customer_pauses_the_clock_and_the_rest_is_kept(
+    admin: Any, channel: Callable[..., dict[str, Any]], factory: sessionmaker[Session], clock: Clock
+):
+    phone = channel("phone", "Téléphone")["id"]  # "Other channels": 24 business hours
+    clock.to(paris(2026, 11, 30, 10))
+    conversation_id = write(admin, phone, paris(2026, 11, 30, 10), **PHONE)
+    # Monday 8 h + Tuesday 9 h + Wednesday 7 h: due Wednesday at 16:00.
+    assert conversation(factory, conversation_id).sla_due_at == paris(2026, 12, 2, 16)
+    clock.to(paris(2026, 11, 30, 11))
+    set_status(admin, conversation_id, "pending")
+    paused = conversation(factory, conversation_id)
+    assert paused.sla_target == "first_response"
+    assert paused.sla_due_at is None
+    # The customer answers on Tuesday at 11:00: 9 business hours were paused.
+    clock.to(paris(2026, 12, 1, 11))
+    write(admin, phone, paris(2026, 12, 1, 11), text="Voici le numéro de commande", **PHONE)
+    resumed = conversation(factory, conversation_id)
+    assert resumed.status == "open"
+    assert resumed.sla_due_at == paris(2026, 12, 3, 16)  # Wednesday 16:00 + 9 business hours
+
+
+def test_met_targets_are_stored_with_calendar_and_business_time(
+    admin: Any, channel: Callable[..., dict[str, Any]], factory: sessionmaker[Session], clock: Clock
+):
+    phone = channel("phone", "Téléphone")["id"]
+    clock.to(paris(2026, 11, 27, 17))
+    conversation_id = write(admin, phone, paris(2026, 11, 27, 17), **PHONE)  # Friday 17:00
+    clock.to(paris(2026, 11, 30, 10))  # Monday 10:00
+    reply(admin, conversation_id)
+    [first] = outcomes(factory, conversation_id)
+    assert (first.target, first.breached) == ("first_response", False)
+    assert first.met_at == paris(2026, 11, 30, 10)
+    assert first.business_seconds == 2 * HOUR  # Friday 17–18, Monday 9–10
+    assert first.elapsed_seconds == 65 * HOUR
+    assert first.channel_kind == "phone"
+    # The customer writes again; the next answer comes late: a next-response target breached.
+    clock.to(paris(2026, 11, 30, 11))
+    write(admin, phone, paris(2026, 11, 30, 11), text="Et alors ?", **PHONE)
+    assert conversation(factory, conversation_id).sla_target == "next_response"
+    clock.to(paris(2026, 12, 3, 12))  # 24 business hours were up on Wednesday at 17:00
+    reply(admin, conversation_id)
+    next_one = outcomes(factory, conversation_id)[-1]
+    assert (next_one.target, next_one.breached) == ("next_response", True)
+    assert next_one.business_seconds == 28 * HOUR  # Monday 7 h, Tuesday 9, Wednesday 9, Thursday 3
+    clock.to(paris(2026, 12, 3, 14))
+    set_status(admin, conversation_id, "resolved")
+    resolution = outcomes(factory, conversation_id)[-1]
+    assert (resolution.target, resolution.breached) == ("resolution", False)
+    assert resolution.business_seconds == (1 + 9 * 3 + 5) * HOUR
+    assert conversation(factory, conversation_id).sla_target is None
+
+
+def test_a_breach_raises_the_priority_reassigns_and_notifies_supervisors_once(
+    admin: Any, make_caller: Callable[..., Any], factory: sessionmaker[Session], clock: Clock
+):
+    supervisor = make_caller("supervisor", name="Sacha Superviseur")
+    with transaction(factory) as session:
+        team = Team(workspace_id=1, name="Réseaux sociaux")
+        session.add(team)
+        session.flush()
+        team_id = team.id
+    policy = x_policy(admin)
+    admin.patch(f"/api/v1/sla-policies/{policy['id']}", json={"reassign_team_id": team_id})
+    x = add_channel(factory, "x")
+    clock.to(paris(2026, 11, 30, 10))
+    conversation_id = write(admin, x, paris(2026, 11, 30, 10))
+    clock.to(paris(2026, 11, 30, 10, 25))  # 80 % of 30 min gone: due soon, warned once
+    refresh_due()
+    refresh_due()
+    assert len(events(factory, "sla.warned")) == 1
+    clock.to(paris(2026, 11, 30, 10, 31))
+    refresh_due()
+    refresh_due()
+    breached = conversation(factory, conversation_id)
+    assert breached.priority == "high"
+    assert breached.team_id == team_id
+    [notified] = events(factory, "sla.breach_notified")
+    assert notified.after == {"target": "first_response", "supervisor_ids": [supervisor.user.id]}
+    assert len(events(factory, "sla.breached")) == 1
+    [outcome] = outcomes(factory, conversation_id)
+    assert outcome.breached
+    assert outcome.met_at is None
+    # Now "high" (one business hour): still shown late, by the first promise.
+    assert breached.sla_due_at == paris(2026, 11, 30, 10, 30)
