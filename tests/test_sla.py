@@ -232,3 +232,54 @@ def test_a_breach_raises_the_priority_reassigns_and_notifies_supervisors_once(
     assert outcome.met_at is None
     # Now "high" (one business hour): still shown late, by the first promise.
     assert breached.sla_due_at == paris(2026, 11, 30, 10, 30)
+
+
+def test_the_sla_view_lists_the_target_due_first_with_its_countdown(
+    admin: Any,
+    make_browser: Callable[..., Any],
+    factory: sessionmaker[Session],
+    clock: Clock,
+):
+    x = add_channel(factory, "x")
+    email = add_channel(factory, "email")
+    clock.to(paris(2026, 11, 30, 10))
+    by_mail = write(admin, email, paris(2026, 11, 30, 9), "email", "claire@example.test")
+    late = write(admin, x, paris(2026, 11, 30, 9, 20), value="@paul")
+    soon = write(admin, x, paris(2026, 11, 30, 9, 50), value="@lea")
+    clock.to(paris(2026, 11, 30, 10, 15))
+    agent = make_browser("agent")
+    page = agent.get("/inbox?view=sla")
+    assert page.status_code == 200
+    order = [page.text.index(f'data-id="{i}"') for i in (late, soon, by_mail)]
+    assert order == sorted(order)  # breached first, then due soon, then the email
+    assert "en retard de 25 min" in page.text
+    assert 'class="sla sla-due_soon"' in page.text
+    assert "dans 5 min" in page.text  # 10:20 for the tweet of 09:50
+    assert "dans 2 j 4 h" in page.text  # 24 business hours from Monday 09:00: Wednesday 15:00
+
+
+def test_a_policy_that_cannot_be_measured_is_refused_with_the_reason(admin: Any):
+    for body, field in (
+        ({"name": "Négatif", "first_response_seconds": -60}, "first_response_seconds"),
+        ({"name": "Inconnu", "channel_kinds": ["pigeon"]}, "channel_kinds"),
+        ({"name": "Alerte", "warn_ratio": 1.5}, "warn_ratio"),
+        ({"name": "  "}, "name"),
+        ({"name": "Équipe", "reassign_team_id": 999}, "reassign_team_id"),
+    ):
+        response = admin.post("/api/v1/sla-policies", json=body, headers={"Accept-Language": "fr"})
+        assert response.status_code == 422, (body, response.text)
+        error = response.json()["error"]
+        assert field in (error.get("field") or "") + error["message"], error
+    created = admin.post(
+        "/api/v1/sla-policies",
+        json={"name": "VIP", "priorities": ["urgent"], "first_response_seconds": 600},
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["business_hours"] is True
+
+
+def test_only_admins_change_policies(make_caller: Callable[..., Any]):
+    agent = make_caller("agent")
+    assert agent.get("/api/v1/sla-policies").status_code == 200
+    refused = agent.post("/api/v1/sla-policies", json={"name": "Moi", "first_response_seconds": 1})
+    assert refused.status_code == 403

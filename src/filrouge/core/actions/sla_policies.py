@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from filrouge.core.actions.calendars import recompute_service_levels
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.errors import Invalid, NotFound
 from filrouge.core.models import SlaPolicy, Team
@@ -116,6 +117,7 @@ def create_policy(session: Session, workspace_id: int, data: PolicyData, actor: 
     session.add(policy)
     session.flush()
     _record(session, policy, actor, "sla_policy.created", None, asdict(data))
+    recompute_service_levels(session, workspace_id)
     return policy
 
 
@@ -130,6 +132,7 @@ def update_policy(
     for name, value in asdict(data).items():
         setattr(policy, name, value)
     _record(session, policy, actor, "sla_policy.updated", asdict(before), asdict(data))
+    recompute_service_levels(session, workspace_id)
     return policy
 
 
@@ -138,6 +141,7 @@ def delete_policy(session: Session, workspace_id: int, policy_id: int, actor: Ac
     policy = get_policy(session, workspace_id, policy_id)
     policy.active = False
     _record(session, policy, actor, "sla_policy.deactivated", {"active": True}, {"active": False})
+    recompute_service_levels(session, workspace_id)
 
 
 def policy_data(policy: SlaPolicy) -> PolicyData:
