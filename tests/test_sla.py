@@ -283,3 +283,78 @@ def test_only_admins_change_policies(make_caller: Callable[..., Any]):
     assert agent.get("/api/v1/sla-policies").status_code == 200
     refused = agent.post("/api/v1/sla-policies", json={"name": "Moi", "first_response_seconds": 1})
     assert refused.status_code == 403
+
+
+OFFICE_FORM = {
+    "timezone": "Europe/Paris",
+    "holidays_country": "FR",
+    **dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), "09:00-18:00"),
+}
+
+
+def team_id_named(factory: sessionmaker[Session], name: str) -> int:
+    with factory() as session:
+        found = session.scalar(select(Team.id).where(Team.name == name))
+        assert found is not None
+        return found
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"mon": "09:00-12:00, 11:00-18:00"}, "se chevauchent"),
+        (
+            dict.fromkeys(("mon", "tue", "wed", "thu", "fri"), ""),
+            "La semaine n&#39;a aucune heure",
+        ),
+        ({"holidays_subdiv": "99"}, "99"),
+        ({"holidays_country": "ZZ"}, "ZZ"),
+        ({"timezone": "Mars/Olympus"}, "Mars/Olympus"),
+    ],
+)
+def test_a_team_calendar_that_cannot_be_used_is_refused_in_the_admin(
+    make_browser: Callable[..., Any],
+    factory: sessionmaker[Session],
+    changes: dict[str, str],
+    reason: str,
+):
+    admin = make_browser("admin", email="web.admin@example.test")
+    assert admin.post("/admin/teams", {"name": "Réseaux sociaux"}).status_code == 303
+    team_id = team_id_named(factory, "Réseaux sociaux")
+    form = {**OFFICE_FORM, "own": "on", **changes}
+    refused = admin.post(f"/admin/teams/{team_id}/calendar", form)
+    assert refused.status_code == 422
+    assert reason in refused.text
+    with factory() as session:
+        assert session.get_one(Team, team_id).calendar is None
+    saved = admin.post(
+        f"/admin/teams/{team_id}/calendar", {**OFFICE_FORM, "own": "on", "sat": "10h-13h"}
+    )
+    assert saved.status_code == 303
+    with factory() as session:
+        assert session.get_one(Team, team_id).calendar["hours"]["sat"] == [["10:00", "13:00"]]
+
+
+def test_a_team_open_24_7_counts_every_hour_and_a_bad_calendar_falls_back_to_office_hours(
+    admin: Any, factory: sessionmaker[Session], clock: Clock
+):
+    x = add_channel(factory, "x")
+    with transaction(factory) as session:
+        always = Team(workspace_id=1, name="Nuit", calendar={"hours": "24/7"})
+        broken = Team(workspace_id=1, name="Cassée", calendar={"hours": {"mon": "all day"}})
+        session.add_all([always, broken])
+        session.flush()
+        always_id, broken_id = always.id, broken.id
+    night = write(admin, x, paris(2026, 11, 27, 22), value="@nuit")
+    at_office = write(admin, x, paris(2026, 11, 27, 22), value="@bureau")
+    assert (
+        admin.patch(f"/api/v1/conversations/{night}", json={"team_id": always_id}).status_code
+        == 200
+    )
+    assert (
+        admin.patch(f"/api/v1/conversations/{at_office}", json={"team_id": broken_id}).status_code
+        == 200
+    )
+    assert conversation(factory, night).sla_due_at == paris(2026, 11, 27, 22, 30)
+    # A calendar that cannot be read (saved before the checks, or by hand): office hours.
+    assert conversation(factory, at_office).sla_due_at == paris(2026, 11, 30, 9, 30)
