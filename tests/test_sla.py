@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from filrouge.core.models import ChannelAccount, Conversation, Event, SlaOutcome, Team
+from filrouge.core.models import (
+    ChannelAccount,
+    Conversation,
+    Event,
+    Message,
+    SlaOutcome,
+    Team,
+)
 from filrouge.db import transaction
 from filrouge.jobs.sla import refresh_due
 
@@ -52,9 +60,9 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return test_clock
 
 
-def add_channel(factory: sessionmaker[Session], kind: str) -> int:
+def add_channel(factory: sessionmaker[Session], kind: str, **settings: Any) -> int:
     with transaction(factory) as session:
-        channel = ChannelAccount(workspace_id=1, kind=kind, name=kind, settings={})
+        channel = ChannelAccount(workspace_id=1, kind=kind, name=kind, settings=settings)
         session.add(channel)
         session.flush()
         return channel.id
@@ -358,3 +366,65 @@ def test_a_team_open_24_7_counts_every_hour_and_a_bad_calendar_falls_back_to_off
     assert conversation(factory, night).sla_due_at == paris(2026, 11, 27, 22, 30)
     # A calendar that cannot be read (saved before the checks, or by hand): office hours.
     assert conversation(factory, at_office).sla_due_at == paris(2026, 11, 30, 9, 30)
+
+
+def sent_by_us(factory: sessionmaker[Session], conversation_id: int) -> list[Message]:
+    with factory() as session:
+        rows = list(
+            session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.direction == "outbound")
+                .order_by(Message.id)
+            )
+        )
+        session.expunge_all()
+        return rows
+
+
+def test_a_customer_writing_at_night_is_told_once_when_we_open_and_answer(
+    admin: Any, factory: sessionmaker[Session], clock: Clock
+):
+    x = add_channel(factory, "x", after_hours_ack=True)
+    conversation_id = write(admin, x, paris(2026, 11, 27, 22))  # Friday 22:00
+    clock.to(paris(2026, 11, 27, 22, 5))
+    write(admin, x, paris(2026, 11, 27, 22, 5), text="Vous êtes là ?")
+    [ack] = sent_by_us(factory, conversation_id)
+    assert ack.text == (
+        "Merci pour votre message. Nous sommes fermés pour le moment : nous ouvrons "
+        "lundi 30 novembre à 09:00 et vous répondrons avant lundi 30 novembre à 09:30."
+    )
+    assert ack.flag == "auto_reply"
+    assert ack.author_id is None
+    still = conversation(factory, conversation_id)
+    assert still.first_response_at is None  # an automatic message is not an answer
+    assert still.sla_target == "first_response"
+
+
+def test_no_acknowledgement_in_opening_hours_nor_to_an_automatic_message(
+    admin: Any,
+    client: Any,
+    channel: Callable[..., dict[str, Any]],
+    factory: sessionmaker[Session],
+    clock: Clock,
+):
+    x = add_channel(factory, "x", after_hours_ack=True)
+    clock.to(paris(2026, 11, 30, 10))
+    in_hours = write(admin, x, paris(2026, 11, 30, 10))  # Monday 10:00: open
+    assert sent_by_us(factory, in_hours) == []
+    email = channel("email", "Support", address="support@example.test", after_hours_ack=True)
+    clock.to(paris(2026, 11, 27, 22))
+    message = EmailMessage()
+    message["From"] = "Jeanne Martin <jeanne.martin@example.test>"
+    message["To"] = "support@example.test"
+    message["Subject"] = "Absence du bureau"
+    message["Date"] = "Fri, 27 Nov 2026 22:00:00 +0100"
+    message["Auto-Submitted"] = "auto-replied"
+    message.set_content("Je suis absente jusqu'au 7 décembre.")
+    response = client.post(
+        f"/hooks/email/{email['id']}",
+        content=bytes(message),
+        headers={"Content-Type": "message/rfc822"},
+        params={"token": email["inbound_token"]},
+    )
+    assert response.status_code in (200, 201, 202), response.text
+    assert events(factory, "acknowledgement.after_hours") == []

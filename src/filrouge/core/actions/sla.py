@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from filrouge.core.actions.after_hours import acknowledge_after_hours
 from filrouge.core.actions.conversations import ConversationChanges, update_conversation
 from filrouge.core.actions.sla_policies import list_policies, match_policy
 from filrouge.core.audit import Actor, record_event
@@ -189,6 +190,12 @@ def _refresh_one(
             else:
                 running.append(timed)
                 _alert(session, conversation, policy, timed, outcomes, now)
+                if run.target != Target.RESOLUTION:
+                    steps = world.steps[conversation.id]
+                    hours = world.hours_of(session, conversation)
+                    acknowledge_after_hours(
+                        session, conversation, run, timed.due_at, hours, steps, now
+                    )
     _show(conversation, running, world.outcomes[conversation.id], now)
 
 
