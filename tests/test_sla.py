@@ -428,3 +428,12 @@ def test_no_acknowledgement_in_opening_hours_nor_to_an_automatic_message(
     )
     assert response.status_code in (200, 201, 202), response.text
     assert events(factory, "acknowledgement.after_hours") == []
+
+
+def test_after_hours_words_naming_unknown_values_are_refused_when_saved(admin: Any):
+    settings = {"after_hours_ack": True, "after_hours_text_fr": "Retour {demain}"}
+    response = admin.post(
+        "/api/v1/channels", json={"kind": "chat", "name": "Chat", "settings": settings}
+    )
+    assert response.status_code == 422
+    assert response.json()["error"]["field"] == "settings.after_hours_text_fr"

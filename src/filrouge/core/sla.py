@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from filrouge.core.errors import Invalid
 from filrouge.core.hours import BadHours, OpeningHours, hours_in_settings
 from filrouge.core.models.enums import AUTOMATIC_FLAGS, DeliveryStatus, Direction
 from filrouge.i18n import N_
@@ -257,3 +258,19 @@ def sla_view(
     state = state_at(due_at, warn_at, now, status == "pending")
     seconds = 0 if due_at is None else abs(int((due_at - now).total_seconds()))
     return SlaView(target, state, due_at, seconds)
+
+
+def check_after_hours_texts(settings: dict[str, Any]) -> None:
+    """A channel's own after-hours words (``after_hours_text_fr``, ``…_en``) may name only
+    ``{opens}`` and ``{answer_by}``: refused when saved rather than ignored when sent."""
+    for key, value in settings.items():
+        if not key.startswith("after_hours_text_"):
+            continue
+        try:
+            str(value).format(opens="", answer_by="")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise Invalid(
+                "invalid_after_hours_text",
+                "The after-hours message may only use {{opens}} and {{answer_by}}.",
+                field=f"settings.{key}",
+            ) from exc
