@@ -16,6 +16,7 @@ from filrouge.core.sla import status_pauses
 from filrouge.lib.timeutil import utcnow
 
 _UNSET: Any = object()
+FINISHED = (ConversationStatus.RESOLVED, ConversationStatus.CLOSED)
 
 
 @dataclass
@@ -53,6 +54,8 @@ def _set_status(session: Session, conversation: Conversation, status: str, actor
         return
     if status == ConversationStatus.RESOLVED:
         conversation.resolved_at = utcnow()
+    if status in FINISHED and conversation.sla_target is not None:  # the SLA sweeper's turn
+        conversation.sla_alert_at = utcnow()
     if ConversationStatus.PENDING in (status, conversation.status):  # the SLA clock stops
         pending = status == ConversationStatus.PENDING
         conversation.sla_pauses = status_pauses(conversation.sla_pauses, pending, utcnow())

@@ -63,20 +63,21 @@ PRIORITY_STEPS = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT)
 def conversations_to_refresh(
     session: Session, now: datetime, limit: int = SWEEP_BATCH
 ) -> list[int]:
-    """Conversations changed since they were last worked out (or never worked out) while
-    unfinished or with a target running, and those whose warning or breach has come."""
-    changed = or_(
-        Conversation.sla_checked_at.is_(None),
-        Conversation.sla_checked_at < Conversation.updated_at,
+    """Conversations whose warning or breach has come (or that left the unfinished statuses
+    with a target running: ``_set_status`` marks them so), and unfinished ones changed since
+    they were last worked out (or never worked out). Two indexed reads, not a scan of every
+    conversation ever held."""
+    alerts = select(Conversation.id).where(Conversation.sla_alert_at <= now)
+    changed = select(Conversation.id).where(
+        Conversation.status.in_(UNFINISHED),
+        or_(
+            Conversation.sla_checked_at.is_(None),
+            Conversation.sla_checked_at < Conversation.updated_at,
+        ),
     )
-    watched = or_(Conversation.status.in_(UNFINISHED), Conversation.sla_target.is_not(None))
-    query = (
-        select(Conversation.id)
-        .where(or_(Conversation.sla_alert_at <= now, changed & watched))
-        .order_by(Conversation.id)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
+    ids = set(session.scalars(alerts.order_by(Conversation.sla_alert_at).limit(limit)))
+    ids.update(session.scalars(changed.limit(limit)))
+    return sorted(ids)[:limit]
 
 
 def refresh_sla(session: Session, conversation_ids: Sequence[int], now: datetime) -> int:
