@@ -39,6 +39,7 @@ DEFAULT_TEXT = N_(
 def acknowledge_after_hours(
     session: Session,
     conversation: Conversation,
+    channel: ChannelAccount | None,
     run: Run,
     due_at: datetime | None,
     calendar: OpeningHours,
@@ -46,7 +47,6 @@ def acknowledge_after_hours(
     now: datetime,
 ) -> Message | None:
     """Queue the acknowledgement when the wait ``run`` began while the channel was closed."""
-    channel = session.get(ChannelAccount, conversation.channel_id)
     if channel is None or not (channel.settings or {}).get("after_hours_ack"):
         return None
     hours = channel_hours(channel, calendar)

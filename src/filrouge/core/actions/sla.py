@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -57,6 +57,7 @@ from filrouge.lib import timeutil
 
 UNFINISHED = (ConversationStatus.NEW, ConversationStatus.OPEN, ConversationStatus.PENDING)
 SWEEP_BATCH = 500
+ESCALATE_WITHIN = timedelta(hours=24)
 PRIORITY_STEPS = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT)
 
 
@@ -99,7 +100,7 @@ class _World:
 
     steps: dict[int, list[Step]]
     outcomes: dict[int, dict[tuple[str, datetime], SlaOutcome]]
-    kinds: dict[int, str]
+    channels: dict[int, ChannelAccount]
     policies: dict[int, list[SlaPolicy]] = field(default_factory=dict)
     calendars: dict[tuple[int, int | None], OpeningHours] = field(default_factory=dict)
 
@@ -125,15 +126,13 @@ class _World:
         ):
             outcomes[outcome.conversation_id][(outcome.target, outcome.started_at)] = outcome
         channel_ids = {c.channel_id for c in conversations}
-        kinds = {
-            row.id: row.kind
-            for row in session.execute(
-                select(ChannelAccount.id, ChannelAccount.kind).where(
-                    ChannelAccount.id.in_(channel_ids)
-                )
+        channels = {
+            channel.id: channel
+            for channel in session.scalars(
+                select(ChannelAccount).where(ChannelAccount.id.in_(channel_ids))
             )
         }
-        return cls(steps, outcomes, kinds)
+        return cls(steps, outcomes, channels)
 
     def policies_of(self, session: Session, workspace_id: int) -> list[SlaPolicy]:
         if workspace_id not in self.policies:
@@ -171,7 +170,8 @@ def _refresh_one(
     session: Session, conversation: Conversation, world: _World, now: datetime
 ) -> None:
     pauses = follow_pauses(conversation, now)
-    kind = world.kinds.get(conversation.channel_id, "")
+    channel = world.channels.get(conversation.channel_id)
+    kind = channel.kind if channel else ""
     policy = match_policy(
         world.policies_of(session, conversation.workspace_id), kind, conversation.priority
     )
@@ -187,15 +187,15 @@ def _refresh_one(
                 continue
             timed = _timed(clock, policy, run, seconds, pauses)
             if run.ended_at is not None:
-                _record_met(session, conversation, policy, timed, outcomes, business, pauses)
+                _record_met(session, conversation, policy, timed, outcomes, business, pauses, kind)
             else:
                 running.append(timed)
-                _alert(session, conversation, policy, timed, outcomes, now)
+                _alert(session, conversation, policy, timed, outcomes, now, kind)
                 if run.target != Target.RESOLUTION:
                     steps = world.steps[conversation.id]
                     hours = world.hours_of(session, conversation)
                     acknowledge_after_hours(
-                        session, conversation, run, timed.due_at, hours, steps, now
+                        session, conversation, channel, run, timed.due_at, hours, steps, now
                     )
     _show(conversation, running, world.outcomes[conversation.id], now)
 
@@ -259,6 +259,7 @@ def _record_met(
     outcomes: dict[tuple[str, datetime], SlaOutcome],
     business: Clock,
     pauses: list[Pause],
+    kind: str,
 ) -> None:
     run = timed.run
     assert run.ended_at is not None
@@ -266,7 +267,7 @@ def _record_met(
     if outcome is not None and outcome.met_at is not None:
         return
     if outcome is None:
-        outcome = _new_outcome(session, conversation, policy, timed, outcomes)
+        outcome = _new_outcome(session, conversation, policy, timed, outcomes, kind)
     outcome.met_at = run.ended_at
     outcome.breached = outcome.breached or (
         timed.due_at is not None and run.ended_at > timed.due_at
@@ -282,6 +283,7 @@ def _new_outcome(
     policy: SlaPolicy,
     timed: _Timed,
     outcomes: dict[tuple[str, datetime], SlaOutcome],
+    kind: str,
 ) -> SlaOutcome:
     outcome = SlaOutcome(
         workspace_id=conversation.workspace_id,
@@ -292,10 +294,8 @@ def _new_outcome(
         due_at=timed.due_at,
         breached=False,
         priority=conversation.priority,
-        channel_kind=None,
+        channel_kind=kind or None,
     )
-    channel = session.get(ChannelAccount, conversation.channel_id)
-    outcome.channel_kind = channel.kind if channel else None
     session.add(outcome)
     outcomes[(timed.run.target, timed.run.started_at)] = outcome
     return outcome
@@ -308,16 +308,19 @@ def _alert(
     timed: _Timed,
     outcomes: dict[tuple[str, datetime], SlaOutcome],
     now: datetime,
+    kind: str,
 ) -> None:
-    """Warn once when the target is due soon; on breach, store it and escalate, once."""
+    """Warn once when the target is due soon; on breach, store it and escalate, once (not for
+    a breach a day old: a backlog found late, after an upgrade or a long stop, is recorded
+    without raising every priority and calling every supervisor)."""
     if timed.due_at is None:
         return
     if now >= timed.due_at:
         if (timed.run.target, timed.run.started_at) not in outcomes:
-            outcome = _new_outcome(session, conversation, policy, timed, outcomes)
+            outcome = _new_outcome(session, conversation, policy, timed, outcomes, kind)
             outcome.breached = True
-            session.flush()
-            escalate(session, conversation, policy, timed.run.target, now)
+            if now - timed.due_at <= ESCALATE_WITHIN:
+                escalate(session, conversation, policy, timed.run.target, now)
         return
     if timed.warn_at is not None and now >= timed.warn_at and conversation.sla_warned != timed.key:
         conversation.sla_warned = timed.key
@@ -462,17 +465,20 @@ def escalate(
 
 def notify_supervisors(session: Session, conversation: Conversation, target: str) -> list[int]:
     """The hook for notifications: for now, an event naming the supervisors to tell."""
-    ids = list(
-        session.scalars(
-            select(User.id)
-            .where(
-                User.workspace_id == conversation.workspace_id,
-                User.role == Role.SUPERVISOR,
-                User.active.is_(True),
+    known: dict[int, list[int]] = session.info.setdefault("sla_supervisors", {})
+    if conversation.workspace_id not in known:
+        known[conversation.workspace_id] = list(
+            session.scalars(
+                select(User.id)
+                .where(
+                    User.workspace_id == conversation.workspace_id,
+                    User.role == Role.SUPERVISOR,
+                    User.active.is_(True),
+                )
+                .order_by(User.id)
             )
-            .order_by(User.id)
         )
-    )
+    ids = known[conversation.workspace_id]
     record_event(
         session,
         conversation.workspace_id,
