@@ -55,6 +55,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
         "core.actions.replies",
         "core.actions.conversations",
         "web.ui.inbox",
+        "web.ui.conversation",
     ):
         monkeypatch.setattr(f"filrouge.{module}.utcnow", test_clock)
     return test_clock
@@ -264,6 +265,9 @@ def test_the_sla_view_lists_the_target_due_first_with_its_countdown(
     assert 'class="sla sla-due_soon"' in page.text
     assert "dans 5 min" in page.text  # 10:20 for the tweet of 09:50
     assert "dans 2 j 4 h" in page.text  # 24 business hours from Monday 09:00: Wednesday 15:00
+    shown = agent.get(f"/conversations/{late}")
+    assert "en retard de 25 min" in shown.text
+    assert "Première réponse" in shown.text
 
 
 def test_a_policy_that_cannot_be_measured_is_refused_with_the_reason(admin: Any):
