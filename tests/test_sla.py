@@ -441,3 +441,40 @@ def test_after_hours_words_naming_unknown_values_are_refused_when_saved(admin: A
     )
     assert response.status_code == 422
     assert response.json()["error"]["field"] == "settings.after_hours_text_fr"
+
+
+def test_admins_edit_a_policy_and_the_workspace_hours_on_the_admin_page(
+    make_browser: Callable[..., Any], admin: Any, factory: sessionmaker[Session], clock: Clock
+):
+    browser = make_browser("admin", email="web.admin@example.test")
+    assert "X and Messenger" in browser.get("/admin/sla").text
+    policy = x_policy(admin)
+    form = {
+        "name": "X et Messenger",
+        "position": "30",
+        "channel_kinds": ["x", "messenger"],
+        "first_response_minutes": "60",
+        "next_response_minutes": "60",
+        "business_hours": "on",
+        "warn_percent": "25",
+        "active": "on",
+    }
+    assert browser.post(f"/admin/sla/policies/{policy['id']}", form).status_code == 303
+    changed = x_policy_named(admin, "X et Messenger")
+    assert changed["first_response_seconds"] == 3600
+    assert changed["resolution_seconds"] is None
+    assert changed["warn_ratio"] == 0.25
+    refused = browser.post(f"/admin/sla/policies/{policy['id']}", {**form, "name": " "})
+    assert refused.status_code == 422
+    always = browser.post("/admin/sla/calendar", {"always_open": "on", "timezone": "Europe/Paris"})
+    assert always.status_code == 303
+    x = add_channel(factory, "x")
+    conversation_id = write(admin, x, paris(2026, 11, 27, 22))
+    assert conversation(factory, conversation_id).sla_due_at == paris(2026, 11, 27, 23)
+
+
+def x_policy_named(admin: Any, name: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(
+        p for p in admin.get("/api/v1/sla-policies").json() if p["name"] == name
+    )
+    return found
