@@ -48,7 +48,9 @@ def refresh_due() -> int:
                 total += done
                 if len(ids) < BATCH:
                     break
-    except TaskLockedException:  # another job is at it; the sweeper comes after it anyway
+    except TaskLockedException:  # another job is at it: look again once it is done
+        if not huey.immediate:
+            refresh_conversations.schedule(delay=GATHER_SECONDS)
         return 0
     return total
 
