@@ -58,6 +58,7 @@ bench: install ## Every benchmark (Redis on :6379), figures in docs/PERFORMANCE.
 	$(BIN)/python benchmarks/customer_import.py
 	$(BIN)/python benchmarks/concierge.py
 	$(BIN)/python benchmarks/search.py
+	$(BIN)/python benchmarks/sla.py
 
 eval-triage: install ## Triage's precision, recall, F1 on ../shared/data/triage (FILROUGE_SHARED_DATA), docs/TRIAGE.md
 	$(BIN)/python -m filrouge.triage.evaluate

@@ -106,6 +106,14 @@ def list_conversations(
     )
 
 
+def list_sla_due(session: Session, user: User, filters: ConversationFilters, limit: int) -> Page:
+    """The "SLA due soon" view: conversations with a running target, the one due first (or
+    breached longest ago) first."""
+    query = _filtered_conversations(user, filters).where(Conversation.sla_due_at.is_not(None))
+    ordered = query.order_by(Conversation.sla_due_at, Conversation.id).limit(limit)
+    return Page(list(session.scalars(ordered)), None)
+
+
 def keyset_page(
     session: Session,
     query: Select[Any],

@@ -14,7 +14,7 @@ from starlette.staticfiles import StaticFiles
 from filrouge import __version__
 from filrouge.core.blobs import BlobStore
 from filrouge.db import create_db_engine, make_session_factory, start_checkpointer
-from filrouge.jobs import deliveries
+from filrouge.jobs import deliveries, sla
 from filrouge.jobs import duplicates as duplicate_jobs  # noqa: F401 - the periodic scan
 from filrouge.jobs import retention as retention_jobs  # noqa: F401 - the nightly policy
 from filrouge.jobs import surveys as survey_jobs
@@ -35,6 +35,7 @@ from filrouge.web.api import (
     public_posts,
     reports,
     search,
+    sla_policies,
     surveys,
 )
 from filrouge.web.errors import install_error_handlers
@@ -98,6 +99,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     bind_settings(settings)
     deliveries.install()
     survey_jobs.install()
+    sla.install()
     install_error_handlers(app)
     install_redaction()
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         reports,
         me,
         search,
+        sla_policies,
     ):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)

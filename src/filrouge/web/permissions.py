@@ -45,6 +45,8 @@ RULES: dict[str, frozenset[Role]] = {
     "presence:set": EVERYONE,  # online / away / offline (contributors are never routed to)
     "notifications:read": EVERYONE,  # one's own
     "search:use": EVERYONE,  # each finds only what core/access.py lets them see
+    "sla:read": EVERYONE,
+    "sla:manage": frozenset({Role.ADMIN}),
     # pages of the agent workspace
     "account:use": EVERYONE,
     "inbox:view": EVERYONE,

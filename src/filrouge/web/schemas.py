@@ -621,3 +621,62 @@ class ContactCreate(Strict):
 
 
 ConversationDetail.model_rebuild()
+
+
+class SlaPolicyCreate(Strict):
+    """A service-level policy: targets in seconds (none: not measured), for conversations of
+    these channel kinds and priorities (empty: any)."""
+
+    name: str = Field(min_length=1, max_length=200)
+    position: int = Field(default=0, ge=0, le=1_000_000)
+    channel_kinds: list[ChannelKind] = Field(default_factory=list, max_length=20)
+    priorities: list[Priority] = Field(default_factory=list, max_length=4)
+    first_response_seconds: int | None = None
+    next_response_seconds: int | None = None
+    resolution_seconds: int | None = None
+    business_hours: bool = True
+    warn_ratio: float = 0.2
+    warn_before_seconds: int | None = None
+    notify_supervisors: bool = True
+    raise_priority: bool = False
+    reassign_team_id: Id | None = None
+    active: bool = True
+
+    _clean = field_validator("name")(clean_text)
+
+
+class SlaPolicyUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    position: int | None = Field(default=None, ge=0, le=1_000_000)
+    channel_kinds: list[ChannelKind] | None = Field(default=None, max_length=20)
+    priorities: list[Priority] | None = Field(default=None, max_length=4)
+    first_response_seconds: int | None = None
+    next_response_seconds: int | None = None
+    resolution_seconds: int | None = None
+    business_hours: bool | None = None
+    warn_ratio: float | None = None
+    warn_before_seconds: int | None = None
+    notify_supervisors: bool | None = None
+    raise_priority: bool | None = None
+    reassign_team_id: Id | None = None
+    active: bool | None = None
+
+    _clean = field_validator("name")(clean_text)
+
+
+class SlaPolicyPublic(BaseModel):
+    id: int
+    name: str
+    position: int
+    channel_kinds: list[str]
+    priorities: list[str]
+    first_response_seconds: int | None
+    next_response_seconds: int | None
+    resolution_seconds: int | None
+    business_hours: bool
+    warn_ratio: float
+    warn_before_seconds: int | None
+    notify_supervisors: bool
+    raise_priority: bool
+    reassign_team_id: int | None
+    active: bool

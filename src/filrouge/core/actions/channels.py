@@ -15,6 +15,7 @@ from filrouge.core.hours import check_holidays, check_hours, read_zone
 from filrouge.core.models import ChannelAccount
 from filrouge.core.models.enums import ChannelKind
 from filrouge.core.signatures import SignatureStyle
+from filrouge.core.sla import check_after_hours_texts
 from filrouge.lib.crypto import is_secret_setting
 from filrouge.lib.secrets import new_token, token_digest
 
@@ -102,7 +103,8 @@ def update_channel(
 def check_settings(kind: str, settings: dict[str, Any]) -> None:
     """Refuse, when it is saved, what a channel could not read later: the opening hours and time
     zone of the kinds that keep hours (a chat would otherwise be read as always open, a callback
-    line as closed)."""
+    line as closed); after-hours words naming unknown values."""
+    check_after_hours_texts(settings)
     if kind not in KINDS_WITH_HOURS:
         return
     # Each check raises ``BadHours``: an ``Invalid`` that says what is wrong, translated.

@@ -12,9 +12,11 @@ from filrouge.core.errors import Invalid, check_choice
 from filrouge.core.events import publish_after_commit
 from filrouge.core.models import Conversation, ConversationTag, Team, User
 from filrouge.core.models.enums import ConversationStatus, Priority
+from filrouge.core.sla import status_pauses
 from filrouge.lib.timeutil import utcnow
 
 _UNSET: Any = object()
+FINISHED = (ConversationStatus.RESOLVED, ConversationStatus.CLOSED)
 
 
 @dataclass
@@ -53,6 +55,11 @@ def _set_status(session: Session, conversation: Conversation, status: str, actor
     if status == ConversationStatus.RESOLVED:
         conversation.resolved_at = utcnow()
         publish_after_commit(session, "conversation.resolved", conversation_id=conversation.id)
+    if status in FINISHED and conversation.sla_target is not None:  # the SLA sweeper's turn
+        conversation.sla_alert_at = utcnow()
+    if ConversationStatus.PENDING in (status, conversation.status):  # the SLA clock stops
+        pending = status == ConversationStatus.PENDING
+        conversation.sla_pauses = status_pauses(conversation.sla_pauses, pending, utcnow())
     _set_field(session, conversation, "status", status, actor)
 
 

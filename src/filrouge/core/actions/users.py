@@ -15,6 +15,7 @@ from filrouge.core.actions.conversations import (
     normalise_tag,
     update_conversation,
 )
+from filrouge.core.actions.sla_policies import create_default_policies
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.errors import Conflict, Forbidden, Invalid, NotFound, check_choice
 from filrouge.core.identity import normalise_email
@@ -36,6 +37,7 @@ def ensure_workspace(session: Session, name: str) -> Workspace:
         workspace = Workspace(name=name, settings={})
         session.add(workspace)
         session.flush()
+        create_default_policies(session, workspace.id)
     return workspace
 
 

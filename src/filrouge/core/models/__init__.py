@@ -19,6 +19,7 @@ from filrouge.core.models.event import Event
 from filrouge.core.models.message import Attachment, Message
 from filrouge.core.models.notification import Notification
 from filrouge.core.models.order import Order
+from filrouge.core.models.sla import SlaOutcome, SlaPolicy
 from filrouge.core.models.survey import Survey
 from filrouge.core.models.webhook import EarlyReceipt, WebhookDelivery
 from filrouge.core.models.workspace import ChannelAccount, FormSubmission, Workspace
@@ -43,6 +44,8 @@ __all__ = [
     "Message",
     "Notification",
     "Order",
+    "SlaOutcome",
+    "SlaPolicy",
     "Survey",
     "Team",
     "ThreadKey",

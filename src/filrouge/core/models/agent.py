@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -22,6 +23,9 @@ class Team(IdMixin, CreatedMixin, Base):
 
     workspace_id: Mapped[int] = mapped_column(IdType, ForeignKey("workspaces.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    # Opening hours (core/hours.py): hours, timezone, holidays_country, holidays_subdiv,
+    # exceptions; none: the workspace's calendar.
+    calendar: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     members: Mapped[list[User]] = relationship(secondary=team_members, back_populates="teams")
 
 

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from filrouge.core.models.base import Base, CreatedMixin, IdMixin, IdType, UTCDateTime
+from filrouge.core.models.base import (
+    Base,
+    CreatedMixin,
+    IdMixin,
+    IdType,
+    JsonType,
+    UTCDateTime,
+)
 from filrouge.core.models.enums import ConversationStatus, Priority, Visibility
 from filrouge.lib.timeutil import utcnow
 
@@ -22,6 +30,9 @@ class Conversation(IdMixin, CreatedMixin, Base):
         Index("ix_conversations_status_activity", "status", "last_activity_at"),
         # reports: the conversations begun in a period
         Index("ix_conversations_workspace_first_inbound", "workspace_id", "first_inbound_at"),
+        # the "SLA due soon" view; the SLA sweeper (what must be looked at again)
+        Index("ix_conversations_workspace_sla_due", "workspace_id", "sla_due_at"),
+        Index("ix_conversations_sla_alert", "sla_alert_at"),
     )
 
     workspace_id: Mapped[int] = mapped_column(IdType, ForeignKey("workspaces.id"), index=True)
@@ -44,6 +55,19 @@ class Conversation(IdMixin, CreatedMixin, Base):
         IdType, ForeignKey("conversations.id")
     )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Service level (core/actions/sla.py): the policy applied, the running target due first
+    # (its start, due and "due soon" moments), the next moment to look again (warning,
+    # breach), when it was last worked out, the times spent waiting for the customer
+    # ([start, end|null] ISO pairs) and the run already warned ("target@start").
+    sla_policy_id: Mapped[int | None] = mapped_column(IdType)  # policies are never deleted
+    sla_target: Mapped[str | None] = mapped_column(String(24))
+    sla_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sla_pauses: Mapped[list[Any] | None] = mapped_column(JsonType)
+    sla_warned: Mapped[str | None] = mapped_column(String(64))
     tag_rows: Mapped[list[ConversationTag]] = relationship(
         cascade="all, delete-orphan", order_by="ConversationTag.tag"
     )

@@ -1,6 +1,7 @@
-"""Administration: channel accounts (signature style, inbound token), teams, people
-(invitations, roles, expertise and trust of contributors, signatures, deactivation), and
-personal data (how long closed conversations are kept)."""
+"""Administration: channel accounts (signature style, inbound token), teams (and their
+calendars), people (invitations, roles, expertise and trust of contributors, signatures,
+deactivation), service levels (policies, the workspace's calendar), and personal data (how
+long closed conversations are kept)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,17 @@ import json
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from filrouge.channels.setup import SETUPS
+from filrouge.core.actions.calendars import (
+    set_team_calendar,
+    set_workspace_calendar,
+    workspace_calendar,
+)
 from filrouge.core.actions.channels import (
     ChannelChanges,
     channel_of_workspace,
@@ -23,13 +29,21 @@ from filrouge.core.actions.channels import (
     update_channel,
 )
 from filrouge.core.actions.invitations import invite_user, issue_invitation
+from filrouge.core.actions.sla_policies import (
+    PolicyData,
+    create_policy,
+    list_policies,
+    update_policy,
+)
 from filrouge.core.actions.surveys import set_survey_policy
 from filrouge.core.actions.teams import create_team, list_teams, update_team
 from filrouge.core.actions.users import UserChanges, update_user
 from filrouge.core.audit import Actor
+from filrouge.core.calendars import DAY_NAMES, CalendarForm, calendar_from_form, form_from_calendar
 from filrouge.core.errors import DomainError, Invalid, NotFound
+from filrouge.core.hours import WEEKDAYS
 from filrouge.core.models import ChannelAccount, User, Workspace
-from filrouge.core.models.enums import ChannelKind, Role
+from filrouge.core.models.enums import ChannelKind, Priority, Role
 from filrouge.core.retention import retention_months, set_retention
 from filrouge.core.signatures import SignatureStyle, signature_style
 from filrouge.core.surveys import policy_of, survey_policy_from
@@ -51,7 +65,10 @@ PAGES = {
     "teams": "admin_teams.html",
     "privacy": "admin_privacy.html",
     "surveys": "admin_surveys.html",
+    "sla": "admin_sla.html",
 }
+Text = Annotated[str, Form(max_length=200)]
+Minutes = Annotated[str, Form(max_length=12, pattern=r"^[0-9]*$")]
 
 
 @router.get("/admin")
@@ -291,6 +308,126 @@ def edit_team(
     return _change(request, factory, visitor, "teams", change)
 
 
+def calendar_form(
+    always_open: Checkbox = False,
+    timezone: Text = "Europe/Paris",
+    holidays_country: Text = "",
+    holidays_subdiv: Text = "",
+    mon: Text = "",
+    tue: Text = "",
+    wed: Text = "",
+    thu: Text = "",
+    fri: Text = "",
+    sat: Text = "",
+    sun: Text = "",
+    exceptions: Annotated[str, Form(max_length=10_000)] = "",
+) -> CalendarForm:
+    days = dict(zip(WEEKDAYS, (mon, tue, wed, thu, fri, sat, sun), strict=True))
+    return CalendarForm(always_open, timezone, holidays_country, holidays_subdiv, days, exceptions)
+
+
+CalendarFields = Annotated[CalendarForm, Depends(calendar_form)]
+
+
+@router.post("/admin/teams/{team_id}/calendar")
+def edit_team_calendar(
+    request: Request,
+    team_id: IdPath,
+    factory: FactoryDep,
+    visitor: Manager,
+    fields: CalendarFields,
+    own: Checkbox = False,
+) -> Response:
+    """A team's own calendar, or (``own`` unchecked) the workspace's."""
+
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        calendar = calendar_from_form(fields) if own else None
+        set_team_calendar(session, visitor.user.workspace_id, team_id, calendar, actor)
+        return {}
+
+    return _change(request, factory, visitor, "teams", change)
+
+
+@router.get("/admin/sla")
+def sla_page(request: Request, factory: FactoryDep, visitor: Viewer) -> Response:
+    return _show(request, factory, visitor, "sla")
+
+
+@router.post("/admin/sla/calendar")
+def edit_workspace_calendar(
+    request: Request, factory: FactoryDep, visitor: Manager, fields: CalendarFields
+) -> Response:
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        set_workspace_calendar(
+            session, visitor.user.workspace_id, calendar_from_form(fields), actor
+        )
+        return {}
+
+    return _change(request, factory, visitor, "sla", change)
+
+
+def policy_form(
+    name: Name,
+    position: Annotated[int, Form(ge=0, le=1_000_000)] = 0,
+    channel_kinds: Annotated[list[ChannelKind] | None, Form()] = None,
+    priorities: Annotated[list[Priority] | None, Form()] = None,
+    first_response_minutes: Minutes = "",
+    next_response_minutes: Minutes = "",
+    resolution_minutes: Minutes = "",
+    business_hours: Checkbox = False,
+    warn_percent: Annotated[int, Form(ge=0, le=100)] = 20,
+    notify_supervisors: Checkbox = False,
+    raise_priority: Checkbox = False,
+    reassign_team_id: Annotated[str, Form(max_length=20, pattern=r"^[0-9]*$")] = "",
+    active: Checkbox = False,
+) -> PolicyData:
+    """A policy as the admin page edits it: targets in minutes, the warning in percent."""
+    return PolicyData(
+        name=name,
+        position=position,
+        channel_kinds=[str(kind) for kind in channel_kinds or []],
+        priorities=[str(priority) for priority in priorities or []],
+        first_response_seconds=_seconds(first_response_minutes),
+        next_response_seconds=_seconds(next_response_minutes),
+        resolution_seconds=_seconds(resolution_minutes),
+        business_hours=business_hours,
+        warn_ratio=warn_percent / 100,
+        notify_supervisors=notify_supervisors,
+        raise_priority=raise_priority,
+        reassign_team_id=int(reassign_team_id) if reassign_team_id else None,
+        active=active,
+    )
+
+
+def _seconds(minutes: str) -> int | None:
+    return int(minutes) * 60 if minutes else None
+
+
+PolicyFields = Annotated[PolicyData, Depends(policy_form)]
+
+
+@router.post("/admin/sla/policies")
+def add_policy(
+    request: Request, factory: FactoryDep, visitor: Manager, data: PolicyFields
+) -> Response:
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        create_policy(session, visitor.user.workspace_id, data, actor)
+        return {}
+
+    return _change(request, factory, visitor, "sla", change)
+
+
+@router.post("/admin/sla/policies/{policy_id}")
+def edit_policy(
+    request: Request, policy_id: IdPath, factory: FactoryDep, visitor: Manager, data: PolicyFields
+) -> Response:
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        update_policy(session, visitor.user.workspace_id, policy_id, vars(data), actor)
+        return {}
+
+    return _change(request, factory, visitor, "sla", change)
+
+
 def _change(
     request: Request,
     factory: FactoryDep,
@@ -331,13 +468,21 @@ def _show(
                 )
             ),
             "teams": [
-                (team, {u.id for u in team.members}) for team in list_teams(session, workspace_id)
+                (team, {u.id for u in team.members}, form_from_calendar(team.calendar))
+                for team in list_teams(session, workspace_id)
             ],
             "kinds": [kind.value for kind in ChannelKind],
             "roles": [role.value for role in Role],
             "styles": [style.value for style in SignatureStyle],
             "retention_months": retention_months(session.get_one(Workspace, workspace_id)),
             "survey_policy": policy_of(session.get_one(Workspace, workspace_id).settings),
+            "sla_policies": list_policies(session, workspace_id),
+            "calendar": form_from_calendar(
+                workspace_calendar(session.get_one(Workspace, workspace_id))
+            ),
+            "priorities": [priority.value for priority in Priority],
+            "weekdays": WEEKDAYS,
+            "day_names": DAY_NAMES,
             **(extra or {}),
         }
         return render(request, PAGES[page], context, visitor, status=status)

@@ -23,6 +23,7 @@ from filrouge.core.actions.replies import (
     closed_windows,
     reachable_channels,
 )
+from filrouge.core.actions.sla import sla_context
 from filrouge.core.audit import Actor
 from filrouge.core.blobs import BlobStore
 from filrouge.core.errors import Invalid, NotFound
@@ -74,6 +75,7 @@ def conversation_page(
         context.update(
             concierge_context(session, visitor.user, context["customer"], settings.presence_idle)
         )
+        context.update(sla_context(session, context["conversation"], utcnow()))
         return render(request, "conversation.html", context, visitor)
 
 

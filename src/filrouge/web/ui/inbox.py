@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from filrouge.core.actions.sla import sla_views
 from filrouge.core.models import ChannelAccount, Conversation, Customer, User, team_members
 from filrouge.core.models.enums import AUTOMATIC_FLAGS, Role
 from filrouge.core.queries import (
@@ -18,8 +19,11 @@ from filrouge.core.queries import (
     channels_used,
     last_messages,
     list_conversations,
+    list_sla_due,
 )
+from filrouge.core.sla import SlaView
 from filrouge.db import transaction
+from filrouge.lib.timeutil import utcnow
 from filrouge.web.deps import FactoryDep
 from filrouge.web.schemas import IdQuery, TextQuery
 from filrouge.web.ui.auth import PageAllowed, Visitor
@@ -40,6 +44,7 @@ class InboxRow:
     assignee_name: str | None
     flag: str | None = None
     owner_name: str | None = None  # the customer's concierge
+    sla: SlaView | None = None
 
 
 @router.get("/")
@@ -62,7 +67,10 @@ def inbox(
 ) -> Response:
     with transaction(factory) as session:
         filters = _filters(session, visitor.user, view, status, channel_id, q)
-        page = list_conversations(session, visitor.user, filters, PAGE_SIZE, cursor)
+        if view == "sla":
+            page = list_sla_due(session, visitor.user, filters, PAGE_SIZE)
+        else:
+            page = list_conversations(session, visitor.user, filters, PAGE_SIZE, cursor)
         rows = inbox_rows(session, page.items)
         channels = _channels(session, visitor.user.workspace_id)
     context: dict[str, Any] = {
@@ -92,6 +100,7 @@ def inbox_rows(session: Session, conversations: list[Conversation]) -> list[Inbo
         session, User, {c.assignee_id for c in conversations if c.assignee_id} | owner_ids
     )
     used, last = channels_used(session, ids), last_messages(session, ids)
+    levels = sla_views(session, conversations, utcnow())
     rows = []
     for conversation in conversations:
         latest = last.get(conversation.id)
@@ -109,6 +118,7 @@ def inbox_rows(session: Session, conversations: list[Conversation]) -> list[Inbo
                 assignee_name=people.get(conversation.assignee_id or 0),
                 flag=latest.flag if latest else None,
                 owner_name=people.get(customers.get(conversation.customer_id, (None, 0))[1] or 0),
+                sla=levels.get(conversation.id),
             )
         )
     return rows
@@ -135,7 +145,7 @@ def _filters(
         )
     elif view == "public":
         filters.visibility = "public"
-    elif view == "sla" and not status:  # until the SLA issue: everything still waiting
+    elif view == "sla" and not status:  # targets running, not paused (see list_sla_due)
         filters.statuses = ["new", "open"]
     return filters
 

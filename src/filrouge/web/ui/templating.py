@@ -16,6 +16,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from filrouge.core.actions.orders import from_minor_units
 from filrouge.core.models import User
+from filrouge.core.sla import TARGET_LABELS as SLA_TARGET_LABELS
 from filrouge.i18n import N_, negotiate_locale, translate
 from filrouge.lib.timeutil import utcnow
 
@@ -193,6 +194,7 @@ def render(
         presence_labels=PRESENCE_LABELS,
         order_status_labels=ORDER_STATUS_LABELS,
         order_channel_labels=ORDER_CHANNEL_LABELS,
+        sla_targets=SLA_TARGET_LABELS,
         **context,
     )
     headers = {
