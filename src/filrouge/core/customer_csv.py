@@ -17,10 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from filrouge.channels.base import Sender
+from filrouge.core.actions.custom_fields import record_consent_changes, workspace_definitions
 from filrouge.core.actions.customers import update_customer
 from filrouge.core.actions.identities import add_identity, create_customer, find_identity
 from filrouge.core.actions.users import ensure_workspace
 from filrouge.core.audit import Actor
+from filrouge.core.custom_fields import FieldDefinition, coerce_attributes
 from filrouge.core.errors import DomainError
 from filrouge.core.identity import normalise_identity
 from filrouge.core.models import Customer, Identity
@@ -54,14 +56,17 @@ def import_customers(session: Session, path: Path, region: str) -> ImportReport:
     workspace = ensure_workspace(session, get_settings().workspace_name)
     actor = Actor.system()
     report = ImportReport()
+    definitions = workspace_definitions(session, workspace.id)
+    rows = [_typed(row, definitions) for row in rows]
     for row in rows:
         customer = _existing_customer(session, workspace.id, row)
         if customer is None:
             customer_id = create_customer(session, workspace.id, row.name, actor, row.attributes)
             customer = session.get_one(Customer, customer_id)
+            record_consent_changes(session, customer, {}, actor, "import")
             report.created += 1
         else:
-            update_customer(session, customer, row.name, row.attributes, actor)
+            update_customer(session, customer, row.name, row.attributes, actor, "import")
             report.updated += 1
         _add_missing_identities(session, customer, row, actor)
     return report
@@ -99,6 +104,16 @@ def _parse_row(line: int, record: dict[str, str | None], region: str) -> _Row:
     if name is None and not identities:
         raise CsvError(f"line {line}: a customer needs a name, an email or a phone")
     return _Row(line, name, identities, attributes)
+
+
+def _typed(row: _Row, definitions: dict[str, FieldDefinition]) -> _Row:
+    """The row's attributes typed by their definitions, or the first refusal with its line."""
+    values, problems = coerce_attributes(definitions, row.attributes)
+    if problems:
+        error = problems[0].error()
+        raise CsvError(f"line {row.line}: {error.field}: {error}")
+    typed = {key: value for key, value in values.items() if value is not None}
+    return _Row(row.line, row.name, row.identities, typed)
 
 
 def _existing_customer(session: Session, workspace_id: int, row: _Row) -> Customer | None:
@@ -157,5 +172,5 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def _cell(value: Any) -> str:
     """Text as a spreadsheet will read it: a leading quote keeps ``=HYPERLINK(…)`` inert."""
-    text = "" if value is None else str(value)
+    text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
 
 from filrouge.core.access import conversation_scope, customer_scope
@@ -41,6 +41,7 @@ class ConversationFilters:
     statuses: list[str] | None = None
     team_ids: list[int] | None = None
     visibility: str | None = None
+    segment: ColumnElement[bool] | None = None  # core/segments.segment_clause: its customers
 
 
 @dataclass
@@ -136,6 +137,9 @@ def _filtered_conversations(
         query = query.where(Conversation.status.in_(filters.statuses))
     if filters.unassigned:
         query = query.where(Conversation.assignee_id.is_(None))
+    if filters.segment is not None:
+        members = select(Customer.id).where(Customer.workspace_id == user.workspace_id)
+        query = query.where(Conversation.customer_id.in_(members.where(filters.segment)))
     if filters.team_ids is not None:
         query = query.where(Conversation.team_id.in_(filters.team_ids))
     if filters.visibility:
@@ -192,9 +196,16 @@ def conversation_thread(session: Session, conversation: Conversation) -> Thread:
 
 
 def list_customers(
-    session: Session, user: User, limit: int, cursor: str | None = None, q: str | None = None
+    session: Session,
+    user: User,
+    limit: int,
+    cursor: str | None = None,
+    q: str | None = None,
+    segment: ColumnElement[bool] | None = None,
 ) -> Page:
     query = select(Customer).where(customer_scope(user), Customer.merged_into_id.is_(None))
+    if segment is not None:
+        query = query.where(segment)
     if q and q.strip():
         needle = q.strip().lower()
         query = query.where(
@@ -207,6 +218,14 @@ def list_customers(
             )
         )
     return keyset_page(session, query, Customer.created_at, Customer.id, limit, cursor)
+
+
+def count_customers(session: Session, user: User, segment: ColumnElement[bool]) -> int:
+    """How many live customers ``user`` may see are in the segment."""
+    query = select(func.count(Customer.id)).where(
+        customer_scope(user), Customer.merged_into_id.is_(None), segment
+    )
+    return session.scalar(query) or 0
 
 
 def customer_conversations(session: Session, user: User, customer_id: int) -> list[Conversation]:

@@ -25,12 +25,14 @@ from filrouge.web.api import (
     attachments,
     channels,
     conversations,
+    custom_fields,
     customers,
     duplicates,
     inbound,
     orders,
     privacy,
     public_posts,
+    segments,
 )
 from filrouge.web.errors import install_error_handlers
 from filrouge.web.hooks import chat as chat_hook
@@ -93,6 +95,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         conversations,
         public_posts,
         customers,
+        custom_fields,
+        segments,
         privacy,
         duplicates,
         orders,

@@ -18,6 +18,7 @@ from filrouge.core.models.duplicate import DuplicateSuggestion
 from filrouge.core.models.event import Event
 from filrouge.core.models.message import Attachment, Message
 from filrouge.core.models.order import Order
+from filrouge.core.models.segment import CustomField, Segment
 from filrouge.core.models.webhook import EarlyReceipt, WebhookDelivery
 from filrouge.core.models.workspace import ChannelAccount, FormSubmission, Workspace
 
@@ -30,6 +31,7 @@ __all__ = [
     "ChannelAccount",
     "Conversation",
     "ConversationTag",
+    "CustomField",
     "Customer",
     "DuplicateSuggestion",
     "EarlyReceipt",
@@ -40,6 +42,7 @@ __all__ = [
     "LoginFailure",
     "Message",
     "Order",
+    "Segment",
     "Team",
     "ThreadKey",
     "User",
