@@ -51,10 +51,12 @@ from filrouge.web.ui import (
     inbox,
     live,
 )
+from filrouge.web.ui import customer_fields as customer_field_pages
 from filrouge.web.ui import customer_merge as customer_merge_pages
 from filrouge.web.ui import duplicates as duplicate_pages
 from filrouge.web.ui import privacy as privacy_pages
 from filrouge.web.ui import public_posts as public_post_pages
+from filrouge.web.ui import segments as segment_pages
 from filrouge.web.ui.callback_form import router as callback_form_router
 from filrouge.web.ui.callbacks import router as callbacks_router
 from filrouge.web.ui.templating import STATIC
@@ -116,8 +118,10 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         approvals,
         duplicate_pages,
         customer_merge_pages,
+        customer_field_pages,
         privacy_pages,
         canned,
+        segment_pages,
         admin,
         live,
     )

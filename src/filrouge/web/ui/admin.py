@@ -1,6 +1,6 @@
 """Administration: channel accounts (signature style, inbound token), teams, people
-(invitations, roles, expertise and trust of contributors, signatures, deactivation), and
-personal data (how long closed conversations are kept)."""
+(invitations, roles, expertise and trust of contributors, signatures, deactivation), customer
+fields (typed attributes), and personal data (how long closed conversations are kept)."""
 
 from __future__ import annotations
 
@@ -22,10 +22,17 @@ from filrouge.core.actions.channels import (
     rotate_inbound_token,
     update_channel,
 )
+from filrouge.core.actions.custom_fields import (
+    FieldChanges,
+    create_field,
+    delete_field,
+    update_field,
+)
 from filrouge.core.actions.invitations import invite_user, issue_invitation
 from filrouge.core.actions.teams import create_team, list_teams, update_team
 from filrouge.core.actions.users import UserChanges, update_user
 from filrouge.core.audit import Actor
+from filrouge.core.custom_fields import CUSTOM_TYPES, custom_fields
 from filrouge.core.errors import DomainError, Invalid, NotFound
 from filrouge.core.models import ChannelAccount, User, Workspace
 from filrouge.core.models.enums import ChannelKind, Role
@@ -47,6 +54,7 @@ PAGES = {
     "channels": "admin_channels.html",
     "people": "admin_people.html",
     "teams": "admin_teams.html",
+    "fields": "admin_fields.html",
     "privacy": "admin_privacy.html",
 }
 
@@ -64,6 +72,65 @@ def people_page(request: Request, factory: FactoryDep, visitor: Viewer) -> Respo
 @router.get("/admin/teams")
 def teams_page(request: Request, factory: FactoryDep, visitor: Viewer) -> Response:
     return _show(request, factory, visitor, "teams")
+
+
+@router.get("/admin/fields")
+def fields_page(request: Request, factory: FactoryDep, visitor: Viewer) -> Response:
+    return _show(request, factory, visitor, "fields")
+
+
+@router.post("/admin/fields")
+def add_field(
+    request: Request,
+    factory: FactoryDep,
+    visitor: Manager,
+    key: Annotated[str, Form(max_length=64)],
+    type: Annotated[str, Form(max_length=16)],
+    label: Name = "",
+    options: Annotated[str, Form(max_length=16 * 1024)] = "",
+) -> Response:
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        workspace_id = visitor.user.workspace_id
+        create_field(session, workspace_id, key.strip(), label, type, _lines(options), actor)
+        return {}
+
+    return _change(request, factory, visitor, "fields", change)
+
+
+@router.post("/admin/fields/{field_id}")
+def edit_field(
+    request: Request,
+    field_id: IdPath,
+    factory: FactoryDep,
+    visitor: Manager,
+    label: Name,
+    type: Annotated[str, Form(max_length=16)],
+    options: Annotated[str, Form(max_length=16 * 1024)] = "",
+    position: Annotated[int, Form(ge=0, le=10_000)] = 0,
+) -> Response:
+    """A new type or fewer options keep the values already written (shown as they are)."""
+
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        changes = FieldChanges(label, type, _lines(options), position)
+        update_field(session, visitor.user.workspace_id, field_id, changes, actor)
+        return {}
+
+    return _change(request, factory, visitor, "fields", change)
+
+
+@router.post("/admin/fields/{field_id}/delete")
+def remove_field(
+    request: Request, field_id: IdPath, factory: FactoryDep, visitor: Manager
+) -> Response:
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        delete_field(session, visitor.user.workspace_id, field_id, actor)
+        return {}
+
+    return _change(request, factory, visitor, "fields", change)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 @router.get("/admin/privacy")
@@ -299,6 +366,8 @@ def _show(
             "roles": [role.value for role in Role],
             "styles": [style.value for style in SignatureStyle],
             "retention_months": retention_months(session.get_one(Workspace, workspace_id)),
+            "fields": custom_fields(session, workspace_id),
+            "field_types": CUSTOM_TYPES,
             **(extra or {}),
         }
         return render(request, PAGES[page], context, visitor, status=status)
