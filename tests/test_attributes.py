@@ -64,7 +64,8 @@ def test_it_lists_the_built_ins_then_the_workspace_fields(admin, fields):
     ]
     assert keys[7:] == [f["key"] for f in FIELDS]
     language = listed[1]
-    assert language["options"] == ["fr", "en"] and language["builtin"] is True
+    assert language["options"] == ["fr", "en"]
+    assert language["builtin"] is True
 
 
 @pytest.mark.parametrize(
@@ -102,7 +103,8 @@ def test_a_type_change_or_a_deletion_keeps_the_values_already_written(admin, fie
     changed = admin.patch(
         f"/api/v1/custom-fields/{fields['loyalty_tier']}", json={"type": "number"}
     )
-    assert changed.status_code == 200 and changed.json()["type"] == "number"
+    assert changed.status_code == 200
+    assert changed.json()["type"] == "number"
     assert (
         admin.request("DELETE", f"/api/v1/custom-fields/{fields['store_number']}").status_code
         == 204
@@ -165,7 +167,8 @@ def test_it_refuses_a_value_that_does_not_fit_naming_the_field(admin, fields, at
     assert (error["code"], error["field"]) == ("invalid_attribute", field)
     assert field in error["message"]
     created = new_customer(admin, **attributes)
-    assert created.status_code == 422 and created.json()["error"]["field"] == field
+    assert created.status_code == 422
+    assert created.json()["error"]["field"] == field
 
 
 def test_the_refusal_is_in_the_callers_language(admin, fields):
@@ -287,10 +290,13 @@ def test_the_panel_shows_the_typed_fields_vip_age_and_consents(admin, make_brows
     )
     page = make_browser("agent").get(f"/conversations/{panel['conversation']}").text
     assert 'class="badge vip"' in page
-    assert "Tranche d’âge" in page or "Tranche d'âge" in page
-    assert "Fidélité" in page and "gold" in page
+    assert "Tranche d&#39;âge" in page
+    assert "35-44" in page
+    assert "Fidélité" in page
+    assert "gold" in page
     assert "Consentement e-mail" in page
-    assert 'action="/conversations/' in page and "/customer/attributes" in page
+    assert 'action="/conversations/' in page
+    assert "/customer/attributes" in page
 
 
 def test_an_agent_changes_the_attributes_on_the_panel(admin, make_browser, panel, factory):
