@@ -169,3 +169,124 @@ def test_it_refuses_a_definition_it_cannot_compile(definition):
     with pytest.raises(Invalid) as refused:
         parse_definition(definition)
     assert refused.value.code == "invalid_segment"
+
+
+# -- over HTTP ---------------------------------------------------------------------------------
+
+VIP = {"all": [{"field": "vip", "op": "is", "value": True}]}
+
+
+def save(caller: Any, name: str, definition: dict[str, Any], shared: bool = True) -> Any:
+    body = {"name": name, "definition": definition, "shared": shared}
+    return caller.post("/api/v1/segments", json=body)
+
+
+def test_it_lists_a_segments_members_with_their_count(people, admin):
+    segment = save(admin, "VIP jeunes et suivis", VIP_YOUNG_GOLD_REACH)
+    assert segment.status_code == 201, segment.text
+    listed = admin.get(f"/api/v1/customers?segment={segment.json()['id']}&limit=1").json()
+    assert listed["count"] == 2
+    assert len(listed["items"]) == 1
+    assert listed["next_cursor"]
+    rest = admin.get(
+        f"/api/v1/customers?segment={segment.json()['id']}&cursor={listed['next_cursor']}"
+    ).json()
+    names = {listed["items"][0]["name"], *(c["name"] for c in rest["items"])}
+    assert names == {"Alice", "Bruno"}
+    assert {c["reach"] for c in [listed["items"][0], *rest["items"]]} == {12000, 50000}
+    assert admin.get("/api/v1/customers").json()["count"] is None
+
+
+def test_it_filters_conversations_by_segment(admin, channel):
+    email = channel("email")
+    vip = receive(admin, email["id"], "vip@example.fr", name="Valérie")
+    receive(admin, email["id"], "other@example.fr", name="Oscar", hours=1)
+    admin.patch(f"/api/v1/customers/{vip['customer_id']}", json={"attributes": {"vip": True}})
+    segment = save(admin, "VIP", VIP).json()
+    found = admin.get(f"/api/v1/conversations?segment={segment['id']}").json()["items"]
+    assert [c["id"] for c in found] == [vip["conversation_id"]]
+
+
+def test_the_inbox_shows_segments_as_views_and_filters_by_one(admin, channel, make_browser):
+    email = channel("email")
+    vip = receive(admin, email["id"], "vip@example.fr", name="Valérie VIP")
+    receive(admin, email["id"], "other@example.fr", name="Oscar Ordinaire", hours=1)
+    admin.patch(f"/api/v1/customers/{vip['customer_id']}", json={"attributes": {"vip": True}})
+    segment = save(admin, "Clients VIP", VIP).json()
+    browser = make_browser("agent")
+    inbox = browser.get("/inbox").text
+    assert f'href="/inbox?view=all&segment={segment["id"]}"' in inbox
+    assert "Clients VIP" in inbox
+    filtered = browser.get(f"/inbox?segment={segment['id']}").text
+    assert "Valérie VIP" in filtered
+    assert "Oscar Ordinaire" not in filtered
+
+
+def test_a_private_segment_is_its_authors_alone(make_caller):
+    agent, other, supervisor = (
+        make_caller("agent"),
+        make_caller("agent", email="a2@example.test"),
+        make_caller("supervisor"),
+    )
+    private = save(agent, "Mes VIP", VIP, shared=False)
+    assert private.status_code == 201
+    segment_id = private.json()["id"]
+    assert [s["name"] for s in agent.get("/api/v1/segments").json()] == ["Mes VIP"]
+    assert other.get("/api/v1/segments").json() == []
+    assert other.get(f"/api/v1/segments/{segment_id}").status_code == 404
+    assert other.get(f"/api/v1/conversations?segment={segment_id}").status_code == 404
+    assert supervisor.get(f"/api/v1/customers?segment={segment_id}").status_code == 404
+
+
+def test_only_supervisors_share_and_only_authors_or_supervisors_change(make_caller):
+    agent, supervisor = make_caller("agent"), make_caller("supervisor")
+    refused = save(agent, "Pour tous", VIP, shared=True)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "cannot_share"
+    shared = save(supervisor, "VIP", VIP).json()
+    renamed = agent.patch(f"/api/v1/segments/{shared['id']}", json={"name": "Autre"})
+    assert renamed.status_code == 403
+    assert (
+        supervisor.patch(f"/api/v1/segments/{shared['id']}", json={"name": "Clients VIP"}).json()[
+            "name"
+        ]
+        == "Clients VIP"
+    )
+    assert agent.request("DELETE", f"/api/v1/segments/{shared['id']}").status_code == 403
+    assert supervisor.request("DELETE", f"/api/v1/segments/{shared['id']}").status_code == 204
+
+
+def test_contributors_have_no_segments_and_a_bad_definition_is_a_422(make_caller, admin):
+    contributor = make_caller("contributor")
+    assert contributor.get("/api/v1/segments").status_code == 403
+    bad = save(admin, "Pointure", {"all": [{"field": "shoe_size", "op": "=", "value": 42}]})
+    assert bad.status_code == 422
+    error = bad.json()["error"]
+    assert error["code"] == "invalid_segment"
+    assert error["field"] == "definition"
+    assert "shoe_size" in error["message"]
+
+
+def test_a_supervisor_saves_a_segment_from_the_page_and_sees_its_count(people, make_browser):
+    browser = make_browser("supervisor")
+    saved = browser.post(
+        "/segments",
+        {
+            "name": "Fidélité or",
+            "match": "all",
+            "field_0": "attributes.loyalty_tier",
+            "op_0": "=",
+            "value_0": "gold",
+            "field_1": "reach",
+            "op_1": ">=",
+            "value_1": "10 000",
+            "shared": "yes",
+        },
+    )
+    assert saved.status_code == 303
+    page = browser.get("/segments").text
+    assert "Fidélité or" in page
+    assert "<td>4</td>" in page  # Alice, Bruno, David, Emma
+    refused = browser.post("/segments", {"name": "Rien", "field_0": "vip", "op_0": ">"})
+    assert refused.status_code == 422
+    assert "Le segment est inutilisable" in refused.text
