@@ -30,6 +30,11 @@ from filrouge.core.models import (
 )
 from filrouge.core.models.enums import ActorKind
 from filrouge.demo import phrases
+from filrouge.demo.attributes import (
+    customer_extras,
+    identity_extras,
+    write_fields_and_segments,
+)
 from filrouge.demo.planner import (
     CHANNELS,
     IN,
@@ -162,6 +167,8 @@ def _write(session: Session, cast: Cast, plan: DemoPlan) -> None:
     _insert(session, ConversationTag, tags)
     _write_events(session, cast, written)
     _insert(session, Order, _order_rows(cast, written))
+    supervisor = cast.members[TEAMS[0]][0]
+    write_fields_and_segments(session, cast.workspace_id, supervisor)
 
 
 def _write_conversations(
@@ -222,10 +229,15 @@ def _customer_row(cast: Cast, customer: phrases.PlannedCustomer) -> dict[str, An
     return {
         "workspace_id": cast.workspace_id,
         "name": customer.name,
-        "attributes": customer.attributes,
+        "attributes": {**customer.attributes, **_extras(customer)},
         "created_at": customer.created_at,
         "updated_at": customer.created_at,
     }
+
+
+def _extras(customer: phrases.PlannedCustomer) -> dict[str, Any]:
+    email = customer.identities["email"][0]
+    return customer_extras(email, customer.created_at, customer.identities)
 
 
 def _write_identities(
@@ -243,6 +255,7 @@ def _write_identities(
             "value": value,
             "display_name": customer.name,
             "verified": verified,
+            "attributes": identity_extras(kind, value),
             "created_at": customer.created_at,
         }
         for customer, customer_id in zip(customers, customer_ids, strict=True)
