@@ -290,3 +290,13 @@ def test_a_supervisor_saves_a_segment_from_the_page_and_sees_its_count(people, m
     refused = browser.post("/segments", {"name": "Rien", "field_0": "vip", "op_0": ">"})
     assert refused.status_code == 422
     assert "Le segment est inutilisable" in refused.text
+
+
+def test_it_tells_a_value_set_from_one_missing_and_excludes_with_not_equal(people, factory):
+    assert members(factory, {"all": [{"field": "birth_date", "op": "set"}]}) == {"Bruno", "Emma"}
+    unset = {"all": [{"field": "attributes.loyalty_tier", "op": "not set"}]}
+    assert members(factory, unset) == set()
+    silver = {"all": [{"field": "attributes.loyalty_tier", "op": "!=", "value": "gold"}]}
+    assert members(factory, silver) == {"Chloé"}
+    not_vip = {"all": [{"field": "vip", "op": "is", "value": False}]}
+    assert members(factory, not_vip) == {"David"}

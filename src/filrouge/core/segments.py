@@ -114,8 +114,8 @@ def condition_clause(condition: Condition, today: date) -> ColumnElement[bool]:
         return _age_band(op, value, today)
     key = name.removeprefix("attributes.")
     if op in ("set", "not set"):
-        present = func.coalesce(JsonKind(Customer.attributes, key, "null"), true())
-        return not_(present) if op == "set" else present
+        missing = func.coalesce(JsonKind(Customer.attributes, key, "null"), true())  # or null
+        return not_(missing) if op == "set" else missing
     if isinstance(value, bool) or name in BOOLEAN_FIELDS | CONSENT_FIELDS:
         return _boolean(key, op, value)
     if isinstance(value, int | float) or (
