@@ -311,6 +311,8 @@ def test_an_agent_changes_the_attributes_on_the_panel(admin, make_browser, panel
             select(Event.after).where(Event.action == "customer.consent_changed")
         ).one()
     assert source == {"consent_sms": True, "source": "panel"}
+    page = browser.get(f"/conversations/{panel['conversation']}").text
+    assert "par le panneau client" in page
 
 
 def test_the_panel_shows_a_refusal_in_french_and_keeps_what_was_typed(make_browser, panel):

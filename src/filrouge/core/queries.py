@@ -203,7 +203,11 @@ def list_customers(
     q: str | None = None,
     segment: ColumnElement[bool] | None = None,
 ) -> Page:
-    query = select(Customer).where(customer_scope(user), Customer.merged_into_id.is_(None))
+    query = (
+        select(Customer)
+        .where(customer_scope(user), Customer.merged_into_id.is_(None))
+        .options(selectinload(Customer.identities))  # each shows its identities and reach
+    )
     if segment is not None:
         query = query.where(segment)
     if q and q.strip():

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from filrouge.core.audit import Actor, record_event
@@ -20,7 +21,7 @@ from filrouge.core.custom_fields import (
     field_definitions,
 )
 from filrouge.core.errors import Invalid, NotFound
-from filrouge.core.models import Customer, CustomField, Workspace
+from filrouge.core.models import Customer, CustomField, Event, Workspace
 from filrouge.i18n import N_
 from filrouge.settings import get_settings
 
@@ -85,6 +86,25 @@ def record_consent_changes(
                 before={key: before.get(key)},
                 after={key: after.get(key), "source": source},
             )
+
+
+def last_consent_changes(session: Session, customer: Customer) -> dict[str, Event]:
+    """The latest ``customer.consent_changed`` event of each flag: when, and from where."""
+    events = session.scalars(
+        select(Event)
+        .where(
+            Event.subject_type == "customer",
+            Event.subject_id == customer.id,
+            Event.action == "customer.consent_changed",
+        )
+        .order_by(Event.id.desc())
+        .limit(100)
+    )
+    latest: dict[str, Event] = {}
+    for event in events:
+        for key in (event.after or {}).keys() & set(CONSENTS.values()):
+            latest.setdefault(key, event)
+    return latest
 
 
 def create_field(

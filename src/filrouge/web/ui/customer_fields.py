@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from filrouge.core.access import access_conversation_by_id, access_customer_by_id
-from filrouge.core.actions.custom_fields import workspace_definitions
+from filrouge.core.actions.custom_fields import last_consent_changes, workspace_definitions
 from filrouge.core.actions.customers import update_customer
 from filrouge.core.audit import Actor
 from filrouge.core.custom_fields import FieldDefinition, age_band_of, coerce_value
@@ -53,6 +53,7 @@ def fields_context(session: Session, customer: Customer, role: str) -> dict[str,
         "reach": customer_reach(customer),
         "followers": {i.id: followers_of(i) for i in customer.identities},
         "fields_allowed": is_allowed(role, "customers:update"),
+        "consent_changes": last_consent_changes(session, customer),
     }
 
 
