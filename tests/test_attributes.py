@@ -219,12 +219,18 @@ def test_may_contact_follows_consent_on_email_sms_and_whatsapp_only():
     def someone(**attributes: Any) -> Customer:
         return Customer(workspace_id=1, attributes=attributes)
 
+    # a survey, an acknowledgement: goes unless the customer said no
     assert may_contact(someone(consent_email=True), "email") is True
     assert may_contact(someone(consent_email=False), "email") is False
-    assert may_contact(someone(), "email") is False  # unknown: no prior consent
-    assert may_contact(someone(consent_email=True), "sms") is False
-    assert may_contact(someone(consent_whatsapp=True), "whatsapp") is True
-    assert may_contact(someone(), "chat") is True  # no flag: the channel's own rules decide
+    assert may_contact(someone(), "email") is True
+    assert may_contact(someone(consent_email=True, consent_sms=False), "sms") is False
+    assert may_contact(someone(consent_whatsapp=False), "whatsapp") is False
+    # marketing: an explicit yes only
+    assert may_contact(someone(), "email", marketing=True) is False
+    assert may_contact(someone(consent_sms=True), "sms", marketing=True) is True
+    assert may_contact(someone(consent_sms=True), "whatsapp", marketing=True) is False
+    # no flag: the channel's own rules decide
+    assert may_contact(someone(consent_email=False), "chat", marketing=True) is True
     assert may_contact(someone(consent_email=True, erased_at="2026-01-01"), "email") is False
     merged = someone(consent_email=True)
     merged.merged_into_id = 7

@@ -1,10 +1,16 @@
-"""Whether Filrouge may write to a customer on its own initiative (a survey, an after-hours
-acknowledgement…). A reply to the customer is a service message and never asks.
+"""Whether Filrouge may write to a customer on its own initiative. A reply to the customer is
+a service message and never asks.
 
 Email, SMS and WhatsApp follow the customer's consent flag (``consent_email``,
-``consent_sms``, ``consent_whatsapp``): only an explicit yes allows it; no, or nothing known,
-refuses (prior consent, as the CNIL asks of messages nobody requested). Other channels have no
-flag: their own rules (a messaging window) decide. Nobody erased or merged away is written to.
+``consent_sms``, ``consent_whatsapp``: true, false, or absent for unknown):
+
+- a message the product sends about the customer's own requests (a satisfaction survey, an
+  after-hours acknowledgement) goes unless the customer said no;
+- a marketing message (``marketing=True``) needs an explicit yes: prior consent, as the CNIL
+  asks of commercial messages nobody requested.
+
+Other channels have no flag: their own rules (a messaging window) decide. Nobody erased or
+merged away is written to.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ CONSENT_OF_CHANNEL: dict[str, str] = {
 }
 
 
-def may_contact(customer: Customer, channel_kind: str) -> bool:
+def may_contact(customer: Customer, channel_kind: str, *, marketing: bool = False) -> bool:
     """True when a message nobody asked for may go to ``customer`` on ``channel_kind``."""
     attributes = customer.attributes or {}
     if customer.merged_into_id is not None or ERASED_KEY in attributes:
@@ -29,4 +35,5 @@ def may_contact(customer: Customer, channel_kind: str) -> bool:
     key = CONSENT_OF_CHANNEL.get(channel_kind)
     if key is None:
         return True
-    return attributes.get(key) is True
+    consent = attributes.get(key)
+    return consent is True if marketing else consent is not False
