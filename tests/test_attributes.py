@@ -10,15 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from alembic import command
+from sqlalchemy import Engine, create_engine, make_url, select, text
 
+from conftest import BACKENDS, PG_URL
 from filrouge.channels.x.inbound import read_activity
 from filrouge.core.actions.inbound import receive_message
 from filrouge.core.consent import may_contact
 from filrouge.core.custom_fields import age_band, age_band_of
 from filrouge.core.customer_csv import CsvError, import_customers
 from filrouge.core.models import Customer, Event
-from filrouge.db import transaction
+from filrouge.db import create_db_engine, make_session_factory, transaction
+from filrouge.schema import alembic_config, migrate
 from helpers import receive, shared_data
 
 FIELDS = [
@@ -368,8 +371,6 @@ def test_followers_from_a_real_x_payload_become_the_customers_reach(channel, adm
     batch = read_activity(x["id"], {"user_id": "716351352"}, payload)
     [message] = batch.messages
     assert message.sender.attributes["followers"] == 5332
-    from filrouge.db import make_session_factory
-
     factory = make_session_factory(admin.client.app.state.engine)
     result = receive_message(factory, dataclasses.replace(message, attachments=()), settings)
     customer = admin.get(f"/api/v1/customers/{result.customer_id}").json()
@@ -388,3 +389,66 @@ def test_instagram_and_facebook_commenters_keep_their_followers_when_the_payload
     assert commenter({**author, "followers_count": 812}).attributes["followers"] == 812
     fan = facebook_sender({"id": "42", "name": "Léa", "followers_count": 1500})
     assert fan.attributes == {"followers": 1500}
+
+
+# -- the migration -----------------------------------------------------------------------------
+
+
+@pytest.fixture(params=BACKENDS)
+def unmigrated(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """An empty database of its own, to be migrated step by step."""
+    if request.param == "sqlite":
+        engine = create_db_engine(f"sqlite:///{tmp_path / 'old.db'}")
+        yield engine
+        engine.dispose()
+        return
+    assert PG_URL
+    base = make_url(PG_URL)
+    name = f"{base.database}_attributes_migration"
+    server = create_engine(base, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_db_engine(base.set(database=name).render_as_string(hide_password=False))
+    yield engine
+    engine.dispose()
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    server.dispose()
+
+
+def test_vip_and_consents_imported_as_text_become_booleans(unmigrated: Engine):
+    config = alembic_config(unmigrated.url.render_as_string(hide_password=False))
+    with unmigrated.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0014")
+    old = {
+        1: {"vip": "oui", "consent_sms": "non", "city": "Lyon"},
+        2: {"vip": "TRUE", "consent_email": "peut-être"},
+        3: {"vip": False, "note": "vip"},
+    }
+    with unmigrated.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO workspaces (id, name, settings, created_at) "
+                "VALUES (1, 'Old', '{}', CURRENT_TIMESTAMP)"
+            )
+        )
+        for customer_id, attributes in old.items():
+            connection.execute(
+                text(
+                    "INSERT INTO customers (id, workspace_id, attributes, created_at, updated_at) "
+                    "VALUES (:id, 1, :attributes, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+                ),
+                {"id": customer_id, "attributes": json.dumps(attributes)},
+            )
+
+    migrate(unmigrated)
+
+    with make_session_factory(unmigrated)() as session:
+        typed = {c.id: c.attributes for c in session.scalars(select(Customer))}
+    assert typed == {
+        1: {"vip": True, "consent_sms": False, "city": "Lyon"},
+        2: {"vip": True, "consent_email": "peut-être"},  # not a clear yes or no: kept
+        3: {"vip": False, "note": "vip"},
+    }

@@ -1,4 +1,5 @@
-"""custom field definitions (typed customer attributes) and saved segments
+"""custom field definitions (typed customer attributes) and saved segments; VIP and consent
+values written as text before (an import's "oui", "true", "1") become booleans
 
 Revision ID: 0016
 Revises: 0014
@@ -18,6 +19,10 @@ depends_on: str | Sequence[str] | None = None
 
 ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+BOOLEAN_KEYS = ("vip", "consent_email", "consent_sms", "consent_whatsapp")
+TRUE_WORDS = frozenset({"true", "yes", "oui", "1", "vrai", "y", "o"})
+FALSE_WORDS = frozenset({"false", "no", "non", "0", "faux", "n"})
+customers = sa.table("customers", sa.column("id", ID), sa.column("attributes", JSON))
 
 
 def upgrade() -> None:
@@ -59,6 +64,30 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_segments")),
     )
     op.create_index(op.f("ix_segments_workspace_id"), "segments", ["workspace_id"])
+    _type_boolean_attributes()
+
+
+def _type_boolean_attributes() -> None:
+    """Text that clearly says yes or no becomes true or false; anything else stays as it is."""
+    connection = op.get_bind()
+    text = sa.cast(customers.c.attributes, sa.Text)
+    mentions = sa.or_(*[text.contains(f'"{key}"') for key in BOOLEAN_KEYS])
+    rows = connection.execute(sa.select(customers.c.id, customers.c.attributes).where(mentions))
+    for row_id, attributes in rows.all():
+        typed = {**attributes, **_typed(attributes)}
+        if typed != attributes:
+            connection.execute(
+                customers.update().where(customers.c.id == row_id).values(attributes=typed)
+            )
+
+
+def _typed(attributes: dict[str, object]) -> dict[str, bool]:
+    words = {k: str(v).strip().lower() for k, v in attributes.items() if k in BOOLEAN_KEYS}
+    return {
+        key: word in TRUE_WORDS
+        for key, word in words.items()
+        if isinstance(attributes[key], str) and (word in TRUE_WORDS or word in FALSE_WORDS)
+    }
 
 
 def downgrade() -> None:
