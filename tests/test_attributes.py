@@ -452,3 +452,24 @@ def test_vip_and_consents_imported_as_text_become_booleans(unmigrated: Engine):
         2: {"vip": True, "consent_email": "peut-être"},  # not a clear yes or no: kept
         3: {"vip": False, "note": "vip"},
     }
+
+
+def test_an_admin_defines_fields_on_the_administration_page(make_browser, admin):
+    browser = make_browser("admin", email="admin.page@example.test")
+    added = browser.post(
+        "/admin/fields",
+        {"key": "loyalty_tier", "label": "Fidélité", "type": "choice", "options": "or\nargent"},
+    )
+    assert added.status_code == 303
+    page = browser.get("/admin/fields").text
+    assert "Fidélité" in page
+    assert "les clients gardent leurs valeurs" in page
+    [field] = [f for f in admin.get("/api/v1/custom-fields").json() if not f["builtin"]]
+    assert field["options"] == ["or", "argent"]
+    refused = browser.post("/admin/fields", {"key": "Tier!", "type": "text"})
+    assert refused.status_code == 422
+    assert "La clé ne contient que des minuscules" in refused.text
+    removed = browser.post(f"/admin/fields/{field['id']}/delete", {})
+    assert removed.status_code == 303
+    agent = make_browser("agent")
+    assert agent.get("/admin/fields").status_code == 403
