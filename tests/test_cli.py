@@ -101,7 +101,9 @@ def test_it_imports_and_exports_customers_as_csv(cli_env, engine, tmp_path):
     assert exported.returncode == 0, exported.stderr
     lines = exported.stdout.strip().splitlines()
     assert lines[0] == "id,name,email,phone,city,vip"
-    assert lines[1].endswith(",Jeanne M.,jeanne@example.fr,+33612345678,Bordeaux,oui")
+    assert lines[1].endswith(
+        ",Jeanne M.,jeanne@example.fr,+33612345678,Bordeaux,true"
+    )  # typed: VIP
     assert lines[2].endswith(",Paul Durand,paul@example.fr,,Paris,")
     assert lines[3].endswith(',"\'=HYPERLINK(""http://x"")",evil@example.fr,,,')
 

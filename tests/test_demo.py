@@ -149,3 +149,38 @@ def test_its_vip_customers_have_a_concierge_and_its_agents_a_presence(factory):
     assert all(c.owner_id is None for c in customers if not c.attributes.get("vip"))
     assert {users[c.owner_id].name for c in vips if c.owner_id} <= {"Camille Roux", "Julien Moreau"}
     assert {u.presence for u in users.values()} == {"online", "away", "offline"}
+
+
+def test_the_demo_has_typed_customer_fields_consents_reach_and_two_segments(factory):
+    from filrouge.core.actions.segments import segment_definition
+    from filrouge.core.custom_fields import custom_fields
+    from filrouge.core.models import Identity, Segment
+    from filrouge.core.segments import segment_clause
+
+    load(factory)
+    with factory() as session:
+        customers = session.scalars(select(Customer)).all()
+        workspace_id = customers[0].workspace_id
+        keys = [f.key for f in custom_fields(session, workspace_id)]
+        segments = {s.name: s for s in session.scalars(select(Segment))}
+        members = {
+            name: set(
+                session.scalars(
+                    select(Customer.id).where(segment_clause(segment_definition(segment)))
+                )
+            )
+            for name, segment in segments.items()
+        }
+        followers = session.scalars(
+            select(Identity.attributes).where(Identity.kind.in_(["x", "facebook"]))
+        ).all()
+    assert keys == ["loyalty_tier", "customer_since", "store_number"]
+    assert members["VIP"] == {c.id for c in customers if c.attributes.get("vip") is True}
+    gold = {c.id for c in customers if c.attributes.get("loyalty_tier") == "or"}
+    assert members["Fidélité or"] == gold
+    assert gold
+    assert members["VIP"]
+    assert any(c.attributes.get("consent_email") is True for c in customers)
+    assert any(c.attributes.get("consent_email") is False for c in customers)
+    assert followers
+    assert all(isinstance(a["followers"], int) for a in followers)

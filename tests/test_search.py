@@ -317,7 +317,7 @@ def test_the_migration_indexes_what_was_already_there(admin, channel, engine):
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0015")  # the revision before the search index
+        command.downgrade(config, "0016")  # the revision before the search index
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

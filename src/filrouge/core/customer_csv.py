@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -20,6 +20,7 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from filrouge.core.custom_fields import FieldDefinition, check_attributes
 from filrouge.core.errors import DomainError, Invalid
 from filrouge.core.identity import normalise_email, normalise_phone
 from filrouge.core.models import Customer, Identity
@@ -104,13 +105,18 @@ class CustomerCsv:
     def bytes_read(self) -> int:
         return self._raw.tell()
 
-    def chunks(self, size: int, region: str) -> Iterator[list[CustomerRow | RejectedRow]]:
+    def chunks(
+        self,
+        size: int,
+        region: str,
+        definitions: Mapping[str, FieldDefinition] | None = None,
+    ) -> Iterator[list[CustomerRow | RejectedRow]]:
         chunk: list[CustomerRow | RejectedRow] = []
         for line, fields, error in self._records():
             row = (
                 RejectedRow(line, fields, error)
                 if error
-                else parse_row(line, fields, self.columns, region)
+                else parse_row(line, fields, self.columns, region, definitions)
             )
             chunk.append(row)
             if len(chunk) >= size:
@@ -207,7 +213,11 @@ def _read_header(path: Path, reader: Any) -> list[str]:
 
 
 def parse_row(
-    line: int, fields: list[str], columns: Columns, region: str
+    line: int,
+    fields: list[str],
+    columns: Columns,
+    region: str,
+    definitions: Mapping[str, FieldDefinition] | None = None,
 ) -> CustomerRow | RejectedRow:
     """A row as a customer to import, or rejected with the reason."""
     if len(fields) != len(columns.header):
@@ -225,7 +235,8 @@ def parse_row(
         identities = _identities(fields, columns, region)
         if name is None and not identities:
             raise Invalid("empty_customer", "A customer needs a name, an email or a phone.")
-        return CustomerRow(line, name, identities, attributes_of_row(fields, columns), fields)
+        attributes = attributes_of_row(fields, columns, definitions or {})
+        return CustomerRow(line, name, identities, attributes, fields)
     except DomainError as exc:
         return RejectedRow(line, fields, exc)
 
@@ -260,10 +271,13 @@ def _checked_email(raw: str) -> str:
     return value
 
 
-def attributes_of_row(fields: list[str], columns: Columns) -> dict[str, Any]:
-    """The row's other columns as attributes (an empty cell sets nothing). The one place where
-    the workspace's custom field definitions will check and convert them (raise ``Invalid``)."""
-    return {key: fields[i] for i, key in columns.attributes if fields[i] != ""}
+def attributes_of_row(
+    fields: list[str], columns: Columns, definitions: Mapping[str, FieldDefinition]
+) -> dict[str, Any]:
+    """The row's other columns as attributes (an empty cell sets nothing), typed by the
+    workspace's field definitions; a value that does not fit rejects the row (``Invalid``)."""
+    raw = {key: fields[i] for i, key in columns.attributes if fields[i] != ""}
+    return check_attributes(definitions, raw) if definitions else raw
 
 
 class RejectedRowWriter:
@@ -339,5 +353,5 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 def _cell(value: Any) -> str:
     """Text as a spreadsheet will read it: a leading quote keeps ``=HYPERLINK(…)`` inert."""
-    text = "" if value is None else str(value)
+    text = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text

@@ -56,6 +56,7 @@ class ConversationFilters:
     team_ids: list[int] | None = None
     visibility: str | None = None
     owner_id: int | None = None  # conversations of the customers whose concierge this is
+    segment: ColumnElement[bool] | None = None  # core/segments.segment_clause: its customers
 
 
 @dataclass
@@ -159,6 +160,9 @@ def _filtered_conversations(
         query = query.where(Conversation.status.in_(filters.statuses))
     if filters.unassigned:
         query = query.where(Conversation.assignee_id.is_(None))
+    if filters.segment is not None:
+        members = select(Customer.id).where(Customer.workspace_id == user.workspace_id)
+        query = query.where(Conversation.customer_id.in_(members.where(filters.segment)))
     if filters.team_ids is not None:
         query = query.where(Conversation.team_id.in_(filters.team_ids))
     if filters.visibility:
@@ -211,9 +215,20 @@ def conversation_thread(session: Session, conversation: Conversation) -> Thread:
 
 
 def list_customers(
-    session: Session, user: User, limit: int, cursor: str | None = None, q: str | None = None
+    session: Session,
+    user: User,
+    limit: int,
+    cursor: str | None = None,
+    q: str | None = None,
+    segment: ColumnElement[bool] | None = None,
 ) -> Page:
-    query = select(Customer).where(customer_scope(user), Customer.merged_into_id.is_(None))
+    query = (
+        select(Customer)
+        .where(customer_scope(user), Customer.merged_into_id.is_(None))
+        .options(selectinload(Customer.identities))  # each shows its identities and reach
+    )
+    if segment is not None:
+        query = query.where(segment)
     if q and q.strip():
         query = query.where(customer_matches_text(q))
     return keyset_page(session, query, Customer.created_at, Customer.id, limit, cursor)
@@ -229,6 +244,14 @@ def customer_matches_text(q: str) -> ColumnElement[bool]:
             Identity.value.contains(needle, autoescape=True),
         ),
     )
+
+
+def count_customers(session: Session, user: User, segment: ColumnElement[bool]) -> int:
+    """How many live customers ``user`` may see are in the segment."""
+    query = select(func.count(Customer.id)).where(
+        customer_scope(user), Customer.merged_into_id.is_(None), segment
+    )
+    return session.scalar(query) or 0
 
 
 def customer_conversations(session: Session, user: User, customer_id: int) -> list[Conversation]:

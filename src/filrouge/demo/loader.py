@@ -32,6 +32,11 @@ from filrouge.core.models import (
 )
 from filrouge.core.models.enums import ActorKind
 from filrouge.demo import phrases
+from filrouge.demo.attributes import (
+    customer_extras,
+    identity_extras,
+    write_fields_and_segments,
+)
 from filrouge.demo.planner import (
     CHANNELS,
     IN,
@@ -171,6 +176,8 @@ def _write(session: Session, cast: Cast, plan: DemoPlan) -> None:
     _write_events(session, cast, written)
     _insert(session, Order, _order_rows(cast, written))
     _insert(session, Survey, survey_rows(cast, written))
+    supervisor = cast.members[TEAMS[0]][0]
+    write_fields_and_segments(session, cast.workspace_id, supervisor)
 
 
 def _write_conversations(
@@ -280,7 +287,7 @@ def _customer_row(cast: Cast, customer: phrases.PlannedCustomer) -> dict[str, An
     return {
         "workspace_id": cast.workspace_id,
         "name": customer.name,
-        "attributes": customer.attributes,
+        "attributes": {**customer.attributes, **_extras(customer)},
         "owner_id": None,
         "created_at": customer.created_at,
         "updated_at": customer.created_at,
@@ -295,6 +302,11 @@ def _give_vips_a_concierge(
     vips = [row for customer, row in zip(customers, rows, strict=True) if customer.vip]
     for index, row in enumerate(vips):
         row["owner_id"] = owners[index % len(owners)]
+
+
+def _extras(customer: phrases.PlannedCustomer) -> dict[str, Any]:
+    email = customer.identities["email"][0]
+    return customer_extras(email, customer.created_at, customer.identities)
 
 
 def _write_identities(
@@ -312,6 +324,7 @@ def _write_identities(
             "value": value,
             "display_name": customer.name,
             "verified": verified,
+            "attributes": identity_extras(kind, value),
             "created_at": customer.created_at,
         }
         for customer, customer_id in zip(customers, customer_ids, strict=True)

@@ -26,6 +26,7 @@ from filrouge.web.api import (
     attachments,
     channels,
     conversations,
+    custom_fields,
     customers,
     duplicates,
     inbound,
@@ -35,6 +36,7 @@ from filrouge.web.api import (
     public_posts,
     reports,
     search,
+    segments,
     sla_policies,
     surveys,
 )
@@ -58,12 +60,14 @@ from filrouge.web.ui import (
 )
 from filrouge.web.ui import concierge as concierge_pages
 from filrouge.web.ui import customer as customer_pages
+from filrouge.web.ui import customer_fields as customer_field_pages
 from filrouge.web.ui import customer_merge as customer_merge_pages
 from filrouge.web.ui import duplicates as duplicate_pages
 from filrouge.web.ui import notifications as notification_pages
 from filrouge.web.ui import privacy as privacy_pages
 from filrouge.web.ui import public_posts as public_post_pages
 from filrouge.web.ui import search as search_pages
+from filrouge.web.ui import segments as segment_pages
 from filrouge.web.ui.callback_form import router as callback_form_router
 from filrouge.web.ui.callbacks import router as callbacks_router
 from filrouge.web.ui.survey import router as survey_router
@@ -110,6 +114,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         conversations,
         public_posts,
         customers,
+        custom_fields,
+        segments,
         privacy,
         duplicates,
         orders,
@@ -135,10 +141,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         duplicate_pages,
         customer_merge_pages,
         customer_pages,
+        customer_field_pages,
         privacy_pages,
         concierge_pages,
         notification_pages,
         canned,
+        segment_pages,
         admin,
         live,
         search_pages,

@@ -35,6 +35,10 @@ RULES: dict[str, frozenset[Role]] = {
     "customers:erase": MANAGERS,  # GDPR: cannot be undone
     "duplicates:review": MANAGERS,
     "contacts:log": STAFF,
+    "custom_fields:list": EVERYONE,
+    "custom_fields:manage": frozenset({Role.ADMIN}),
+    "segments:list": STAFF,
+    "segments:manage": STAFF,  # private ones; sharing with the workspace: supervisors, admins
     "orders:read": EVERYONE,
     "orders:create": STAFF,
     "orders:import": MANAGERS,

@@ -360,6 +360,7 @@ class CustomerPublic(BaseModel):
     name: str | None
     identities: list[IdentityPublic]
     attributes: dict[str, Any]
+    reach: int | None = None  # the most followers of any of the customer's identities
     created_at: datetime
     owner: OwnerPublic | None = None
 
@@ -680,3 +681,56 @@ class SlaPolicyPublic(BaseModel):
     raise_priority: bool
     reassign_team_id: int | None
     active: bool
+
+
+class CustomFieldCreate(Strict):
+    key: str = Field(min_length=1, max_length=64)
+    label: str = Field(default="", max_length=200)
+    type: Literal["text", "number", "date", "choice"]
+    options: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list, max_length=200
+    )
+
+
+class CustomFieldUpdate(Strict):
+    label: str | None = Field(default=None, max_length=200)
+    type: Literal["text", "number", "date", "choice"] | None = None
+    options: list[Annotated[str, Field(max_length=200)]] | None = Field(
+        default=None, max_length=200
+    )
+    position: int | None = Field(default=None, ge=0, le=10_000)
+
+
+class CustomFieldPublic(BaseModel):
+    id: int | None
+    key: str
+    label: str
+    type: str
+    options: list[str]
+    position: int
+    builtin: bool
+
+
+class SegmentCreate(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    definition: dict[str, Any]
+    shared: bool = False
+
+
+class SegmentUpdate(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    definition: dict[str, Any] | None = None
+    shared: bool | None = None
+
+
+class SegmentPublic(BaseModel):
+    id: int
+    name: str
+    definition: dict[str, Any]
+    shared: bool
+    author_id: int | None
+    created_at: datetime
+
+
+class CustomerPagePublic(PagePublic[CustomerPublic]):
+    count: int | None = None

@@ -31,6 +31,7 @@ from filrouge.channels.base import (
     Unsupported,
     WebhookBatch,
 )
+from filrouge.channels.meta.profile import reach_attributes
 from filrouge.channels.webhooks import PayloadError, from_timestamp
 from filrouge.core.models.enums import IdentityKind, Visibility
 
@@ -139,7 +140,12 @@ def _normalised(
 
 
 def _sender(author: dict[str, Any]) -> Sender:
-    return Sender(IdentityKind.FACEBOOK, str(author["id"]), name=author.get("name") or None)
+    return Sender(
+        IdentityKind.FACEBOOK,
+        str(author["id"]),
+        name=author.get("name") or None,
+        attributes=reach_attributes(author),
+    )
 
 
 def _attachments(value: dict[str, Any]) -> tuple[IncomingAttachment, ...]:

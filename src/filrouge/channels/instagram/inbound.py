@@ -25,6 +25,7 @@ from filrouge.channels.messenger.inbound import (
     read_body,
     read_messaging,
 )
+from filrouge.channels.meta.profile import reach_attributes
 from filrouge.channels.webhooks import from_timestamp
 from filrouge.core.models.enums import IdentityKind, Visibility
 
@@ -89,7 +90,7 @@ def commenter(author: dict[str, Any]) -> Sender:
         str(author["id"]),
         name=username or None,
         verified=False,
-        attributes={"handle": f"@{username}"} if username else {},
+        attributes={**({"handle": f"@{username}"} if username else {}), **reach_attributes(author)},
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from filrouge.core.actions import customer_import_sql as sql
+from filrouge.core.actions.custom_fields import workspace_definitions
 from filrouge.core.actions.identities import live_customer_id
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.customer_csv import (
@@ -91,10 +92,13 @@ def import_customers(
     """Import ``path`` chunk by chunk; raise ``CsvError`` (nothing written) when the file
     cannot be read at all. Rejected rows go to the report CSV and never stop the import."""
     report = ImportReport()
+    with transaction(factory) as session:
+        definitions = workspace_definitions(session, workspace_id)
     with CustomerCsv(path) as source:
         rejected = _rejected_writer(path, source.columns.header, options)
+        chunks = source.chunks(options.chunk_rows, options.region, definitions)
         try:
-            for number, chunk in enumerate(source.chunks(options.chunk_rows, options.region)):
+            for number, chunk in enumerate(chunks):
                 _write_rejected(rejected, (row for row in chunk if isinstance(row, RejectedRow)))
                 outcome = _import_chunk(factory, workspace_id, chunk, path.name, options)
                 _write_rejected(rejected, outcome.rejected)

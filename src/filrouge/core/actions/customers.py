@@ -8,6 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from filrouge.channels.base import Sender
+from filrouge.core.actions.custom_fields import record_consent_changes, typed_attributes
 from filrouge.core.actions.erasure import is_erased
 from filrouge.core.actions.identities import add_identity, create_customer, find_identity
 from filrouge.core.audit import Actor, record_event
@@ -25,8 +26,11 @@ def create_customer_with_identities(
     attributes: dict[str, Any],
     region: str,
     actor: Actor,
+    source: str = "api",
 ) -> Customer:
-    """Create a customer; refuse identities that already belong to someone (409)."""
+    """Create a customer; refuse identities that already belong to someone (409) and
+    attributes that do not fit their definition (422)."""
+    typed = typed_attributes(session, workspace_id, attributes)
     normalised = [
         (sender, normalise_identity(sender.kind, sender.value, region)) for sender in identities
     ]
@@ -39,10 +43,13 @@ def create_customer_with_identities(
                 kind=sender.kind,
                 value=value,
             )
-    customer_id = create_customer(session, workspace_id, name, actor, dict(attributes))
+    known = {key: value for key, value in typed.items() if value is not None}
+    customer_id = create_customer(session, workspace_id, name, actor, known)
     for sender, value in normalised:
         add_identity(session, workspace_id, customer_id, sender, value, actor)
-    return session.get_one(Customer, customer_id)
+    customer = session.get_one(Customer, customer_id)
+    record_consent_changes(session, customer, {}, actor, source)
+    return customer
 
 
 def update_customer(
@@ -51,12 +58,17 @@ def update_customer(
     name: str | None,
     attributes: dict[str, Any] | None,
     actor: Actor,
+    source: str = "api",
 ) -> Customer:
+    """A new name, attributes typed by their definitions (``None`` removes one); a consent
+    flag that changes is logged with ``source`` (api, import, panel)."""
+    attributes_before = customer.attributes or {}
     before = {"name": customer.name, "attributes": customer.attributes}
     if name is not None:
         customer.name = name
     if attributes is not None:
-        merged = {**customer.attributes, **attributes}
+        typed = typed_attributes(session, customer.workspace_id, attributes)
+        merged = {**customer.attributes, **typed}
         customer.attributes = {key: value for key, value in merged.items() if value is not None}
     after = {"name": customer.name, "attributes": customer.attributes}
     if before != after:
@@ -69,6 +81,7 @@ def update_customer(
             before=before,
             after=after,
         )
+        record_consent_changes(session, customer, attributes_before, actor, source)
     return customer
 
 

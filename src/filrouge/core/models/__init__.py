@@ -19,6 +19,7 @@ from filrouge.core.models.event import Event
 from filrouge.core.models.message import Attachment, Message
 from filrouge.core.models.notification import Notification
 from filrouge.core.models.order import Order
+from filrouge.core.models.segment import CustomField, Segment
 from filrouge.core.models.sla import SlaOutcome, SlaPolicy
 from filrouge.core.models.survey import Survey
 from filrouge.core.models.webhook import EarlyReceipt, WebhookDelivery
@@ -33,6 +34,7 @@ __all__ = [
     "ChannelAccount",
     "Conversation",
     "ConversationTag",
+    "CustomField",
     "Customer",
     "DuplicateSuggestion",
     "EarlyReceipt",
@@ -44,6 +46,7 @@ __all__ = [
     "Message",
     "Notification",
     "Order",
+    "Segment",
     "SlaOutcome",
     "SlaPolicy",
     "Survey",

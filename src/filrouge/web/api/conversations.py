@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from filrouge.core.access import access_conversation_by_id
 from filrouge.core.actions.conversations import ConversationChanges, update_conversation
 from filrouge.core.actions.replies import add_note, add_reply, reachable_channels
+from filrouge.core.actions.segments import segment_filter
 from filrouge.core.audit import Actor
 from filrouge.core.errors import Invalid
 from filrouge.core.models import Customer, User
@@ -57,9 +58,12 @@ def get_conversations(
     q: TextQuery = None,
     cursor: TextQuery = None,
     limit: Limit = 50,
+    segment: IdQuery = None,
 ) -> PagePublic[ConversationPublic]:
+    """``segment``: only the conversations of that saved segment's customers."""
     filters = ConversationFilters(status, channel_id, assignee_id, team_id, tag, customer_id, q)
     with transaction(factory) as session:
+        filters.segment = segment_filter(session, user, segment)
         page = list_conversations(session, user, filters, limit, cursor)
         return PagePublic(
             items=[conversation_public(c) for c in page.items], next_cursor=page.next_cursor

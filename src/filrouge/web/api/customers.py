@@ -17,11 +17,13 @@ from filrouge.core.actions.customers import (
     merge_customers,
     update_customer,
 )
+from filrouge.core.actions.segments import segment_filter
 from filrouge.core.actions.unmerge import unmerge_customers
 from filrouge.core.audit import Actor
 from filrouge.core.errors import Invalid
 from filrouge.core.models import Customer, Message, User
 from filrouge.core.queries import (
+    count_customers,
     customer_conversations,
     customer_orders,
     customer_timeline,
@@ -42,33 +44,40 @@ from filrouge.web.schemas import (
     ContactCreate,
     CustomerCreate,
     CustomerDetail,
+    CustomerPagePublic,
     CustomerPublic,
     CustomerUpdate,
     IdPath,
+    IdQuery,
     MergeRequest,
     MessagePublic,
     OwnerAssigned,
     OwnerAssignment,
-    PagePublic,
     TextQuery,
 )
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 
 
-@router.get("", response_model=PagePublic[CustomerPublic])
+@router.get("", response_model=CustomerPagePublic)
 def get_customers(
     factory: FactoryDep,
     user: Annotated[User, Allowed("customers:list")],
     q: TextQuery = None,
     cursor: TextQuery = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-) -> PagePublic[CustomerPublic]:
+    segment: IdQuery = None,
+) -> CustomerPagePublic:
+    """With ``segment``: the segment's members, and ``count``, how many there are in all."""
     with transaction(factory) as session:
-        page = list_customers(session, user, limit, cursor, q)
+        members = segment_filter(session, user, segment)
+        page = list_customers(session, user, limit, cursor, q, members)
         load_owners(session, page.items)
-        return PagePublic(
-            items=[customer_public(c) for c in page.items], next_cursor=page.next_cursor
+        count = None if members is None else count_customers(session, user, members)
+        return CustomerPagePublic(
+            items=[customer_public(c) for c in page.items],
+            next_cursor=page.next_cursor,
+            count=count,
         )
 
 

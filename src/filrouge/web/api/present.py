@@ -20,6 +20,7 @@ from filrouge.core.models import (
     User,
 )
 from filrouge.core.queries import Thread
+from filrouge.core.segments import customer_reach
 from filrouge.web.schemas import (
     AttachmentPublic,
     CallbackPublic,
@@ -141,6 +142,7 @@ def customer_public(customer: Customer) -> CustomerPublic:
             for i in customer.identities
         ],
         attributes=customer.attributes or {},
+        reach=customer_reach(customer),
         created_at=customer.created_at,
         owner=None
         if customer.owner is None

@@ -1,7 +1,8 @@
 """Administration: channel accounts (signature style, inbound token), teams (and their
 calendars), people (invitations, roles, expertise and trust of contributors, signatures,
-deactivation), service levels (policies, the workspace's calendar), and personal data (how
-long closed conversations are kept)."""
+deactivation), service levels (policies, the workspace's calendar), customer fields (typed
+attributes), satisfaction surveys, and personal data (how long closed conversations are
+kept)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,12 @@ from filrouge.core.actions.channels import (
     rotate_inbound_token,
     update_channel,
 )
+from filrouge.core.actions.custom_fields import (
+    FieldChanges,
+    create_field,
+    delete_field,
+    update_field,
+)
 from filrouge.core.actions.invitations import invite_user, issue_invitation
 from filrouge.core.actions.sla_policies import (
     PolicyData,
@@ -40,6 +47,7 @@ from filrouge.core.actions.teams import create_team, list_teams, update_team
 from filrouge.core.actions.users import UserChanges, update_user
 from filrouge.core.audit import Actor
 from filrouge.core.calendars import DAY_NAMES, CalendarForm, calendar_from_form, form_from_calendar
+from filrouge.core.custom_fields import CUSTOM_TYPES, custom_fields
 from filrouge.core.errors import DomainError, Invalid, NotFound
 from filrouge.core.hours import WEEKDAYS
 from filrouge.core.models import ChannelAccount, User, Workspace
@@ -63,6 +71,7 @@ PAGES = {
     "channels": "admin_channels.html",
     "people": "admin_people.html",
     "teams": "admin_teams.html",
+    "fields": "admin_fields.html",
     "privacy": "admin_privacy.html",
     "surveys": "admin_surveys.html",
     "sla": "admin_sla.html",
@@ -84,6 +93,65 @@ def people_page(request: Request, factory: FactoryDep, visitor: Viewer) -> Respo
 @router.get("/admin/teams")
 def teams_page(request: Request, factory: FactoryDep, visitor: Viewer) -> Response:
     return _show(request, factory, visitor, "teams")
+
+
+@router.get("/admin/fields")
+def fields_page(request: Request, factory: FactoryDep, visitor: Viewer) -> Response:
+    return _show(request, factory, visitor, "fields")
+
+
+@router.post("/admin/fields")
+def add_field(
+    request: Request,
+    factory: FactoryDep,
+    visitor: Manager,
+    key: Annotated[str, Form(max_length=64)],
+    type: Annotated[str, Form(max_length=16)],
+    label: Name = "",
+    options: Annotated[str, Form(max_length=16 * 1024)] = "",
+) -> Response:
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        workspace_id = visitor.user.workspace_id
+        create_field(session, workspace_id, key.strip(), label, type, _lines(options), actor)
+        return {}
+
+    return _change(request, factory, visitor, "fields", change)
+
+
+@router.post("/admin/fields/{field_id}")
+def edit_field(
+    request: Request,
+    field_id: IdPath,
+    factory: FactoryDep,
+    visitor: Manager,
+    label: Name,
+    type: Annotated[str, Form(max_length=16)],
+    options: Annotated[str, Form(max_length=16 * 1024)] = "",
+    position: Annotated[int, Form(ge=0, le=10_000)] = 0,
+) -> Response:
+    """A new type or fewer options keep the values already written (shown as they are)."""
+
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        changes = FieldChanges(label, type, _lines(options), position)
+        update_field(session, visitor.user.workspace_id, field_id, changes, actor)
+        return {}
+
+    return _change(request, factory, visitor, "fields", change)
+
+
+@router.post("/admin/fields/{field_id}/delete")
+def remove_field(
+    request: Request, field_id: IdPath, factory: FactoryDep, visitor: Manager
+) -> Response:
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        delete_field(session, visitor.user.workspace_id, field_id, actor)
+        return {}
+
+    return _change(request, factory, visitor, "fields", change)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 @router.get("/admin/privacy")
@@ -483,6 +551,8 @@ def _show(
             "priorities": [priority.value for priority in Priority],
             "weekdays": WEEKDAYS,
             "day_names": DAY_NAMES,
+            "fields": custom_fields(session, workspace_id),
+            "field_types": CUSTOM_TYPES,
             **(extra or {}),
         }
         return render(request, PAGES[page], context, visitor, status=status)

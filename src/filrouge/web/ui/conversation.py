@@ -45,6 +45,7 @@ from filrouge.web.deps import FactoryDep, SettingsDep
 from filrouge.web.permissions import is_allowed
 from filrouge.web.realtime import Broker
 from filrouge.web.schemas import IdPath
+from filrouge.web.ui import customer_fields
 from filrouge.web.ui.auth import PageAllowed, Visitor
 from filrouge.web.ui.concierge import concierge_context
 from filrouge.web.ui.public_posts import public_post_context
@@ -70,8 +71,8 @@ def conversation_page(
     visitor: Annotated[Visitor, PageAllowed("conversations:read")],
 ) -> Response:
     with transaction(factory) as session:  # rendered inside: the page reads relations
-        context = _page_context(session, visitor, conversation_id)
-        context["uploads"] = _upload_limits(settings)
+        context = page_context(session, visitor, conversation_id)
+        context["uploads"] = upload_limits(settings)
         context.update(
             concierge_context(session, visitor.user, context["customer"], settings.presence_idle)
         )
@@ -130,7 +131,7 @@ def _read_uploads(files: list[UploadFile], settings: Settings) -> list[UploadedF
     ]
 
 
-def _upload_limits(settings: Settings) -> dict[str, Any]:
+def upload_limits(settings: Settings) -> dict[str, Any]:
     """What the composer checks before sending (the server checks again)."""
     return {
         "max_bytes": settings.max_attachment_bytes,
@@ -264,7 +265,7 @@ def attachment_source(
     )
 
 
-def _page_context(session: Session, visitor: Visitor, conversation_id: int) -> dict[str, Any]:
+def page_context(session: Session, visitor: Visitor, conversation_id: int) -> dict[str, Any]:
     user = visitor.user
     conversation = access_conversation_by_id(session, user, conversation_id)
     thread = conversation_thread(session, conversation)
@@ -311,6 +312,7 @@ def _page_context(session: Session, visitor: Visitor, conversation_id: int) -> d
         "inline_type": inline_type,
         "privacy_allowed": is_allowed(user.role, "customers:erase"),
         "merge_allowed": is_allowed(user.role, "customers:merge"),
+        **customer_fields.fields_context(session, customer, user.role),
         "merged_in": list(
             session.scalars(
                 select(Customer).where(Customer.merged_into_id == customer.id).order_by(Customer.id)

@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from filrouge.core.actions.segments import segment_filter, visible_segments
 from filrouge.core.actions.sla import sla_views
 from filrouge.core.models import ChannelAccount, Conversation, Customer, User, team_members
 from filrouge.core.models.enums import AUTOMATIC_FLAGS, Role
@@ -25,6 +26,7 @@ from filrouge.core.sla import SlaView
 from filrouge.db import transaction
 from filrouge.lib.timeutil import utcnow
 from filrouge.web.deps import FactoryDep
+from filrouge.web.permissions import is_allowed
 from filrouge.web.schemas import IdQuery, TextQuery
 from filrouge.web.ui.auth import PageAllowed, Visitor
 from filrouge.web.ui.templating import render
@@ -64,6 +66,7 @@ def inbox(
     cursor: TextQuery = None,
     erased: IdQuery = None,
     closed: Annotated[str, Query(max_length=2000, pattern="^[0-9,]*$")] = "",
+    segment: IdQuery = None,
 ) -> Response:
     with transaction(factory) as session:
         filters = _filters(session, visitor.user, view, status, channel_id, q)
@@ -71,8 +74,15 @@ def inbox(
             page = list_sla_due(session, visitor.user, filters, PAGE_SIZE)
         else:
             page = list_conversations(session, visitor.user, filters, PAGE_SIZE, cursor)
+        filters.segment = segment_filter(session, visitor.user, segment)
+        page = list_conversations(session, visitor.user, filters, PAGE_SIZE, cursor)
         rows = inbox_rows(session, page.items)
         channels = _channels(session, visitor.user.workspace_id)
+        segments = (
+            visible_segments(session, visitor.user)
+            if is_allowed(visitor.user.role, "segments:list")
+            else []
+        )
     context: dict[str, Any] = {
         "rows": rows,
         "next_cursor": page.next_cursor,
@@ -82,6 +92,8 @@ def inbox(
         "channel_id": channel_id,
         "q": q or "",
         "channels": channels,
+        "segments": segments,  # saved segments, as views
+        "segment": segment,
         "erased": erased,  # a customer just erased from the panel, and what it closed
         "closed": [int(i) for i in closed.split(",") if i],
         "disconnected": [c for c in channels.values() if c.needs_reconnection_at is not None]
