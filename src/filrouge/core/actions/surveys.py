@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from filrouge.core.actions.automatic import NotSent, send_automatic
 from filrouge.core.audit import Actor, record_event
+from filrouge.core.consent import may_contact
 from filrouge.core.errors import Conflict, Gone, NotFound
 from filrouge.core.events import publish_after_commit
 from filrouge.core.models import (
@@ -42,12 +43,6 @@ from filrouge.lib.secrets import token_digest
 from filrouge.lib.timeutil import utcnow
 
 ANSWERED_REPLIES = (DeliveryStatus.QUEUED, DeliveryStatus.SENT, "delivered", "read")
-# The consent flag that a customer's "no" on a channel is kept in (core issue 6: attributes).
-CONSENT_FLAGS: dict[str, str] = {
-    ChannelKind.EMAIL: "consent_email",
-    ChannelKind.SMS: "consent_sms",
-    ChannelKind.WHATSAPP: "consent_whatsapp",
-}
 
 
 def offer_survey(
@@ -154,10 +149,9 @@ def _asked_lately(session: Session, conversation: Conversation, now: datetime, d
 
 
 def _consents(session: Session, conversation: Conversation) -> bool:
+    """A survey is service, not marketing: it goes unless the customer said no there."""
     channel = session.get_one(ChannelAccount, conversation.channel_id)
-    flag = CONSENT_FLAGS.get(channel.kind)
-    customer = session.get_one(Customer, conversation.customer_id)
-    return flag is None or (customer.attributes or {}).get(flag) is not False
+    return may_contact(session.get_one(Customer, conversation.customer_id), channel.kind)
 
 
 def _record_sent(
