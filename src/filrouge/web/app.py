@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 from filrouge import __version__
 from filrouge.core.blobs import BlobStore
 from filrouge.db import create_db_engine, make_session_factory, start_checkpointer
+from filrouge.jobs import automation as automation_jobs
 from filrouge.jobs import deliveries
 from filrouge.jobs import duplicates as duplicate_jobs  # noqa: F401 - the periodic scan
 from filrouge.jobs import retention as retention_jobs  # noqa: F401 - the nightly policy
@@ -23,6 +24,7 @@ from filrouge.settings import Settings, get_settings
 from filrouge.web import forms
 from filrouge.web.api import (
     attachments,
+    automation,
     channels,
     conversations,
     customers,
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     bind_blobs(BlobStore(settings.attachments_dir))
     bind_settings(settings)
     deliveries.install()
+    automation_jobs.install()
     install_error_handlers(app)
     install_redaction()
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         duplicates,
         orders,
         attachments,
+        automation,
     ):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)
