@@ -393,3 +393,61 @@ def test_a_failing_action_is_recorded_and_the_others_still_apply(
     assert conversation(admin, received["conversation_id"])["assignee_id"] is None
     failed = actions_logged(factory, "automation.failed")
     assert [(f["action"], f["code"]) for f in failed] == [("assign_agent", "user_not_assignable")]
+
+
+def test_the_rules_page_adds_a_rule_shows_a_refusal_in_french_and_tests_it(
+    admin, channel, make_browser
+):
+    receive(admin, channel()["id"], "a@example.test", text="Colis en retard")
+    browser = make_browser("supervisor", email="sup.browser@example.test")
+    written = {
+        "name": "Retards",
+        "trigger": "message_received",
+        "conditions": '{"items": [{"field": "keywords", "op": "any", "value": ["retard"]}]}',
+    }
+
+    refused = browser.post(
+        "/automation", {**written, "actions": '[{"type": "launch_rocket", "params": {}}]'}
+    )
+    assert refused.status_code == 422
+    assert "action launch_rocket ; actions disponibles" in refused.text
+    assert "Retards" in refused.text  # what was written is kept
+    broken = browser.post("/automation", {**written, "actions": "[{"})
+    assert "pas du JSON valide" in broken.text
+
+    added = browser.post(
+        "/automation", {**written, "actions": '[{"type": "add_tags", "params": {"tags": ["r"]}}]'}
+    )
+    assert added.status_code == 303
+    page = browser.get("/automation")
+    assert "Retards" in page.text
+    assert "Un message est reçu" in page.text
+    rule_id = admin.get("/api/v1/automation-rules").json()[0]["id"]
+    tested = browser.post(f"/automation/{rule_id}/test")
+    assert tested.status_code == 200
+    assert "1 des 1 conversations les plus récentes" in tested.text
+
+
+def test_the_conversation_page_offers_the_macros_and_one_click_applies_one(
+    admin, channel, make_browser
+):
+    received = receive(admin, channel()["id"], "a@example.test")
+    admin.post(
+        "/api/v1/macros",
+        json={
+            "name": "Clore en spam",
+            "shared": True,
+            "actions": [{"type": "close_as_spam", "params": {}}],
+        },
+    )
+    browser = make_browser("agent")
+    page = browser.get(f"/conversations/{received['conversation_id']}")
+    assert "Clore en spam" in page.text
+    macro_id = admin.get("/api/v1/macros").json()[0]["id"]
+    url = f"/conversations/{received['conversation_id']}/macros/{macro_id}"
+
+    assert browser.client.post(url, data={}).status_code == 403  # no CSRF token
+    applied = browser.post(url)
+
+    assert applied.status_code == 303
+    assert conversation(admin, received["conversation_id"])["tags"] == ["spam"]

@@ -52,6 +52,7 @@ from filrouge.web.ui import (
     inbox,
     live,
 )
+from filrouge.web.ui import automation as automation_pages
 from filrouge.web.ui import customer as customer_pages
 from filrouge.web.ui import customer_merge as customer_merge_pages
 from filrouge.web.ui import duplicates as duplicate_pages
@@ -124,6 +125,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         customer_pages,
         privacy_pages,
         canned,
+        automation_pages,
         admin,
         live,
     )

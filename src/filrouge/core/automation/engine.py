@@ -137,6 +137,8 @@ def status_occurrences(session: Session, ids: set[int], depth: int = 0) -> list[
 def run_rules(session: Session, trigger: str, occurrences: list[Occurrence], now: datetime) -> Turn:
     """Apply, in order, the active rules of ``trigger`` to each occurrence (not committed)."""
     turn = Turn()
+    if not occurrences or not _any_rule(session, trigger):
+        return turn  # the usual case for most triggers: nothing to read
     contexts = build_contexts(session, occurrences)
     rules = _rules_by_workspace(session, trigger, {c.conversation.workspace_id for c in contexts})
     done = _runs_done(session, occurrences)
@@ -159,6 +161,13 @@ def _due(rule: AutomationRule, ctx: Context, now: datetime) -> bool:
         return True
     last = ctx.conversation.last_inbound_at
     return last is not None and last <= now - timedelta(hours=rule.hours or NO_REPLY_HOURS)
+
+
+def _any_rule(session: Session, trigger: str) -> bool:
+    active = select(AutomationRule.id).where(
+        AutomationRule.trigger == trigger, AutomationRule.active
+    )
+    return session.scalar(active.limit(1)) is not None
 
 
 def _rules_by_workspace(
