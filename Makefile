@@ -53,6 +53,7 @@ bench: install ## Ingestion, inbox, realtime, mail and webhook benchmarks (Redis
 	$(BIN)/python benchmarks/mail_parse.py
 	$(BIN)/python benchmarks/mail_ingest.py
 	$(BIN)/python benchmarks/webhooks.py
+	$(BIN)/python benchmarks/automation.py
 
 messages: install ## Re-extract translatable messages and update the fr/en catalogues
 	$(BIN)/pybabel extract -F babel.cfg --no-default-keywords $(KEYWORDS) --no-location \

@@ -109,7 +109,8 @@ def main() -> None:
         elapsed = time.perf_counter() - began
         print(
             f"BENCH automation_rules rules=10 occurrences={len(occurrences)} "
-            f"per_s={len(occurrences) / elapsed:.0f} actions_applied={applied}"
+            f"per_s={len(occurrences) / elapsed:.0f} actions_applied={applied} "
+            f"actions_per_s={applied / elapsed:.0f}"
         )
 
 

@@ -10,10 +10,11 @@ from sqlalchemy import func, select
 
 from filrouge.core.actions.teams import create_team
 from filrouge.core.audit import Actor
+from filrouge.core.events import DomainEvent, publish_after_commit
 from filrouge.core.models import AutomationRun, Conversation, Event, Message
 from filrouge.core.models.enums import Direction, MessageFlag
 from filrouge.db import transaction
-from filrouge.jobs.automation import run_automation, run_no_reply
+from filrouge.jobs.automation import on_sla_warning, run_automation, run_no_reply
 from helpers import T0, inbound, receive
 
 
@@ -451,3 +452,26 @@ def test_the_conversation_page_offers_the_macros_and_one_click_applies_one(
 
     assert applied.status_code == 303
     assert conversation(admin, received["conversation_id"])["tags"] == ["spam"]
+
+
+def test_an_sla_warning_runs_its_rules_once_per_warning(admin, channel, factory):
+    rule(
+        admin,
+        trigger="sla_warning",
+        actions=[{"type": "notify", "params": {"user_ids": [admin.user.id]}}],
+    )
+    received = receive(admin, channel()["id"], "a@example.test")
+    warning = DomainEvent(
+        "sla.warning", {"conversation_id": received["conversation_id"], "key": "first:1"}
+    )
+
+    with transaction(factory) as session:  # published after a commit, as SLA timers will
+        publish_after_commit(session, warning.name, **warning.payload)
+    on_sla_warning(warning)  # the same warning delivered twice
+
+    assert actions_logged(factory, "automation.notify") == [
+        {
+            "user_ids": [admin.user.id],
+            "rule_id": admin.get("/api/v1/automation-rules").json()[0]["id"],
+        }
+    ]

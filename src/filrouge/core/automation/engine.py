@@ -90,8 +90,7 @@ def run_chain(
     token = _running.set(True)
     try:
         while occurrences:
-            with transaction(factory) as session:
-                turn = run_rules(session, trigger, occurrences, now)
+            turn = _run_batch(factory, trigger, occurrences, now)
             total.applied += turn.applied
             total.failed += turn.failed
             depth = max(o.depth for o in occurrences) + 1
@@ -101,6 +100,19 @@ def run_chain(
     finally:
         _running.reset(token)
     return total
+
+
+def _run_batch(
+    factory: sessionmaker[Session], trigger: str, occurrences: list[Occurrence], now: datetime
+) -> Turn:
+    """One transaction; run again once if another job recorded one of its runs meanwhile."""
+    for attempt in (1, 2):
+        try:
+            with transaction(factory) as session:
+                return run_rules(session, trigger, occurrences, now)
+        except IntegrityError:
+            log.warning("automation: a run was recorded by another job (attempt %d)", attempt)
+    return Turn()
 
 
 def _next_in_chain(factory: sessionmaker[Session], ids: set[int], depth: int) -> list[Occurrence]:
@@ -216,13 +228,11 @@ def _run_rule(
         if rule.trigger == Trigger.NO_REPLY:  # looked at once per unanswered message
             _claim(session, rule, occurrence, now)
         return False
-    if not _claim(session, rule, occurrence, now):
-        return rule.stop_processing
+    _claim(session, rule, occurrence, now)
     done.add((rule.id, occurrence.conversation_id, occurrence.key))
     rule.last_applied_at = now
     run = ActionRun(ctx, Actor.system(), None, rule.id)
-    for index, step in enumerate(steps_of(rule.actions)):
-        _apply_step(session, run, index, step, turn)
+    _apply_actions(session, run, steps_of(rule.actions), turn)
     return rule.stop_processing
 
 
@@ -234,30 +244,48 @@ def _conditions_of(session: Session, rule: AutomationRule, ctx: Context) -> Cond
         return None
 
 
-def _claim(session: Session, rule: AutomationRule, occurrence: Occurrence, now: datetime) -> bool:
-    """Record the run; False when another job recorded it first."""
+def _claim(session: Session, rule: AutomationRule, occurrence: Occurrence, now: datetime) -> None:
+    """Record the run at once: if another job recorded it first, the unique constraint fails
+    here, outside any action, and ``run_chain`` runs the batch again (then knowing it)."""
+    session.add(
+        AutomationRun(
+            rule_id=rule.id,
+            conversation_id=occurrence.conversation_id,
+            trigger_key=occurrence.key,
+            ran_at=now,
+        )
+    )
+    session.flush()
+
+
+def _apply_actions(session: Session, run: ActionRun, steps: list[ActionStep], turn: Turn) -> None:
+    """All the rule's actions in one savepoint; if one fails, again one savepoint each, so
+    that the others still apply and the failure is recorded."""
+    changed = False
     try:
         with savepoint(session):
-            session.add(
-                AutomationRun(
-                    rule_id=rule.id,
-                    conversation_id=occurrence.conversation_id,
-                    trigger_key=occurrence.key,
-                    ran_at=now,
-                )
-            )
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+            for step in steps:
+                changed = _do(session, run, step) or changed
+    except Exception:
+        for index, step in enumerate(steps):
+            _apply_step(session, run, index, step, turn)
+        return
+    for index, step in enumerate(steps):
+        _applied(session, run, index, step, turn)
+    if changed:
+        turn.status_changed.add(run.ctx.conversation.id)
+
+
+def _do(session: Session, run: ActionRun, step: ActionStep) -> bool:
+    if step.params is None:
+        raise DomainError("unknown_action", "There is no action {name}.", name=step.type)
+    return step.action.apply(session, run, step.params)
 
 
 def _apply_step(session: Session, run: ActionRun, index: int, step: ActionStep, turn: Turn) -> None:
     try:
         with savepoint(session):
-            if step.params is None:
-                raise DomainError("unknown_action", "There is no action {name}.", name=step.type)
-            changed = step.action.apply(session, run, step.params)
+            changed = _do(session, run, step)
     except DomainError as error:
         turn.failed += 1
         _failed(session, run.ctx, run.rule_id, step.type, error.code, error.message_in("en"))
@@ -267,9 +295,13 @@ def _apply_step(session: Session, run: ActionRun, index: int, step: ActionStep, 
         turn.failed += 1
         _failed(session, run.ctx, run.rule_id, step.type, "error", type(exc).__name__)
         return
-    turn.applied += 1
     if changed:
         turn.status_changed.add(run.ctx.conversation.id)
+    _applied(session, run, index, step, turn)
+
+
+def _applied(session: Session, run: ActionRun, index: int, step: ActionStep, turn: Turn) -> None:
+    turn.applied += 1
     record_event(
         session,
         run.ctx.conversation.workspace_id,
