@@ -118,6 +118,9 @@ def test_rules_run_in_order_and_stop_after_a_rule_that_says_so(admin, channel, f
     again = receive(admin, api["id"], "c@example.test", text="urgent !")
     assert conversation(admin, again["conversation_id"])["tags"] == ["vu"]
     assert conversation(admin, again["conversation_id"])["priority"] == "urgent"
+    deleted = admin.request("DELETE", f"/api/v1/automation-rules/{first['id']}")
+    assert deleted.status_code == 204  # with its runs
+    assert [r["name"] for r in admin.get("/api/v1/automation-rules").json()] == ["Tout"]
 
 
 def test_a_template_reply_goes_out_once_unsigned_and_is_not_the_first_response(
