@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from filrouge.core.access import access_conversation_by_id
@@ -342,14 +343,18 @@ def _macros(
 
 def _vocabulary(session: Session, user: User) -> dict[str, Any]:
     """What the forms offer: triggers, fields, actions, and the ids of teams and people."""
-    teams = session.query(Team).filter(Team.workspace_id == user.workspace_id).order_by(Team.name)
-    people = session.query(User).filter(User.workspace_id == user.workspace_id, User.active)
+    teams = session.scalars(
+        select(Team).where(Team.workspace_id == user.workspace_id).order_by(Team.name)
+    )
+    people = session.scalars(
+        select(User).where(User.workspace_id == user.workspace_id, User.active).order_by(User.name)
+    )
     return {
         "triggers": TRIGGER_LABELS,
         "fields": {name: field.ops for name, field in sorted(FIELDS.items())},
         "action_types": sorted(ACTIONS),
         "teams": list(teams),
-        "people": list(people.order_by(User.name)),
+        "people": list(people),
         "conditions_example": json.dumps(CONDITIONS_EXAMPLE, ensure_ascii=False, indent=2),
         "actions_example": json.dumps(ACTIONS_EXAMPLE, ensure_ascii=False, indent=2),
     }
