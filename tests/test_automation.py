@@ -478,3 +478,9 @@ def test_an_sla_warning_runs_its_rules_once_per_warning(admin, channel, factory)
             "rule_id": admin.get("/api/v1/automation-rules").json()[0]["id"],
         }
     ]
+
+
+def test_a_job_for_a_conversation_gone_since_does_nothing_and_does_not_fail(admin):
+    rule(admin, actions=[{"type": "add_tags", "params": {"tags": ["x"]}}])
+
+    assert run_automation.call_local([["message_received", 999, "message:999", 999]]) == 0

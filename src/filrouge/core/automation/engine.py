@@ -152,9 +152,10 @@ def run_rules(session: Session, trigger: str, occurrences: list[Occurrence], now
     if not occurrences or not _any_rule(session, trigger):
         return turn  # the usual case for most triggers: nothing to read
     contexts = build_contexts(session, occurrences)
-    rules = _rules_by_workspace(session, trigger, {c.conversation.workspace_id for c in contexts})
+    workspaces = {ctx.conversation.workspace_id for _, ctx in contexts}
+    rules = _rules_by_workspace(session, trigger, workspaces)
     done = _runs_done(session, occurrences)
-    for occurrence, ctx in zip(occurrences, contexts, strict=True):
+    for occurrence, ctx in contexts:
         stopped = False
         for rule in rules.get(ctx.conversation.workspace_id, []):
             if not _due(rule, ctx, now):
@@ -349,8 +350,11 @@ def savepoint(session: Session) -> Iterator[None]:
         session.info[_PENDING_PUBLISH] = outer_pending
 
 
-def build_contexts(session: Session, occurrences: list[Occurrence]) -> list[Context]:
-    """One context per occurrence, read in a handful of queries whatever their number."""
+def build_contexts(
+    session: Session, occurrences: list[Occurrence]
+) -> list[tuple[Occurrence, Context]]:
+    """Each occurrence with its context, read in a handful of queries whatever their number
+    (a conversation gone since is left out)."""
     ids = {o.conversation_id for o in occurrences}
     conversations = {
         c.id: c
@@ -367,13 +371,14 @@ def build_contexts(session: Session, occurrences: list[Occurrence]) -> list[Cont
     channels = _channels(session, channel_ids)
     contexts = []
     for occurrence in occurrences:
-        conversation = conversations[occurrence.conversation_id]
+        conversation = conversations.get(occurrence.conversation_id)
+        if conversation is None:
+            continue
         message = messages.get(occurrence.message_id or -occurrence.conversation_id)
         channel_id = conversation.channel_id if message is None else message.channel_id
+        customer = customers[conversation.customer_id]
         contexts.append(
-            Context(
-                conversation, customers[conversation.customer_id], channels[channel_id], message
-            )
+            (occurrence, Context(conversation, customer, channels[channel_id], message))
         )
     return contexts
 

@@ -123,7 +123,7 @@ def apply_macro(
                 field=f"actions.{index}.type",
                 action=step.type,
             )
-    ctx = build_contexts(session, [Occurrence(conversation.id, "macro")])[0]
+    _, ctx = build_contexts(session, [Occurrence(conversation.id, "macro")])[0]
     run = ActionRun(ctx, Actor.user(user.id), user)
     for step in steps:
         step.action.apply(session, run, step.params)

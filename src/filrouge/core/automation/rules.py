@@ -257,7 +257,7 @@ def preview_rule(
     )
     contexts = build_contexts(session, [Occurrence(i, "preview") for i in ids])
     matches = []
-    for ctx in contexts:
+    for _, ctx in contexts:
         matched, verdicts = evaluate(conditions, ctx)
         if matched:
             matches.append(PreviewMatch(ctx.conversation, [v.as_dict() for v in verdicts]))
