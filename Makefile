@@ -59,6 +59,7 @@ bench: install ## Every benchmark (Redis on :6379), figures in docs/PERFORMANCE.
 	$(BIN)/python benchmarks/concierge.py
 	$(BIN)/python benchmarks/search.py
 	$(BIN)/python benchmarks/sla.py
+	$(BIN)/python benchmarks/automation.py
 
 eval-triage: install ## Triage's precision, recall, F1 on ../shared/data/triage (FILROUGE_SHARED_DATA), docs/TRIAGE.md
 	$(BIN)/python -m filrouge.triage.evaluate

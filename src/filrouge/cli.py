@@ -210,6 +210,7 @@ def imap(once: bool, interval: float) -> None:
 def worker(workers: int, metrics_port: int | None) -> None:
     """Run the background worker alone (deliveries, callbacks, webhooks, sweeps)."""
     from filrouge.jobs import (
+        automation,  # its tasks: rules after each burst of events, no_reply sweeps
         callbacks,  # noqa: F401 - its tasks: calls to place, missed ones
         deliveries,
         duplicates,  # noqa: F401 - its task: suggested duplicates kept up to date
@@ -222,6 +223,7 @@ def worker(workers: int, metrics_port: int | None) -> None:
 
     _check_database()
     deliveries.install()
+    automation.install()
     if metrics_port is not None:
         _serve_worker_metrics(metrics_port)
     sla.install()

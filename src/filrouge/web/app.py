@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 from filrouge import __version__
 from filrouge.core.blobs import BlobStore
 from filrouge.db import create_db_engine, make_session_factory, start_checkpointer
+from filrouge.jobs import automation as automation_jobs
 from filrouge.jobs import deliveries, sla
 from filrouge.jobs import duplicates as duplicate_jobs  # noqa: F401 - the periodic scan
 from filrouge.jobs import retention as retention_jobs  # noqa: F401 - the nightly policy
@@ -24,6 +25,7 @@ from filrouge.settings import Settings, get_settings
 from filrouge.web import forms
 from filrouge.web.api import (
     attachments,
+    automation,
     channels,
     conversations,
     custom_fields,
@@ -58,6 +60,7 @@ from filrouge.web.ui import (
     inbox,
     live,
 )
+from filrouge.web.ui import automation as automation_pages
 from filrouge.web.ui import concierge as concierge_pages
 from filrouge.web.ui import customer as customer_pages
 from filrouge.web.ui import customer_fields as customer_field_pages
@@ -104,6 +107,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     deliveries.install()
     survey_jobs.install()
     sla.install()
+    automation_jobs.install()
     install_error_handlers(app)
     install_redaction()
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
@@ -125,6 +129,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         me,
         search,
         sla_policies,
+        automation,
     ):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)
@@ -147,6 +152,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         notification_pages,
         canned,
         segment_pages,
+        automation_pages,
         admin,
         live,
         search_pages,

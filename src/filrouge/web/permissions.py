@@ -60,6 +60,11 @@ RULES: dict[str, frozenset[Role]] = {
     "canned:manage": MANAGERS,
     "callbacks:view": STAFF,
     "callbacks:handle": STAFF,
+    # automation: rules for managers; macros for everyone, each action checked on its own right
+    "automation:manage": MANAGERS,
+    "macros:list": EVERYONE,
+    "macros:write": STAFF,  # agents write their own; shared ones: managers (core/automation)
+    "macros:apply": EVERYONE,
 }
 
 

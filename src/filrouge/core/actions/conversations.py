@@ -31,6 +31,7 @@ class ConversationChanges:
 def update_conversation(
     session: Session, conversation: Conversation, changes: ConversationChanges, actor: Actor
 ) -> Conversation:
+    status_before = conversation.status
     if changes.status is not None:
         _set_status(session, conversation, changes.status, actor)
     if changes.priority is not None:
@@ -44,7 +45,12 @@ def update_conversation(
         _set_field(session, conversation, "team_id", changes.team_id, actor)
     if changes.tags is not None:
         _set_tags(session, conversation, changes.tags, actor)
-    publish_after_commit(session, "conversation.updated", conversation_id=conversation.id)
+    publish_after_commit(
+        session,
+        "conversation.updated",
+        conversation_id=conversation.id,
+        status_changed=conversation.status != status_before,
+    )
     return conversation
 
 

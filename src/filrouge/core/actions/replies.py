@@ -20,6 +20,7 @@ from filrouge.core.models.enums import (
     ConversationStatus,
     DeliveryStatus,
     Direction,
+    MessageFlag,
     Role,
     Visibility,
 )
@@ -33,7 +34,7 @@ from filrouge.settings import Settings
 def add_reply(
     session: Session,
     conversation: Conversation,
-    author: User,
+    author: User | None,
     text: str,
     channel_id: int | None = None,
     *,
@@ -48,7 +49,8 @@ def add_reply(
     before anything is written, then kept in the blob store under ``settings.attachments_dir``.
     A public reply that shows personal data is refused unless ``confirm_personal_data``; on a
     channel whose messaging window has closed (WhatsApp, Messenger) only a ``template`` of the
-    channel's (``{"name", "parameters"}``) can go out.
+    channel's (``{"name", "parameters"}``) can go out. Without ``author`` the reply is an
+    automatic one (a rule's): signed by no one, flagged ``auto_reply``, never the first response.
     """
     files = _checked_files(attachments, settings)
     channel = _reply_channel(session, conversation, channel_id)
@@ -70,6 +72,8 @@ def add_reply(
     style = signature_style(channel.kind, channel.settings)
     if chosen is not None:
         body, signed = template_text(chosen), False
+    elif author is None:
+        body, signed = _require_text(text), False
     else:
         body, signed = sign_reply(_require_text(text), author, style)
     message = Message(
@@ -77,19 +81,20 @@ def add_reply(
         channel_id=channel.id,
         direction=Direction.OUTBOUND,
         identity_id=None if identity is None else identity.id,
-        author_id=author.id,
-        signed_by_id=author.id if signed else None,
+        author_id=None if author is None else author.id,
+        signed_by_id=author.id if signed and author is not None else None,
         text=body,
         in_reply_to_id=None if last_inbound is None else last_inbound.id,
         status=_first_status(author, adapter),
         visibility=visibility,
+        flag=MessageFlag.AUTO_REPLY if author is None else None,
         details=None if chosen is None else {"options": {"template": chosen}},
         occurred_at=utcnow(),
     )
     message.attachments = _stored(files, settings)
     session.add(message)
     session.flush()
-    if message.status == DeliveryStatus.AWAITING_APPROVAL:
+    if message.status == DeliveryStatus.AWAITING_APPROVAL and author is not None:
         _log(
             session,
             conversation,
@@ -198,12 +203,12 @@ def _stored(files: list[CheckedFile], settings: Settings | None) -> list[Attachm
     ]
 
 
-def needs_approval(author: User) -> bool:
+def needs_approval(author: User | None) -> bool:
     """A contributor's reply waits for a supervisor, unless the admin trusted them."""
-    return author.role == Role.CONTRIBUTOR and not author.trusted
+    return author is not None and author.role == Role.CONTRIBUTOR and not author.trusted
 
 
-def _first_status(author: User, adapter: ChannelAdapter) -> DeliveryStatus:
+def _first_status(author: User | None, adapter: ChannelAdapter) -> DeliveryStatus:
     if needs_approval(author):
         return DeliveryStatus.AWAITING_APPROVAL
     return DeliveryStatus.SENT if adapter.logs_only else DeliveryStatus.QUEUED
@@ -413,11 +418,12 @@ def _require_text(text: str) -> str:
 
 
 def _mark_answered(
-    session: Session, conversation: Conversation, message: Message, author: User
+    session: Session, conversation: Conversation, message: Message, author: User | None
 ) -> None:
-    if conversation.first_response_at is None:
+    human = author is not None  # an automatic reply answers nobody's question
+    if human and conversation.first_response_at is None:
         conversation.first_response_at = message.occurred_at
-    if conversation.status == ConversationStatus.NEW:
+    if human and conversation.status == ConversationStatus.NEW:
         conversation.status = ConversationStatus.OPEN
     conversation.last_activity_at = max(conversation.last_activity_at, message.occurred_at)
     after: dict[str, Any] = {
@@ -427,4 +433,15 @@ def _mark_answered(
     }
     if message.attachments:
         after["attachment_ids"] = [a.id for a in message.attachments]
-    _log(session, conversation, author, "reply.added", after=after)
+    if author is None:
+        actor = Actor.system()
+        record_event(
+            session,
+            conversation.workspace_id,
+            actor,
+            ("conversation", conversation.id),
+            "reply.added",
+            after={**after, "automatic": True},
+        )
+    else:
+        _log(session, conversation, author, "reply.added", after=after)

@@ -10,6 +10,7 @@ from filrouge.core.models.agent import (
     WebSession,
     team_members,
 )
+from filrouge.core.models.automation import AutomationRule, AutomationRun, Macro
 from filrouge.core.models.base import Base
 from filrouge.core.models.callback import CallbackRequest
 from filrouge.core.models.conversation import Conversation, ConversationTag, ThreadKey
@@ -28,6 +29,8 @@ from filrouge.core.models.workspace import ChannelAccount, FormSubmission, Works
 __all__ = [
     "ApiToken",
     "Attachment",
+    "AutomationRule",
+    "AutomationRun",
     "Base",
     "CallbackRequest",
     "CannedResponse",
@@ -43,6 +46,7 @@ __all__ = [
     "Identity",
     "Invitation",
     "LoginFailure",
+    "Macro",
     "Message",
     "Notification",
     "Order",

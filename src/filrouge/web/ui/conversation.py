@@ -25,6 +25,7 @@ from filrouge.core.actions.replies import (
 )
 from filrouge.core.actions.sla import sla_context
 from filrouge.core.audit import Actor
+from filrouge.core.automation.macros import list_macros
 from filrouge.core.blobs import BlobStore
 from filrouge.core.errors import Invalid, NotFound
 from filrouge.core.models import ChannelAccount, Customer, Event, Message, User
@@ -303,6 +304,7 @@ def page_context(session: Session, visitor: Visitor, conversation_id: int) -> di
         "closed_windows": closed_windows(session, conversation, reply_channels),
         **public_post_context(session, conversation),
         "canned": filled_canned(session, customer, user),
+        "macros": list_macros(session, user),
         "users": users,
         "authors": {u.id: u for u in users},
         "logged_channels": [c for c in channels.values() if c.kind in LOGGED_KINDS and c.active],
