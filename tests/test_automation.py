@@ -478,6 +478,9 @@ def test_an_sla_warning_runs_its_rules_once_per_warning(admin, channel, factory)
             "rule_id": admin.get("/api/v1/automation-rules").json()[0]["id"],
         }
     ]
+    [told] = admin.get("/api/v1/notifications").json()["items"]
+    assert told["conversation_id"] == received["conversation_id"]
+    assert "Une règle vous demande de regarder la conversation" in told["text"]
 
 
 def test_a_job_for_a_conversation_gone_since_does_nothing_and_does_not_fail(admin):

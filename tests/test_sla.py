@@ -235,6 +235,9 @@ def test_a_breach_raises_the_priority_reassigns_and_notifies_supervisors_once(
     assert breached.team_id == team_id
     [notified] = events(factory, "sla.breach_notified")
     assert notified.after == {"target": "first_response", "supervisor_ids": [supervisor.user.id]}
+    [told] = supervisor.get("/api/v1/notifications").json()["items"]
+    assert (told["kind"], told["conversation_id"]) == ("sla.breached", conversation_id)
+    assert told["text"].endswith("a manqué son objectif de première réponse.")
     assert len(events(factory, "sla.breached")) == 1
     [outcome] = outcomes(factory, conversation_id)
     assert outcome.breached

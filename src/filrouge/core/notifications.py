@@ -27,6 +27,13 @@ SENTENCES = {
     "concierge.owner_assigned": N_("You are now the concierge of {customer}."),
     "concierge.owner_assigned_many": N_("You are now the concierge of {count} more customers."),
     "concierge.owner_cleared": N_("You are no longer the concierge of {customer}."),
+    "sla.breached": N_("The conversation with {customer} missed its {target} target."),
+    "automation.notify": N_("A rule asks you to look at the conversation with {customer}."),
+}
+TARGETS = {
+    "first_response": N_("first response"),
+    "next_response": N_("next response"),
+    "resolution": N_("resolution"),
 }
 ABSENCES = {"away": N_("away"), "offline": N_("offline"), "inactive": N_("deactivated")}
 
@@ -87,6 +94,8 @@ def _view(n: Notification, names: dict[int, str | None], locale: str) -> Notific
     params: dict[str, Any] = {**(n.payload or {}), "customer": name}
     absence = str(params.get("absence", ""))
     params["absence"] = translate(ABSENCES[absence], locale) if absence in ABSENCES else absence
+    target = str(params.get("target", ""))
+    params["target"] = translate(TARGETS[target], locale) if target in TARGETS else target
     sentence = SENTENCES.get(n.kind)
     text = translate(sentence, locale, **params) if sentence else n.kind
     href = f"/conversations/{n.conversation_id}" if n.conversation_id else None

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from filrouge.core.actions.after_hours import acknowledge_after_hours
 from filrouge.core.actions.conversations import ConversationChanges, update_conversation
+from filrouge.core.actions.notifications import notify_many
 from filrouge.core.actions.sla_policies import list_policies, match_policy
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.events import publish_after_commit
@@ -464,7 +465,7 @@ def escalate(
 
 
 def notify_supervisors(session: Session, conversation: Conversation, target: str) -> list[int]:
-    """The hook for notifications: for now, an event naming the supervisors to tell."""
+    """Tell the workspace's supervisors (a notification each) and record whom."""
     known: dict[int, list[int]] = session.info.setdefault("sla_supervisors", {})
     if conversation.workspace_id not in known:
         known[conversation.workspace_id] = list(
@@ -486,6 +487,19 @@ def notify_supervisors(session: Session, conversation: Conversation, target: str
         ("conversation", conversation.id),
         "sla.breach_notified",
         after={"target": target, "supervisor_ids": ids},
+    )
+    notify_many(
+        session,
+        [
+            {
+                "user_id": user_id,
+                "kind": "sla.breached",
+                "conversation_id": conversation.id,
+                "customer_id": conversation.customer_id,
+                "payload": {"target": target},
+            }
+            for user_id in ids
+        ],
     )
     return ids
 

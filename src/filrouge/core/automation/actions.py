@@ -24,6 +24,7 @@ from filrouge.core.actions.conversations import (
     normalise_tag,
     update_conversation,
 )
+from filrouge.core.actions.notifications import notify_many
 from filrouge.core.actions.replies import add_reply
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.automation.conditions import Context
@@ -231,8 +232,8 @@ class NotifyParams(Params):
 
 
 class Notify(AutomationAction):
-    """For now an event ``automation.notify`` naming the people to tell; the notifications
-    module replaces this entry with one that reaches them."""
+    """Tells the people named (a notification each, live on their open pages) and records
+    ``automation.notify``."""
 
     params = NotifyParams
 
@@ -259,6 +260,20 @@ class Notify(AutomationAction):
             ("conversation", conversation.id),
             "automation.notify",
             after={"user_ids": params.user_ids, "rule_id": run.rule_id},
+        )
+        rule = {"rule_id": run.rule_id}
+        notify_many(
+            session,
+            [
+                {
+                    "user_id": user_id,
+                    "kind": "automation.notify",
+                    "conversation_id": conversation.id,
+                    "customer_id": conversation.customer_id,
+                    "payload": rule,
+                }
+                for user_id in params.user_ids
+            ],
         )
         return False
 

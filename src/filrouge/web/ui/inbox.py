@@ -70,12 +70,11 @@ def inbox(
 ) -> Response:
     with transaction(factory) as session:
         filters = _filters(session, visitor.user, view, status, channel_id, q)
+        filters.segment = segment_filter(session, visitor.user, segment)
         if view == "sla":
             page = list_sla_due(session, visitor.user, filters, PAGE_SIZE)
         else:
             page = list_conversations(session, visitor.user, filters, PAGE_SIZE, cursor)
-        filters.segment = segment_filter(session, visitor.user, segment)
-        page = list_conversations(session, visitor.user, filters, PAGE_SIZE, cursor)
         rows = inbox_rows(session, page.items)
         channels = _channels(session, visitor.user.workspace_id)
         segments = (
