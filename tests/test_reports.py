@@ -335,3 +335,18 @@ def test_unknown_metrics_empty_periods_and_who_may_read(admin, make_caller):
         .status_code
         == 200
     )
+
+
+def test_a_saved_segment_cuts_the_report_to_its_customers(admin, book, factory):
+    with transaction(factory) as session:  # customer C (Messenger, answered in public) is a VIP
+        session.query(Customer).filter(Customer.name == "C").update({"attributes": {"vip": True}})
+    vip = {"all": [{"field": "vip", "op": "is", "value": True}]}
+    segment = admin.post("/api/v1/segments", json={"name": "VIP", "definition": vip})
+    assert segment.status_code == 201, segment.text
+    report = admin.get(
+        "/api/v1/reports/channels", params={**NOVEMBER, "segment": segment.json()["id"]}
+    ).json()
+    assert [row["channel_id"] for row in report["channels"]] == [book["messenger"]]
+    assert (report["total"]["conversations"], report["total"]["public_replies"]) == (1, 1)
+    unknown = admin.get("/api/v1/reports/channels", params={**NOVEMBER, "segment": 999})
+    assert unknown.status_code == 404

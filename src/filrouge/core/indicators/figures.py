@@ -13,7 +13,14 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from filrouge.core.indicators.period import ReportFilters
 from filrouge.core.indicators.sqlfn import between, percentiles, ratio, seconds_between
-from filrouge.core.models import Conversation, ConversationTag, Event, Message, Survey
+from filrouge.core.models import (
+    Conversation,
+    ConversationTag,
+    Customer,
+    Event,
+    Message,
+    Survey,
+)
 from filrouge.core.models.enums import AUTOMATIC_FLAGS, DeliveryStatus, Direction
 
 SPAM_TAG = "spam"
@@ -111,6 +118,9 @@ def conversation_cuts(filters: ReportFilters) -> list[ColumnElement[bool]]:
         cuts.append(Conversation.assignee_id == filters.agent_id)
     if filters.priority is not None:
         cuts.append(Conversation.priority == filters.priority)
+    if filters.segment is not None:
+        members = select(Customer.id).where(filters.segment)
+        cuts.append(Conversation.customer_id.in_(members))
     return cuts
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from filrouge.core.errors import Invalid
@@ -26,6 +26,7 @@ class ReportFilters:
     team_id: int | None = None
     agent_id: int | None = None
     priority: str | None = None
+    segment: Any = None  # core/segments.segment_clause: the customers a report is about
     extra: dict[str, object] = field(default_factory=dict)
 
     @property

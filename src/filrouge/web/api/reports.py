@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from filrouge.core.actions.segments import segment_filter
 from filrouge.core.hours import BadHours, read_zone
 from filrouge.core.indicators.period import ReportFilters, report_period
 from filrouge.core.indicators.reports import METRICS, channel_report, timeseries
@@ -33,6 +35,7 @@ def channels_report(
     team_id: Id = None,
     agent_id: Id = None,
     priority: PriorityQuery = None,
+    segment: Id = None,
 ) -> dict[str, Any]:
     """One object per channel with at least ``channel_id, conversations, inbound_messages,
     response_rate, first_response_median_s, first_response_p90_s, resolution_median_s,
@@ -40,6 +43,7 @@ def channels_report(
     durations in seconds; ``null`` where there is nothing to count."""
     with transaction(factory) as session:
         filters = _filters(session, user, since, until, None, team_id, agent_id, priority)
+        filters = replace(filters, segment=segment_filter(session, user, segment))
         per_channel, total = channel_report(session, user.workspace_id, filters)
         channels = _channels(session, user.workspace_id)
     return {
@@ -70,10 +74,12 @@ def timeseries_report(
     team_id: Id = None,
     agent_id: Id = None,
     priority: PriorityQuery = None,
+    segment: Id = None,
 ) -> dict[str, Any]:
     """``metric`` (any field of the channels report) for each day, week or month."""
     with transaction(factory) as session:
         filters = _filters(session, user, since, until, channel_id, team_id, agent_id, priority)
+        filters = replace(filters, segment=segment_filter(session, user, segment))
         points = timeseries(session, user.workspace_id, filters, metric, interval)
     return {
         **_period(filters),
