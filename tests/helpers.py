@@ -5,11 +5,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import Engine, create_engine, make_url, text
+
+from filrouge.db import create_db_engine
 
 T0 = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)  # all test dates are in the past
 
@@ -86,3 +91,26 @@ def thread(admin: Any, conversation_id: int) -> list[dict[str, Any]]:
 def meta_signature(body: bytes, secret: str) -> str:
     """``X-Hub-Signature-256`` as Meta computes it: HMAC-SHA256 of the raw body, in hex."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@contextmanager
+def database_of_its_own(backend: str, tmp_path: Path, name: str) -> Iterator[Engine]:
+    """An empty database no other test uses (SQLite file, or ``<test database>_<name>`` on
+    PostgreSQL), to migrate from an old revision: the shared one stays at the latest."""
+    if backend == "sqlite":
+        engine = create_db_engine(f"sqlite:///{tmp_path / f'{name}.db'}")
+        yield engine
+        engine.dispose()
+        return
+    base = make_url(os.environ["FILROUGE_TEST_DATABASE_URL"])
+    own = f"{base.database}_{name}"
+    server = create_engine(base, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{own}"'))
+        connection.execute(text(f'CREATE DATABASE "{own}"'))
+    engine = create_db_engine(base.set(database=own).render_as_string(hide_password=False))
+    yield engine
+    engine.dispose()
+    with server.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{own}"'))
+    server.dispose()

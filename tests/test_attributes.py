@@ -5,24 +5,26 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, create_engine, make_url, select, text
+from sqlalchemy import Engine, select, text
 
-from conftest import BACKENDS, PG_URL
+from conftest import BACKENDS
 from filrouge.channels.x.inbound import read_activity
+from filrouge.core.actions.customer_import import ImportOptions, import_customers
 from filrouge.core.actions.inbound import receive_message
+from filrouge.core.audit import Actor
 from filrouge.core.consent import may_contact
 from filrouge.core.custom_fields import age_band, age_band_of
-from filrouge.core.customer_csv import CsvError, import_customers
 from filrouge.core.models import Customer, Event
-from filrouge.db import create_db_engine, make_session_factory, transaction
+from filrouge.db import make_session_factory, transaction
 from filrouge.schema import alembic_config, migrate
-from helpers import receive, shared_data
+from helpers import database_of_its_own, receive, shared_data
 
 FIELDS = [
     {"key": "loyalty_tier", "label": "Fidélité", "type": "choice", "options": ["gold", "silver"]},
@@ -243,7 +245,7 @@ def test_may_contact_follows_consent_on_email_sms_and_whatsapp_only():
 # -- CSV import --------------------------------------------------------------------------------
 
 
-def test_the_import_types_the_columns_and_refuses_a_file_with_a_bad_value(
+def test_the_import_types_the_columns_and_rejects_a_row_with_a_bad_value(
     admin, fields, factory, tmp_path: Path
 ):
     good = tmp_path / "good.csv"
@@ -257,24 +259,26 @@ def test_the_import_types_the_columns_and_refuses_a_file_with_a_bad_value(
         "name,email,loyalty_tier\nBen,ben@example.fr,gold\nCléo,cleo@example.fr,bronze\n",
         encoding="utf-8",
     )
-    with transaction(factory) as session:
-        import_customers(session, good, "FR")
-    with pytest.raises(CsvError, match="line 3: loyalty_tier"), transaction(factory) as session:
-        import_customers(session, bad, "FR")
+    options = ImportOptions(region="FR", locale="fr", actor=Actor.system())
+    workspace_id = admin.user.workspace_id
+    assert import_customers(factory, workspace_id, good, options).rejected == 0
+    report = import_customers(factory, workspace_id, bad, options)
+    assert (report.created, report.rejected) == (1, 1)  # Cléo's tier is not a choice
+    assert report.rejected_path is not None
+    rejected = report.rejected_path.read_text(encoding="utf-8")
+    assert "Cléo" in rejected
+    assert "loyalty_tier" in rejected
     with transaction(factory) as session:
         names = {c.name: c.attributes for c in session.scalars(select(Customer))}
-        consent = session.scalars(
-            select(Event.after).where(Event.action == "customer.consent_changed")
-        ).all()
     assert names == {
         "Anne": {
             "vip": True,
             "store_number": 42,
             "customer_since": "2020-05-01",
             "consent_sms": False,
-        }
+        },
+        "Ben": {"loyalty_tier": "gold"},
     }
-    assert consent == [{"consent_sms": False, "source": "import"}]
 
 
 # -- the panel ---------------------------------------------------------------------------------
@@ -395,26 +399,10 @@ def test_instagram_and_facebook_commenters_keep_their_followers_when_the_payload
 
 
 @pytest.fixture(params=BACKENDS)
-def unmigrated(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+def unmigrated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An empty database of its own, to be migrated step by step."""
-    if request.param == "sqlite":
-        engine = create_db_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with database_of_its_own(request.param, tmp_path, "attributes_migration") as engine:
         yield engine
-        engine.dispose()
-        return
-    assert PG_URL
-    base = make_url(PG_URL)
-    name = f"{base.database}_attributes_migration"
-    server = create_engine(base, isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_db_engine(base.set(database=name).render_as_string(hide_password=False))
-    yield engine
-    engine.dispose()
-    with server.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    server.dispose()
 
 
 def test_vip_and_consents_imported_as_text_become_booleans(unmigrated: Engine):

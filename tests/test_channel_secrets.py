@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy import Engine, text
 
-from conftest import BACKENDS, PG_URL
+from conftest import BACKENDS
 from filrouge.core.models import ChannelAccount
-from filrouge.db import create_db_engine, make_session_factory
+from filrouge.db import make_session_factory
 from filrouge.lib.crypto import PREFIX
 from filrouge.schema import alembic_config, migrate
+from helpers import database_of_its_own
 
 
 def raw_settings(engine, channel_id: int) -> str:
@@ -53,24 +54,8 @@ def test_it_keeps_non_secret_settings_readable(channel, engine):
 def unmigrated(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An empty database of its own: migrations are run on it from an old revision, which
     the shared test database (at the latest revision) must never see."""
-    if request.param == "sqlite":
-        engine = create_db_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with database_of_its_own(request.param, tmp_path, "migrations") as engine:
         yield engine
-        engine.dispose()
-        return
-    assert PG_URL
-    base = make_url(PG_URL)
-    name = f"{base.database}_migrations"
-    server = create_engine(base, isolation_level="AUTOCOMMIT")
-    with server.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine = create_db_engine(base.set(database=name).render_as_string(hide_password=False))
-    yield engine
-    engine.dispose()
-    with server.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    server.dispose()
 
 
 def test_it_encrypts_credentials_saved_in_clear_before_encryption_existed(unmigrated):
