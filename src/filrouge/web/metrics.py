@@ -40,6 +40,7 @@ from filrouge.settings import Settings
 from filrouge.web.errors import error_response
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# This machine (Starlette's test client names itself "testclient": no real peer can).
 LOOPBACK = frozenset({"127.0.0.1", "::1", "testclient"})
 
 
@@ -113,7 +114,14 @@ class DatabaseCollector(Collector):
                     CallbackRequest.due_at <= utcnow(),
                 )
             )
-            channels = list(session.execute(select(ChannelAccount)).scalars())
+            channels = session.execute(  # not the settings: no secret decrypted per scrape
+                select(
+                    ChannelAccount.id,
+                    ChannelAccount.kind,
+                    ChannelAccount.active,
+                    ChannelAccount.needs_reconnection_at,
+                )
+            ).all()
         yield _gauge(
             "filrouge_webhook_deliveries_pending",
             "Provider deliveries stored and not read into conversations yet.",
