@@ -297,7 +297,8 @@ def test_it_sends_a_photo_from_the_composer_and_shows_it_in_the_thread(browser, 
     expect(last).to_contain_text("Voici la photo du colis.")
     photo = last.locator("img.attachment")
     expect(photo).to_have_attribute("alt", "colis.png")
-    assert photo.evaluate("img => img.complete && img.naturalWidth") == 1  # loaded, not broken
+    loaded = "img => img.complete && img.naturalWidth === 1"  # loaded, not broken
+    page.wait_for_function(loaded, arg=photo.element_handle(), timeout=15_000)
 
 
 def test_it_lets_an_admin_invite_a_colleague_who_then_signs_in(browser, server):
