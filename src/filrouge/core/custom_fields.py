@@ -234,14 +234,21 @@ def age_band(birth_date: date, today: date) -> str | None:
 
 def age_band_of(attributes: Mapping[str, Any], today: date) -> str | None:
     """From the date of birth when it is known, else the band stored as it was told."""
-    born = attributes.get("birth_date")
-    if isinstance(born, str):
-        try:
-            return age_band(date.fromisoformat(born), today)
-        except ValueError:
-            pass
+    born = _iso_date(attributes.get("birth_date"))
+    if born is not None:
+        return age_band(born, today)
     band = attributes.get("age_band")
     return band if isinstance(band, str) else None
+
+
+def _iso_date(value: Any) -> date | None:
+    """``YYYY-MM-DD`` as a date; anything else (a date mistyped long ago) as None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 def check_definition(key: str, type_: str, options: Iterable[str], taken: Iterable[str]) -> None:

@@ -89,12 +89,17 @@ def _text(channel: ChannelAccount, hours: OpeningHours, opens: datetime, due: da
         "answer_by": _moment(due, hours, locale),
     }
     own = settings.get(f"after_hours_text_{locale}")
-    if isinstance(own, str) and own.strip():
-        try:
-            return own.format(**moments)
-        except (KeyError, IndexError, ValueError):  # a template with other braces: the default
-            pass
-    return translate(DEFAULT_TEXT, locale, **moments)
+    filled = _filled(own, moments) if isinstance(own, str) and own.strip() else None
+    return filled or translate(DEFAULT_TEXT, locale, **moments)
+
+
+def _filled(text: str, moments: dict[str, str]) -> str | None:
+    """The channel's own words filled in; None when they name something else (checked when
+    saved, so only words saved before that check): the default words go instead."""
+    try:
+        return text.format(**moments)
+    except (KeyError, IndexError, ValueError):
+        return None
 
 
 def _moment(moment: datetime, hours: OpeningHours, locale: str) -> str:

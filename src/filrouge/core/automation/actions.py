@@ -10,6 +10,7 @@ is saved.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -52,12 +53,13 @@ class Params(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AutomationAction:
+class AutomationAction(ABC):
     params: ClassVar[type[Params]] = Params
     permission: ClassVar[str] = "conversations:update"  # web/permissions.py, for macros
 
-    def check(self, session: Session, workspace_id: int, params: Any) -> None:
-        """Refuse, when the rule is saved, what cannot work (an unknown team…)."""
+    def check(self, session: Session, workspace_id: int, params: Any) -> None:  # noqa: B027
+        """Refuse, when the rule is saved, what cannot work (an unknown team…); most actions
+        have nothing to check."""
 
     def causes(self, params: Any) -> frozenset[str]:
         """The triggers this action can fire again (``status_changed``)."""
@@ -66,9 +68,9 @@ class AutomationAction:
     def sets_status(self, params: Any) -> str | None:
         return None
 
+    @abstractmethod
     def apply(self, session: Session, run: ActionRun, params: Any) -> bool:
         """Do it; True when the conversation's status changed."""
-        raise NotImplementedError
 
 
 def _changes(session: Session, run: ActionRun, changes: ConversationChanges) -> bool:
