@@ -5,11 +5,12 @@ committed, and imported customers merged and unmerged like any other."""
 from __future__ import annotations
 
 import csv
+import pickle
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from filrouge.core.actions import customer_import
@@ -18,7 +19,9 @@ from filrouge.core.actions.duplicates import refresh_suggestions
 from filrouge.core.actions.users import ensure_workspace
 from filrouge.core.audit import Actor
 from filrouge.core.customer_csv import CsvError
+from filrouge.core.errors import Invalid
 from filrouge.core.models import Customer, DuplicateSuggestion, Event, Identity
+from filrouge.core.search import SearchFilters, search
 from filrouge.settings import Settings
 
 
@@ -378,3 +381,99 @@ def test_it_never_writes_the_report_over_the_file_it_imports(factory, settings, 
     assert "cannot be written over clients.csv" in refused.value.message_in("en")
     assert source.read_text(encoding="utf-8").startswith("name,email")
     assert count(factory, Customer) == 0
+
+
+def found_customers(admin: Any, factory: sessionmaker[Session], typed: str) -> set[str | None]:
+    """The names of the customers the search box finds for ``typed``."""
+    with factory() as session:
+        results = search(session, admin.user, typed, SearchFilters(kinds=("customers",)))
+        return {hit.title for hit in results.hits}
+
+
+def test_imported_customers_are_found_by_name_email_and_phone_and_a_new_identity_too(
+    admin, factory, settings, tmp_path
+):
+    first = write(
+        tmp_path,
+        "name,email,phone\nJeanne Martin,jeanne@example.fr,06 12 34 56 78\n"
+        "Paul Durand,paul@example.fr,\n",
+    )
+    run_import(factory, settings, first)
+
+    assert found_customers(admin, factory, "Martin") == {"Jeanne Martin"}
+    assert found_customers(admin, factory, "jeanne@example.fr") == {"Jeanne Martin"}
+    assert found_customers(admin, factory, "06 12 34 56 78") == {"Jeanne Martin"}
+    assert found_customers(admin, factory, "Durand") == {"Paul Durand"}
+    assert found_customers(admin, factory, "07 11 22 33 44") == set()
+
+    again = write(tmp_path, "name,email,phone\nPaul Durand,paul@example.fr,07 11 22 33 44\n")
+    report = run_import(factory, settings, again)
+
+    assert report.updated == 1
+    assert found_customers(admin, factory, "07 11 22 33 44") == {"Paul Durand"}
+    assert found_customers(admin, factory, "paul@example.fr") == {"Paul Durand"}
+    with factory() as session:  # the hold never outlives the chunk's transaction
+        if session.get_bind().dialect.name == "sqlite":
+            assert session.execute(text("SELECT count(*) FROM search_holds")).scalar() == 0
+
+
+def test_a_customer_written_elsewhere_after_an_import_is_indexed_as_usual(
+    admin, factory, settings, tmp_path
+):
+    run_import(factory, settings, write(tmp_path, "name,email\nJeanne Martin,j@example.fr\n"))
+    with factory() as session, session.begin():
+        workspace_id = ensure_workspace(session, settings.workspace_name).id
+        customer = Customer(workspace_id=workspace_id, name="Lucie Fontaine")
+        session.add(customer)
+        session.flush()
+        session.add(
+            Identity(
+                workspace_id=workspace_id,
+                customer_id=customer.id,
+                kind="email",
+                value="lucie@example.fr",
+            )
+        )
+
+    assert found_customers(admin, factory, "Fontaine") == {"Lucie Fontaine"}
+    assert found_customers(admin, factory, "lucie@example.fr") == {"Lucie Fontaine"}
+
+
+def test_a_large_file_parsed_in_another_process_imports_exactly_as_in_place(
+    factory, settings, tmp_path
+):
+    rows = [
+        f"Client {n},client{n}@example.fr,06 12 34 {n // 100:02d} {n % 100:02d}" for n in range(40)
+    ]
+    rows[5] = "Faux,pas-une-adresse,"
+    rows[9] = "Court,,12"
+    rows[12] = "Trop,de@example.fr,,champs"
+    source = write(tmp_path, "name,email,phone\n" + "\n".join(rows) + "\n")
+    in_place = tmp_path / "in_place.rejected.csv"
+    background = tmp_path / "background.rejected.csv"
+
+    first = run_import(
+        factory, settings, source, chunk_rows=7, background=False, rejected_path=in_place
+    )
+    imported = customers_by_name(factory)
+    with factory() as session, session.begin():
+        session.execute(delete(Identity))
+        session.execute(delete(Customer))
+    second = run_import(
+        factory, settings, source, chunk_rows=7, background=True, rejected_path=background
+    )
+
+    assert (second.created, second.rejected) == (first.created, first.rejected)
+    assert (first.created, first.rejected) == (37, 3)
+    assert customers_by_name(factory) == imported
+    assert rejected_rows(background) == rejected_rows(in_place)
+
+
+def test_a_refusal_crosses_processes_with_its_code_and_words():
+    refusal = Invalid("invalid_phone", "{value} is not a phone number.", field="phone", value="12")
+
+    copy = pickle.loads(pickle.dumps(refusal))
+
+    assert type(copy) is Invalid
+    assert (copy.code, copy.field, copy.params) == ("invalid_phone", "phone", refusal.params)
+    assert copy.message_in("en") == refusal.message_in("en") == "12 is not a phone number."

@@ -39,6 +39,9 @@ class CsvError(DomainError):
     status = 422
 
 
+Record = tuple[int, list[str], DomainError | None]  # first line, fields, why it is unreadable
+
+
 @dataclass(frozen=True)
 class CustomerRow:
     line: int
@@ -111,21 +114,23 @@ class CustomerCsv:
         region: str,
         definitions: Mapping[str, FieldDefinition] | None = None,
     ) -> Iterator[list[CustomerRow | RejectedRow]]:
-        chunk: list[CustomerRow | RejectedRow] = []
-        for line, fields, error in self._records():
-            row = (
-                RejectedRow(line, fields, error)
-                if error
-                else parse_row(line, fields, self.columns, region, definitions)
-            )
-            chunk.append(row)
+        """Parsed rows, ``size`` at a time, parsed here (see ``customer_csv_background`` for
+        parsing in another process)."""
+        for records in self.record_chunks(size):
+            yield parse_records(records, self.columns, region, definitions)
+
+    def record_chunks(self, size: int) -> Iterator[list[Record]]:
+        """The file's records as read, ``size`` at a time, not parsed yet."""
+        chunk: list[Record] = []
+        for record in self._records():
+            chunk.append(record)
             if len(chunk) >= size:
                 yield chunk
                 chunk = []
         if chunk:
             yield chunk
 
-    def _records(self) -> Iterator[tuple[int, list[str], DomainError | None]]:
+    def _records(self) -> Iterator[Record]:
         """(first line of the record, fields, an error that made it unreadable)."""
         reader = self._reader
         previous_end = reader.line_num
@@ -210,6 +215,21 @@ def _read_header(path: Path, reader: Any) -> list[str]:
             column=twice[0],
         )
     return header
+
+
+def parse_records(
+    records: list[Record],
+    columns: Columns,
+    region: str,
+    definitions: Mapping[str, FieldDefinition] | None = None,
+) -> list[CustomerRow | RejectedRow]:
+    """Records as customers to import, or rejected with the reason."""
+    return [
+        RejectedRow(line, fields, error)
+        if error
+        else parse_row(line, fields, columns, region, definitions)
+        for line, fields, error in records
+    ]
 
 
 def parse_row(

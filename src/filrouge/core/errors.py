@@ -26,6 +26,18 @@ class DomainError(Exception):
         """The refusal in ``locale``'s words, from the catalogue."""
         return translate(self.message_id, locale, **self.params)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled whole, code and parameters (the customers import parses rows in another
+        process and gets the refusals back)."""
+        params = {key: value for key, value in self.params.items() if key != "field"}
+        return (_restore_error, (type(self), self.code, self.message_id, self.field, params))
+
+
+def _restore_error(
+    kind: type[DomainError], code: str, message_id: str, field: str | None, params: dict[str, Any]
+) -> DomainError:
+    return kind(code, message_id, field=field, **params)
+
 
 class NotFound(DomainError):
     status = 404

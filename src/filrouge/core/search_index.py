@@ -8,15 +8,19 @@ an ordinary write. Two moments need more:
   (``optimize``), and ``secure_delete`` zeroes the pages they leave. PostgreSQL rewrites the
   row's vector in the same statement (its dead versions go at the next vacuum, as for every
   column).
-- a bulk import (``rebuild_search_index``): the index is built again from the tables in a few
-  statements, and the FTS5 segments are merged into one, which keeps later searches fast.
+- a bulk import: on SQLite, ``customers_index_held`` makes the customers' insert triggers stand
+  aside while a chunk is written (migration 0022) and indexes the chunk's customers in one
+  statement before the same transaction commits; ``rebuild_search_index`` builds the index
+  again from the tables in a few statements and merges the FTS5 segments into one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 SQLITE_TABLES = {
@@ -42,6 +46,14 @@ SQLITE_FILL = {
         "FROM orders o"
     ),
 }
+HOLD_CUSTOMERS = text("INSERT INTO search_holds(kind) VALUES ('customers')")
+RELEASE_CUSTOMERS = text("DELETE FROM search_holds WHERE kind = 'customers'")
+FORGET_CUSTOMERS = text(
+    "DELETE FROM search_customers WHERE rowid IN (SELECT value FROM json_each(:ids))"
+)
+INDEX_CUSTOMERS = text(
+    SQLITE_FILL["customers"] + " WHERE c.id IN (SELECT value FROM json_each(:ids))"
+)
 POSTGRESQL_REBUILD = {
     "messages": (
         "UPDATE messages m SET search_vector = filrouge_words(m.text) || setweight("
@@ -72,6 +84,35 @@ def rebuild_search_index(session: Session, kinds: Iterable[str]) -> None:
             for statement in POSTGRESQL_REBUILD[kind]:
                 session.execute(text(statement))
     purge_search_index(session, kinds)
+
+
+class HeldCustomers:
+    """The customers written while the index stood aside: ``new`` ones have no index row yet,
+    ``changed`` ones (a new identity, say) have one to write again."""
+
+    def __init__(self) -> None:
+        self.new: list[int] = []
+        self.changed: list[int] = []
+
+
+@contextmanager
+def customers_index_held(conn: Connection) -> Iterator[HeldCustomers]:
+    """SQLite: while the block writes customers and identities, the insert triggers stand
+    aside; on leaving it, the customers noted in the yielded ``HeldCustomers`` are indexed in
+    one statement, inside the same transaction. SQLite has one writer at a time and the hold
+    is never committed, so every other writer keeps indexing as usual. PostgreSQL: its
+    expression indexes need nothing, the block runs as it is."""
+    held = HeldCustomers()
+    if conn.dialect.name != "sqlite":
+        yield held
+        return
+    conn.execute(HOLD_CUSTOMERS)
+    yield held
+    if held.changed:
+        conn.execute(FORGET_CUSTOMERS, {"ids": json.dumps(held.changed)})
+    if held.new or held.changed:
+        conn.execute(INDEX_CUSTOMERS, {"ids": json.dumps(held.new + held.changed)})
+    conn.execute(RELEASE_CUSTOMERS)
 
 
 def _is_sqlite(session: Session) -> bool:

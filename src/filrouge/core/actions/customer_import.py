@@ -31,8 +31,10 @@ from filrouge.core.customer_csv import (
     RejectedRow,
     RejectedRowWriter,
 )
+from filrouge.core.customer_csv_background import parsed_chunks
 from filrouge.core.errors import Conflict
 from filrouge.core.models import Customer, Identity
+from filrouge.core.search_index import customers_index_held
 from filrouge.db import transaction
 from filrouge.lib.timeutil import utcnow
 
@@ -80,6 +82,7 @@ class ImportOptions:
     chunk_rows: int = CHUNK_ROWS
     progress: ProgressHook | None = None
     touched: TouchedHook | None = None
+    background: bool | None = None  # parse in another process; None: for large files
 
 
 def default_rejected_path(path: Path) -> Path:
@@ -96,7 +99,9 @@ def import_customers(
         definitions = workspace_definitions(session, workspace_id)
     with CustomerCsv(path) as source:
         rejected = _rejected_writer(path, source.columns.header, options)
-        chunks = source.chunks(options.chunk_rows, options.region, definitions)
+        chunks = parsed_chunks(
+            source, options.chunk_rows, options.region, definitions, options.background
+        )
         try:
             for number, chunk in enumerate(chunks):
                 _write_rejected(rejected, (row for row in chunk if isinstance(row, RejectedRow)))
@@ -184,9 +189,14 @@ def import_customer_rows(
     plan = _Plan(owners, targets)
     for row in good:
         plan.take(row)
-    created_ids = _insert_customers(conn, workspace_id, plan.new)
-    _insert_identities(conn, workspace_id, plan)
-    updated_ids = _update_customers(conn, plan.existing)
+    with customers_index_held(conn) as held:
+        created_ids = _insert_customers(conn, workspace_id, plan.new)
+        _insert_identities(conn, workspace_id, plan)
+        updated_ids = _update_customers(conn, plan.existing)
+        held.new = created_ids
+        held.changed = [
+            customer_id for customer_id, target in plan.existing.items() if target.new_identities
+        ]
     plan.report.rejected += len(rows) - len(good)
     _record_import(
         session, workspace_id, actor, source, rows, plan.report, created_ids, updated_ids
