@@ -6,6 +6,10 @@ FILROUGE_TEST_DATABASE_URL). Prints ``BENCH search <db> p50=… p95=… p99=…`
 written with executemany in one transaction (the index triggers run as in production).
 
     .venv/bin/python benchmarks/search.py [--messages 1000000] [--queries 200]
+    .venv/bin/python benchmarks/search.py --skip-sqlite --keep           # PostgreSQL, kept
+    .venv/bin/python benchmarks/search.py --skip-sqlite --reuse --slowest 20  # search it again
+
+The queries are drawn from their own seed: a reused database gets the same 200 queries.
 """
 
 from __future__ import annotations
@@ -351,10 +355,19 @@ def queries(rng: random.Random, count: int, channels: list[int]) -> list[tuple[s
     return [(rng.choice(shapes)(), rng.choice(filters)) for _ in range(count)]
 
 
-def bench(name: str, engine: Engine, messages: int, count: int) -> None:
-    rng = random.Random(6)
+def built(engine: Engine) -> tuple[int, list[int]] | None:
+    """The admin and channel ids of a database a previous ``--keep`` run built, if any."""
+    with engine.connect() as connection:
+        user_id = connection.scalar(select(User.id).limit(1))
+        channels = list(connection.scalars(select(ChannelAccount.id).order_by(ChannelAccount.id)))
+        has_messages = connection.scalar(select(Message.id).limit(1)) is not None
+    return (user_id, channels) if user_id is not None and has_messages else None
+
+
+def bench(name: str, engine: Engine, messages: int, count: int, slowest: int = 0) -> None:
     began = time.perf_counter()
-    user_id, channels = build(engine, messages, rng)
+    existing = built(engine)
+    user_id, channels = existing or build(engine, messages, random.Random(6))
     build_seconds = time.perf_counter() - began
     with engine.begin() as connection:
         connection.execute(text("ANALYZE"))
@@ -362,15 +375,17 @@ def bench(name: str, engine: Engine, messages: int, count: int) -> None:
     samples: list[float] = []
     cpu: list[float] = []  # this process's CPU: SQLite's work, whatever else the machine runs
     hits = 0
+    timed: list[tuple[float, str, SearchFilters]] = []
     with transaction(factory) as session:
         user = session.get(User, user_id)
         assert user is not None
-        for typed, filters in queries(rng, count, channels):
+        for typed, filters in queries(random.Random(7), count, channels):
             started, cpu_started = time.perf_counter(), time.process_time()
             found = search(session, user, typed, filters, limit=20)
             samples.append(time.perf_counter() - started)
             cpu.append(time.process_time() - cpu_started)
             hits += bool(found.hits)
+            timed.append((samples[-1], typed, filters))
         total = session.scalar(select(Message.id).order_by(Message.id.desc()).limit(1))
     q = statistics.quantiles(samples, n=100)
     c = statistics.quantiles(cpu, n=100)
@@ -382,15 +397,22 @@ def bench(name: str, engine: Engine, messages: int, count: int) -> None:
         f"load_1min={os.getloadavg()[0]:.1f}",
         flush=True,
     )
+    for seconds, typed, filters in sorted(timed, key=lambda t: t[0], reverse=True)[:slowest]:
+        print(f"  {seconds * 1000:7.1f} ms  {typed!r}  {filters}")
 
 
-def bench_database(base_url: str) -> str:
-    """A dedicated database ``wt_search_bench`` on the same server, created empty."""
+def bench_database(base_url: str, reuse: bool = False) -> str:
+    """A dedicated database ``wt_search_bench`` on the same server, created empty (or kept
+    as a ``--keep`` run left it, with ``reuse``)."""
     base = make_url(base_url)
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS wt_search_bench"))
-        connection.execute(text("CREATE DATABASE wt_search_bench"))
+        exists = connection.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = 'wt_search_bench'")
+        )
+        if not (reuse and exists):
+            connection.execute(text("DROP DATABASE IF EXISTS wt_search_bench"))
+            connection.execute(text("CREATE DATABASE wt_search_bench"))
     admin.dispose()
     return base.set(database="wt_search_bench").render_as_string(hide_password=False)
 
@@ -408,21 +430,25 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database")
+    parser.add_argument(
+        "--reuse", action="store_true", help="search the database a --keep run left (PostgreSQL)"
+    )
+    parser.add_argument("--slowest", type=int, default=0, help="print the N slowest queries")
     args = parser.parse_args()
     if not args.skip_sqlite:
         with tempfile.TemporaryDirectory(prefix="filrouge-search-") as tmp:
             engine = create_db_engine(f"sqlite:///{tmp}/search.db")
             migrate(engine)
-            bench("sqlite", engine, args.messages, args.queries)
+            bench("sqlite", engine, args.messages, args.queries, args.slowest)
             engine.dispose()
     pg_url = os.environ.get("FILROUGE_BENCH_DATABASE_URL") or os.environ.get(
         "FILROUGE_TEST_DATABASE_URL"
     )
     if pg_url:
-        engine = create_db_engine(bench_database(pg_url))
+        engine = create_db_engine(bench_database(pg_url, args.reuse))
         migrate(engine)
         try:
-            bench("postgresql", engine, args.messages, args.queries)
+            bench("postgresql", engine, args.messages, args.queries, args.slowest)
         finally:
             engine.dispose()
             if not args.keep:

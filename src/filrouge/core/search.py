@@ -85,6 +85,7 @@ def search(
     filters = filters or SearchFilters()
     _check_kinds(filters.kinds)
     query = parse_query(typed, region)
+    _backend(session).plan_each_search(session)
     limit = max(1, min(limit, MAX_LIMIT))
     offset = _offset_of(cursor)
     wanted = offset + limit + 1
@@ -167,7 +168,10 @@ def _message_hits(
 ) -> list[Hit]:
     narrowed = user.role == Role.CONTRIBUTOR or filters.status is not None
     cap = NARROWED_CANDIDATES if narrowed else CANDIDATES
-    ranked = _backend(session).message_candidates(query, cap, session, _message_filters(filters))
+    dated = filters.since is not None or filters.until is not None
+    ranked = _backend(session).message_candidates(
+        query, cap, session, _message_filters(filters), dated
+    )
     statement = (
         select(
             Message.id,

@@ -19,13 +19,19 @@ ORDERS = table("search_orders", column("rowid"))
 CAP = 2000  # customers and orders: the latest 2,000 that match are ranked
 
 
+def plan_each_search(session: Session) -> None:
+    """SQLite plans each statement as it comes: nothing to do."""
+
+
 def message_candidates(
     query: SearchQuery,
     cap: int,
     session: Session | None = None,
     conditions: list[ColumnElement[bool]] | None = None,
+    dated: bool = False,
 ) -> Any:
-    """(id, score) of the ``cap`` latest matching messages that meet ``conditions``: FTS5
+    """(id, score) of the ``cap`` latest matching messages that meet ``conditions`` (``dated``:
+    a date among them; FTS5 needs nothing more for it): FTS5
     walks its index newest first and stops there, so bm25 is computed ``cap`` times, not once
     per match of a common word."""
     score: ColumnElement[float] = literal_column("-bm25(search_messages)")

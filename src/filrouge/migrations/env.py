@@ -25,7 +25,7 @@ def render_item(type_: str, obj: Any, _context: Any) -> str | Literal[False]:
 # The search index (migration 0017) lives beside the models, written by triggers: FTS5 tables
 # and their shadow tables on SQLite, a tsvector column and GIN indexes on PostgreSQL.
 SEARCH_INDEX = {"search_vector", "ix_messages_search", "ix_customers_search"}
-SEARCH_INDEX |= {"ix_identities_search", "ix_orders_search"}
+SEARCH_INDEX |= {"ix_identities_search", "ix_orders_search", "ix_messages_search_time"}
 
 
 def include_name(name: str | None, type_: str, _parents: Any) -> bool:
