@@ -70,24 +70,30 @@ def _headline(pdf: FPDF, dashboard: Dashboard, display: Display) -> None:
 
 
 def _channels(pdf: FPDF, dashboard: Dashboard, display: Display) -> None:
-    width = (PAGE_WIDTH - NAME_WIDTH) / len(COLUMNS)
-    pdf.set_font("Helvetica", "B", 8)
-    _write(pdf, NAME_WIDTH, display._("Channel"), border="B")
-    for metric in COLUMNS:
-        _write(pdf, width, display.label(metric), border="B", align="R")
-    pdf.ln()
-    pdf.set_font("Helvetica", "", 9)
+    """fpdf2's table: headers wrap in their column, figures aligned right."""
+    widths = (NAME_WIDTH, *((PAGE_WIDTH - NAME_WIDTH) / len(COLUMNS),) * len(COLUMNS))
     rows = [(row.name, row.figures) for row in dashboard.rows]
     rows.append((display._("All channels"), dashboard.total))
+    pdf.set_font("Helvetica", "", 8)
+    with pdf.table(
+        col_widths=widths,
+        text_align=("LEFT", *("RIGHT",) * len(COLUMNS)),
+        borders_layout="HORIZONTAL_LINES",
+        line_height=5,
+        first_row_as_headings=True,
+    ) as table:
+        heading = table.row()
+        for title in (display._("Channel"), *(display.label(m) for m in COLUMNS)):
+            heading.cell(latin_1(title))
+        for name, figures in rows:
+            row = table.row()
+            row.cell(latin_1(name[:40]))
+            for metric in COLUMNS:
+                row.cell(latin_1(display.value(metric, getattr(figures, metric))))
     if not dashboard.rows:
         _write(
             pdf, PAGE_WIDTH, display._("No data for this period."), new_x="LMARGIN", new_y="NEXT"
         )
-    for name, figures in rows:
-        _write(pdf, NAME_WIDTH, name[:40])
-        for metric in COLUMNS:
-            _write(pdf, width, display.value(metric, getattr(figures, metric)), align="R")
-        pdf.ln()
     pdf.ln(6)
 
 
