@@ -122,6 +122,12 @@ def test_it_draws_the_dashboard_and_leads_to_the_conversations_behind_a_figure(b
     assert refused == []
     if SCREENSHOTS:
         page.screenshot(path=str(Path(SCREENSHOTS) / "dashboard.png"), full_page=True)
+    page.emulate_media(media="print")  # the printed page: figures, table, charts; no controls
+    expect(page.locator("form.filters")).to_be_hidden()
+    expect(page.locator("header.top")).to_be_hidden()
+    expect(page.locator("#channel-table")).to_be_visible()
+    expect(page.locator("#chart-conversations")).to_be_visible()
+    page.emulate_media(media="screen")
 
     figures.locator('[data-metric="response_rate"] a.value').click()
     expect(page).to_have_url(

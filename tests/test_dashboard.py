@@ -42,14 +42,15 @@ def data(admin: Any, channel: Any, factory: Any) -> dict[str, Any]:
     )
     c3 = b.conversation(e, "B", at(4))
     b.conversation(e, "Spam", at(5), tags=("spam",))
-    b.conversation(e, "Octobre", at(20, month=10), replies=[(1, e, False, True)])
+    october = b.conversation(e, "Octobre", at(20, month=10), replies=[(1, e, False, True)])
     c = b.conversation(
         m, "C", at(10), replies=[(0.5, m, True, True)], resolved_after=1, reopened=True
     )
     d = b.conversation(m, "D", at(11), replies=[(2, e, False, True)], switched_to=e)
     b.survey(c1, e, at(2, 15), csat=5, nps=10, solved=True)
     b.survey(c2, e, at(4, 15), csat=2, nps=3, solved=False)
-    return {"email": e, "messenger": m, "c1": c1, "c2": c2, "c3": c3, "c": c, "d": d}
+    found = {"email": e, "messenger": m, "c1": c1, "c2": c2, "c3": c3, "c": c, "d": d}
+    return {**found, "october": october}
 
 
 @pytest.fixture
@@ -108,6 +109,8 @@ def test_it_shows_a_supervisor_the_figures_their_trend_and_each_channel(supervis
     ]
     assert channel_row(text, data["messenger"])[4] == "Aucune donnée"  # no survey: not 0 %
     assert '<a href="/reports">Tableau de bord</a>' in text  # in the navigation
+    # waiting now, whatever the period: C3, D and October's (the spam is not counted)
+    assert headline(text, "backlog_now") == "3 | le plus ancien depuis le 20 octobre 2026"
 
 
 def test_it_draws_its_charts_from_data_embedded_as_json_not_as_code(supervisor, data):
@@ -219,6 +222,8 @@ def test_it_lists_the_conversations_behind_a_figure(supervisor, data):
     assert sorted(listed(messenger.text)) == sorted([data["c"], data["d"]])
     resolved = supervisor.get("/reports/conversations", params={**NOVEMBER, "figure": "resolved"})
     assert sorted(listed(resolved.text)) == sorted([data["c1"], data["c2"], data["c"]])
+    waiting = supervisor.get("/reports/conversations", params={**NOVEMBER, "figure": "backlog"})
+    assert sorted(listed(waiting.text)) == sorted([data["c3"], data["d"], data["october"]])
 
 
 def listed(page: str) -> list[int]:

@@ -5,19 +5,19 @@ per channel, figures over time, and the conversations behind a figure (the drill
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, exists, func, not_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from filrouge.core.hours import BadHours, read_zone
-from filrouge.core.indicators.figures import Figures, cohort_of
+from filrouge.core.indicators.figures import SPAM_TAG, Figures, cohort_of, conversation_cuts
 from filrouge.core.indicators.period import Interval, ReportFilters, local_midnight
 from filrouge.core.indicators.reports import METRICS, channel_report, timeseries
-from filrouge.core.models import ChannelAccount, Conversation, Workspace
+from filrouge.core.models import ChannelAccount, Conversation, ConversationTag, Workspace
 
 # The headline, in the order shown; a figure the indicators do not count yet (the backlog)
 # joins it as soon as it is a field of Figures.
@@ -54,8 +54,9 @@ SHARES = frozenset(metric for metric in METRICS if metric.endswith(("_rate", "_s
 DURATIONS = frozenset(metric for metric in METRICS if metric.endswith("_s"))
 
 # The conversations behind a figure: the report's cohort, narrowed.
-Figure = Literal["all", "answered", "unanswered", "resolved"]
-FIGURES: tuple[Figure, ...] = ("all", "answered", "unanswered", "resolved")
+Figure = Literal["all", "answered", "unanswered", "resolved", "backlog"]
+FIGURES: tuple[Figure, ...] = ("all", "answered", "unanswered", "resolved", "backlog")
+WAITING = ("new", "open")  # the backlog: waiting on the team (pending waits on the customer)
 DRILL_DOWN: dict[str, Figure] = {
     "conversations": "all",
     "response_rate": "unanswered",
@@ -91,6 +92,14 @@ class Headline:
 
 
 @dataclass(frozen=True)
+class Backlog:
+    """Conversations waiting on the team now, within the cuts (not the period)."""
+
+    waiting: int
+    oldest: datetime | None  # the first message of the one that has waited longest
+
+
+@dataclass(frozen=True)
 class ChannelRow:
     channel_id: int
     name: str
@@ -107,6 +116,7 @@ class Dashboard:
     total: Figures
     rows: list[ChannelRow]
     series: dict[str, list[tuple[date, Any]]]
+    backlog: Backlog
 
     @property
     def first_day(self) -> date:
@@ -142,6 +152,32 @@ def gather_dashboard(
             metric: timeseries(session, workspace_id, filters, metric, interval)
             for metric in SERIES
         },
+        backlog=backlog_now(session, workspace_id, filters),
+    )
+
+
+def backlog_now(session: Session, workspace_id: int, filters: ReportFilters) -> Backlog:
+    """How many conversations wait on the team now, and since when the oldest has."""
+    waiting, oldest = session.execute(
+        select(func.count(), func.min(Conversation.first_inbound_at)).where(
+            _waiting(workspace_id, filters)
+        )
+    ).one()
+    return Backlog(waiting, oldest)
+
+
+def _waiting(workspace_id: int, filters: ReportFilters) -> ColumnElement[bool]:
+    return and_(
+        Conversation.workspace_id == workspace_id,
+        Conversation.status.in_(WAITING),
+        Conversation.first_inbound_at.is_not(None),
+        not_(
+            exists().where(
+                ConversationTag.conversation_id == Conversation.id,
+                ConversationTag.tag == SPAM_TAG,
+            )
+        ),
+        *conversation_cuts(filters),
     )
 
 
@@ -183,6 +219,8 @@ def conversations_behind(
 ) -> ColumnElement[bool]:
     """The conversations a figure counts, as one condition for the conversations list
     (core/queries.ConversationFilters.cohort)."""
+    if figure == "backlog":
+        return _waiting(workspace_id, filters)
     cohort = cohort_of(workspace_id, filters)
     if figure == "answered":
         return and_(cohort, Conversation.first_response_at.is_not(None))

@@ -130,7 +130,7 @@ def conversations_behind_page(
     factory: FactoryDep,
     visitor: Viewer,
     query: QueryDep,
-    figure: Literal["all", "answered", "unanswered", "resolved"] = "all",
+    figure: Literal["all", "answered", "unanswered", "resolved", "backlog"] = "all",
     cursor: TextQuery = None,
 ) -> Response:
     """The conversations a figure counts, listed like the inbox (within what one may see)."""
