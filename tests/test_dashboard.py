@@ -19,6 +19,7 @@ from sqlalchemy import update
 
 from filrouge.core.indicators.dashboard import conversations_behind, previous_period
 from filrouge.core.indicators.period import ReportFilters, report_period
+from filrouge.core.indicators.printed import latin_1
 from filrouge.core.models import Conversation, User
 from filrouge.core.queries import ConversationFilters, list_conversations
 from filrouge.db import transaction
@@ -258,7 +259,8 @@ def test_it_exports_the_channel_table_and_the_series_as_csv(
     response = supervisor.get("/reports/channels.csv", params=NOVEMBER)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
-    assert "attachment" in response.headers["content-disposition"]
+    disposition = response.headers["content-disposition"]
+    assert disposition == 'attachment; filename="channels-2026-11-01-2026-11-30.csv"'
     rows = list(csv.reader(io.StringIO(response.text)))
     assert rows[0][:4] == ["Canal", "Type", "Conversations", "Taux de réponse"]
     by_name = {row[0]: row for row in rows[1:]}
@@ -312,6 +314,10 @@ def test_it_prints_a_pdf_report_with_the_figures(supervisor, data):
         "Aucune donnée",
     ):
         assert expected in text, expected
+
+
+def test_the_pdf_brings_text_to_its_fonts_latin_1():
+    assert latin_1("Boutique œuvre d’art : 12 345 € ✓") == ("Boutique oeuvre d'art : 12 345 EUR ?")
 
 
 def pdf_text(pdf: bytes) -> str:

@@ -50,6 +50,7 @@ from filrouge.web.ui.templating import locale_for, render
 router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Visitor, PageAllowed("dashboard:view")]
 PAGE_SIZE = 50
+CSV_TYPE = "text/csv; charset=utf-8"
 
 
 def _blank(value: Any) -> Any:
@@ -160,9 +161,8 @@ def channels_csv(
     request: Request, factory: FactoryDep, visitor: Viewer, query: QueryDep
 ) -> Response:
     dashboard, display = _dashboard(request, factory, visitor, query)
-    return _file(
-        to_csv(channel_table(dashboard, display)), "text/csv; charset=utf-8", "channels.csv"
-    )
+    body = to_csv(channel_table(dashboard, display))
+    return _file(body, CSV_TYPE, _name(dashboard, "channels", "csv"))
 
 
 @router.get("/reports/timeseries.csv")
@@ -170,9 +170,8 @@ def timeseries_csv(
     request: Request, factory: FactoryDep, visitor: Viewer, query: QueryDep
 ) -> Response:
     dashboard, display = _dashboard(request, factory, visitor, query)
-    return _file(
-        to_csv(series_table(dashboard, display)), "text/csv; charset=utf-8", "timeseries.csv"
-    )
+    body = to_csv(series_table(dashboard, display))
+    return _file(body, CSV_TYPE, _name(dashboard, "timeseries", "csv"))
 
 
 @router.get("/reports/dashboard.xlsx")
@@ -181,7 +180,7 @@ def dashboard_xlsx(
 ) -> Response:
     dashboard, display = _dashboard(request, factory, visitor, query)
     tables = [channel_table(dashboard, display), series_table(dashboard, display)]
-    return _file(to_xlsx(tables), XLSX_TYPE, "dashboard.xlsx")
+    return _file(to_xlsx(tables), XLSX_TYPE, _name(dashboard, "dashboard", "xlsx"))
 
 
 @router.get("/reports/dashboard.pdf")
@@ -191,7 +190,8 @@ def dashboard_report_pdf(
     dashboard, display = _dashboard(request, factory, visitor, query)
     with transaction(factory) as session:
         workspace = session.get_one(Workspace, visitor.user.workspace_id).name
-    return _file(dashboard_pdf(dashboard, display, workspace), "application/pdf", "report.pdf")
+    body = dashboard_pdf(dashboard, display, workspace)
+    return _file(body, "application/pdf", _name(dashboard, "report", "pdf"))
 
 
 def chart_data(dashboard: Dashboard, display: Display) -> dict[str, Any]:
@@ -289,6 +289,11 @@ def _channels_of(user: User) -> Any:
         .where(ChannelAccount.workspace_id == user.workspace_id)
         .order_by(ChannelAccount.id)
     )
+
+
+def _name(dashboard: Dashboard, what: str, extension: str) -> str:
+    """``channels-2026-11-01-2026-11-30.csv``: the period in the file's name."""
+    return f"{what}-{dashboard.first_day}-{dashboard.last_day}.{extension}"
 
 
 def _file(body: str | bytes, media_type: str, name: str) -> Response:
