@@ -16,7 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from filrouge.core.hours import BadHours, read_zone
 from filrouge.core.indicators.figures import SPAM_TAG, Figures, cohort_of, conversation_cuts
 from filrouge.core.indicators.period import Interval, ReportFilters, local_midnight
-from filrouge.core.indicators.reports import METRICS, channel_report, timeseries
+from filrouge.core.indicators.reports import METRICS, channel_report, figures_over_time
 from filrouge.core.models import ChannelAccount, Conversation, ConversationTag, Workspace
 
 # The headline, in the order shown; a figure the indicators do not count yet (the backlog)
@@ -148,10 +148,7 @@ def gather_dashboard(
         ],
         total=total,
         rows=channel_rows(session, workspace_id, per_channel, filters.channel_id),
-        series={
-            metric: timeseries(session, workspace_id, filters, metric, interval)
-            for metric in SERIES
-        },
+        series=series(session, workspace_id, filters, interval),
         backlog=backlog_now(session, workspace_id, filters),
     )
 
@@ -179,6 +176,14 @@ def _waiting(workspace_id: int, filters: ReportFilters) -> ColumnElement[bool]:
         ),
         *conversation_cuts(filters),
     )
+
+
+def series(
+    session: Session, workspace_id: int, filters: ReportFilters, interval: Interval
+) -> dict[str, list[tuple[date, Any]]]:
+    """The charted figures for each day, week or month, from one pass over the period."""
+    found = figures_over_time(session, workspace_id, filters, interval)
+    return {metric: [(day, getattr(f, metric)) for day, f in found] for metric in SERIES}
 
 
 def previous_period(filters: ReportFilters) -> ReportFilters:
