@@ -23,6 +23,7 @@ from filrouge.core.indicators.dashboard import (
     SERIES,
     SHARES,
     Dashboard,
+    Figure,
     conversations_behind,
     gather_dashboard,
     workspace_zone,
@@ -131,7 +132,7 @@ def conversations_behind_page(
     factory: FactoryDep,
     visitor: Viewer,
     query: QueryDep,
-    figure: Literal["all", "answered", "unanswered", "resolved", "backlog"] = "all",
+    figure: Figure = "all",
     cursor: TextQuery = None,
 ) -> Response:
     """The conversations a figure counts, listed like the inbox (within what one may see)."""
