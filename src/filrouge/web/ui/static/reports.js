@@ -31,6 +31,9 @@
     if (series.kind === "share") {
       axis.max = 1;
     }
+    if (series.kind === "count") {
+      axis.ticks.precision = 0;  // whole conversations on the axis
+    }
     canvas.chart = new Chart(canvas, {
       type: series.kind === "count" ? "bar" : "line",
       data: {
