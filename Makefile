@@ -54,6 +54,7 @@ bench: install ## Every benchmark (Redis on :6379), figures in docs/PERFORMANCE.
 	$(BIN)/python benchmarks/mail_ingest.py
 	$(BIN)/python benchmarks/webhooks.py
 	$(BIN)/python benchmarks/analytics.py
+	$(BIN)/python benchmarks/dashboard.py
 	$(BIN)/python benchmarks/triage.py
 	$(BIN)/python benchmarks/customer_import.py
 	$(BIN)/python benchmarks/concierge.py

@@ -57,6 +57,8 @@ class ConversationFilters:
     visibility: str | None = None
     owner_id: int | None = None  # conversations of the customers whose concierge this is
     segment: ColumnElement[bool] | None = None  # core/segments.segment_clause: its customers
+    # the conversations behind a report's figure (core/indicators/dashboard.conversations_behind)
+    cohort: ColumnElement[bool] | None = None
 
 
 @dataclass
@@ -165,6 +167,8 @@ def _filtered_conversations(
         query = query.where(Conversation.customer_id.in_(members.where(filters.segment)))
     if filters.team_ids is not None:
         query = query.where(Conversation.team_id.in_(filters.team_ids))
+    if filters.cohort is not None:
+        query = query.where(filters.cohort)
     if filters.visibility:
         query = query.where(Conversation.visibility == filters.visibility)
     if filters.owner_id is not None:

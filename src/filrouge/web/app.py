@@ -73,6 +73,7 @@ from filrouge.web.ui import search as search_pages
 from filrouge.web.ui import segments as segment_pages
 from filrouge.web.ui.callback_form import router as callback_form_router
 from filrouge.web.ui.callbacks import router as callbacks_router
+from filrouge.web.ui.dashboard import router as dashboard_router
 from filrouge.web.ui.survey import router as survey_router
 from filrouge.web.ui.templating import STATIC
 
@@ -160,6 +161,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     for ui_module in pages:
         app.include_router(ui_module.router)
     app.include_router(callbacks_router)
+    app.include_router(dashboard_router)  # /reports: the supervisors' dashboard
     app.include_router(callback_form_router)  # public: the "call me back" page
     app.include_router(survey_router)  # public: the link's token is the credential
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

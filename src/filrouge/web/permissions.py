@@ -57,6 +57,7 @@ RULES: dict[str, frozenset[Role]] = {
     "admin:view": frozenset({Role.ADMIN}),
     "admin:manage": frozenset({Role.ADMIN}),
     "approvals:review": MANAGERS,
+    "dashboard:view": MANAGERS,  # /reports: the figures, their exports, the conversations behind
     "canned:manage": MANAGERS,
     "callbacks:view": STAFF,
     "callbacks:handle": STAFF,

@@ -62,6 +62,15 @@ def timeseries(
         raise Invalid(
             "unknown_metric", "There is no metric {metric}.", field="metric", metric=metric
         )
+    found = figures_over_time(session, workspace_id, filters, interval)
+    return [(day, getattr(figures, metric)) for day, figures in found]
+
+
+def figures_over_time(
+    session: Session, workspace_id: int, filters: ReportFilters, interval: Interval
+) -> list[tuple[date, Figures]]:
+    """Every figure for each day, week or month of the period (the dashboard draws several
+    from one pass)."""
     cut = buckets(filters.since, filters.until, interval, filters.zone)
 
     def bucket_of(column: Any) -> Any:
@@ -83,6 +92,4 @@ def timeseries(
     }
     scoped = replace(filters, extra={**filters.extra, "days_of": days_of})
     found = compute(session, workspace_id, scoped, grouping)
-    return [
-        (day, getattr(found.get(index, Figures()), metric)) for index, (day, _, _) in enumerate(cut)
-    ]
+    return [(day, found.get(index, Figures())) for index, (day, _, _) in enumerate(cut)]
