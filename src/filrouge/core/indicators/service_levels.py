@@ -22,7 +22,7 @@ from filrouge.core.indicators.figures import (
 )
 from filrouge.core.indicators.period import ReportFilters
 from filrouge.core.indicators.sqlfn import percentiles, ratio, seconds_between
-from filrouge.core.models import Conversation, ConversationTag, SlaOutcome
+from filrouge.core.models import ChannelAccount, Conversation, ConversationTag, SlaOutcome
 from filrouge.core.models.enums import ConversationStatus
 from filrouge.core.sla import Target
 
@@ -181,3 +181,34 @@ def _backlog(
 
 def _seconds(value: Any) -> float | None:
     return None if value is None else round(float(value), 1)
+
+
+def kept_promises_by_month_and_kind(
+    session: Session, workspace_id: int, filters: ReportFilters, cut: Sequence[tuple[Any, ...]]
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """For the transparency page: per period of ``cut`` (its index) and channel kind (the
+    kind the conversation began on), the cohort's conversations and those whose first
+    response met its target. One query."""
+    bucket = case(
+        *(
+            (and_(Conversation.first_inbound_at >= start, Conversation.first_inbound_at < end), i)
+            for i, (_, start, end) in enumerate(cut)
+        ),
+        else_=None,
+    ).label("bucket")
+    rows = session.execute(
+        select(
+            bucket,
+            ChannelAccount.kind,
+            func.count(),
+            func.sum(case((kept_first_response(), 1), else_=0)),
+        )
+        .join(ChannelAccount, ChannelAccount.id == Conversation.origin_channel_id)
+        .where(cohort_of(workspace_id, filters))
+        .group_by(bucket, ChannelAccount.kind)
+    )
+    return {
+        (index, kind): (count, int(within or 0))
+        for index, kind, count, within in rows
+        if index is not None
+    }
