@@ -218,7 +218,8 @@ def set_surveys(
 
 @router.get("/admin/transparency")
 def transparency_page(request: Request, factory: FactoryDep, visitor: Viewer) -> Response:
-    return _show(request, factory, visitor, "transparency")
+    public_url = request.app.state.settings.public_url.rstrip("/")
+    return _show(request, factory, visitor, "transparency", {"public_url": public_url})
 
 
 @router.post("/admin/transparency")
