@@ -169,6 +169,10 @@ def test_service_levels_over_time_and_the_backlog_at_the_end_of_each_week(admin,
     # their week); M4 joins on 28 Nov
     assert weekly("backlog") == [1, 3, 3, 3, 4, 4]
     assert weekly("backlog", channel_id=sla_book["messenger"]) == [0, 0, 0, 0, 1, 1]
+    # their median age at the end of each week: E0 alone (12 d 14 h); then E2 (2 d 7 h), E3
+    # (5 d 14 h), E0 (19 d 14 h); then E2 (9 d 7 h), E3 (12 d 14 h), E0 (26 d 14 h)
+    ages = weekly("backlog_age_median_s")
+    assert ages[:3] == [12 * 86400 + 14 * HOUR, 5 * 86400 + 14 * HOUR, 12 * 86400 + 14 * HOUR]
 
 
 def test_a_period_without_data_says_so_rather_than_zero(admin, sla_book):

@@ -56,10 +56,14 @@ def channel_report(
 
 
 def _with_service_levels(
-    session: Session, workspace_id: int, filters: ReportFilters, grouping: Grouping
+    session: Session,
+    workspace_id: int,
+    filters: ReportFilters,
+    grouping: Grouping,
+    wanted: tuple[str, ...] | None = None,
 ) -> dict[Any, Figures]:
     found = compute(session, workspace_id, filters, grouping)
-    add_service_levels(session, workspace_id, filters, grouping, found)
+    add_service_levels(session, workspace_id, filters, grouping, found, wanted)
     return found
 
 
@@ -96,7 +100,7 @@ def timeseries(
     }
     ends_of = {index: end for index, (_, _, end) in enumerate(cut)}  # the backlog's moments
     scoped = replace(filters, extra={**filters.extra, "days_of": days_of, "ends_of": ends_of})
-    found = _with_service_levels(session, workspace_id, scoped, grouping)
+    found = _with_service_levels(session, workspace_id, scoped, grouping, (metric,))
     return [
         (day, getattr(found.get(index, Figures()), metric)) for index, (day, _, _) in enumerate(cut)
     ]

@@ -5,7 +5,7 @@ only divides."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,32 +34,54 @@ COMPLIANCE_FIELDS = {
 }
 
 
+FAMILIES = {
+    "compliance": frozenset(
+        {"sla_targets", "sla_breaches", "sla_compliance", *COMPLIANCE_FIELDS.values()}
+    ),
+    "within": frozenset({"responded_within_sla", "response_rate_within_sla"}),
+    "business": frozenset({"first_response_business_median_s", "first_response_business_p90_s"}),
+    "backlog": frozenset({"backlog"}),
+    "backlog_age": frozenset({"backlog_age_median_s", "backlog_age_p90_s"}),
+}
+
+
 def add_service_levels(
     session: Session,
     workspace_id: int,
     filters: ReportFilters,
     grouping: Grouping,
     figures: dict[Any, Figures],
+    wanted: Collection[str] | None = None,
 ) -> None:
     """Fill the service-level fields of ``figures`` (groups as ``figures.compute`` made
-    them). The backlog is counted at the end of the period, or of each period of a time
-    series (``filters.extra["ends_of"]``: group → end)."""
+    them; only the families of the ``wanted`` fields, every one when None). The backlog is
+    counted at the end of the period, or of each period of a time series
+    (``filters.extra["ends_of"]``: group → end, in order)."""
     dialect = session.get_bind().dialect.name
     cohort = cohort_of(workspace_id, filters)
 
     def of(key: Any) -> Figures:
         return figures.setdefault(key, Figures())
 
-    _compliance(session, cohort, grouping, of)
-    _kept_first_response(session, cohort, grouping, of)
-    _business_first_response(session, dialect, cohort, grouping, of)
+    def needs(family: str) -> bool:
+        return wanted is None or bool(FAMILIES[family] & set(wanted))
+
+    if needs("compliance"):
+        _compliance(session, cohort, grouping, of)
+    if needs("within"):
+        _kept_first_response(session, cohort, grouping, of)
+    if needs("business"):
+        _business_first_response(session, dialect, cohort, grouping, of)
     ends: dict[Any, datetime] | None = filters.extra.get("ends_of")  # type: ignore[assignment]
-    moments = (
-        [(literal(key), end) for key, end in ends.items()]
-        if ends is not None
-        else [(grouping.conversation(), filters.until)]
-    )
-    _backlog(session, dialect, workspace_id, filters, moments, of)
+    if ends is not None and needs("backlog"):
+        _backlog_over_time(session, workspace_id, filters, ends, of)
+    if ends is None and (needs("backlog") or needs("backlog_age")):
+        _backlog(
+            session, dialect, workspace_id, filters, [(grouping.conversation(), filters.until)], of
+        )
+    elif ends is not None and needs("backlog_age"):
+        moments = [(literal(key), end) for key, end in ends.items()]
+        _backlog(session, dialect, workspace_id, filters, moments, of, counts=False)
     for found in figures.values():
         found.response_rate_within_sla = ratio(found.responded_within_sla, found.conversations)
 
@@ -131,21 +153,29 @@ def _business_first_response(
         found.first_response_business_p90_s = _seconds(p90)
 
 
-def open_at(workspace_id: int, filters: ReportFilters, moment: Any) -> ColumnElement[bool]:
-    """Conversations open at ``moment``: begun (by a customer's message) before it, not spam,
-    and unfinished now or resolved only after it. A conversation closed without a resolution
-    has no closing moment: it is left out."""
-    return and_(
+def backlog_candidates(workspace_id: int, filters: ReportFilters) -> list[ColumnElement[bool]]:
+    """Conversations the backlog may count: not spam, within the cuts, and either unfinished
+    or with a resolution moment (one closed without a resolution has no closing moment)."""
+    return [
         Conversation.workspace_id == workspace_id,
-        Conversation.first_inbound_at < moment,
         not_(
             exists().where(
                 ConversationTag.conversation_id == Conversation.id,
                 ConversationTag.tag == SPAM_TAG,
             )
         ),
-        or_(Conversation.status.in_(UNFINISHED), Conversation.resolved_at >= moment),
+        or_(Conversation.status.in_(UNFINISHED), Conversation.resolved_at.is_not(None)),
         *conversation_cuts(filters),
+    ]
+
+
+def open_at(workspace_id: int, filters: ReportFilters, moment: Any) -> ColumnElement[bool]:
+    """Conversations open at ``moment``: begun (by a customer's message) before it, and
+    unfinished now or resolved only after it."""
+    return and_(
+        *backlog_candidates(workspace_id, filters),
+        Conversation.first_inbound_at < moment,
+        or_(Conversation.status.in_(UNFINISHED), Conversation.resolved_at >= moment),
     )
 
 
@@ -156,6 +186,7 @@ def _backlog(
     filters: ReportFilters,
     moments: Sequence[tuple[Any, datetime]],
     of: Any,
+    counts: bool = True,
 ) -> None:
     """One query over every moment (a UNION ALL): each group's open conversations and their
     ages (calendar seconds since the customer's first message)."""
@@ -170,13 +201,65 @@ def _backlog(
         for group, moment in moments
     ]
     rows = union_all(*branches).subquery()
-    counts = session.execute(select(rows.c.grp, func.count()).group_by(rows.c.grp))
-    for key, count in counts:
-        of(key).backlog = count
+    if counts:
+        for key, count in session.execute(select(rows.c.grp, func.count()).group_by(rows.c.grp)):
+            of(key).backlog = count
     for key, median, p90 in session.execute(percentiles(dialect, rows, "grp", "v", (0.5, 0.9))):
         found = of(key)
         found.backlog_age_median_s = _seconds(median)
         found.backlog_age_p90_s = _seconds(p90)
+
+
+def _backlog_over_time(
+    session: Session,
+    workspace_id: int,
+    filters: ReportFilters,
+    ends: dict[Any, datetime],
+    of: Any,
+) -> None:
+    """The backlog at the end of each period without a scan per period: open at T = begun
+    before T − finished before T. Two GROUP BYs (by the period conversations began in, and
+    the one they were finished in; -1: before the first); Python adds the periods up."""
+    order = sorted(ends.items(), key=lambda item: item[1])
+    finished = case(  # the last resolution, never before the conversation began
+        (Conversation.resolved_at > Conversation.first_inbound_at, Conversation.resolved_at),
+        else_=Conversation.first_inbound_at,
+    )
+    began = _by_period(session, workspace_id, filters, Conversation.first_inbound_at, order)
+    ended = _by_period(
+        session, workspace_id, filters, finished, order, Conversation.status.not_in(UNFINISHED)
+    )
+    running = began.get(-1, 0) - ended.get(-1, 0)
+    for position, (key, _) in enumerate(order):
+        running += began.get(position, 0) - ended.get(position, 0)
+        of(key).backlog = running
+
+
+def _by_period(
+    session: Session,
+    workspace_id: int,
+    filters: ReportFilters,
+    moment: Any,
+    order: Sequence[tuple[Any, datetime]],
+    *more: ColumnElement[bool],
+) -> dict[int, int]:
+    when = Conversation.first_inbound_at.type
+    period = case(
+        (moment < literal(filters.since, type_=when), -1),
+        *((moment < literal(end, type_=when), i) for i, (_, end) in enumerate(order)),
+        else_=None,
+    ).label("period")
+    rows = session.execute(
+        select(period, func.count())
+        .where(
+            *backlog_candidates(workspace_id, filters),
+            Conversation.first_inbound_at < literal(order[-1][1], type_=when),
+            moment < literal(order[-1][1], type_=when),
+            *more,
+        )
+        .group_by(period)
+    )
+    return {position: count for position, count in rows if position is not None}
 
 
 def _seconds(value: Any) -> float | None:
