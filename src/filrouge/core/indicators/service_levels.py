@@ -78,10 +78,8 @@ def add_service_levels(
     def needs(family: str) -> bool:
         return wanted is None or bool(FAMILIES[family] & set(wanted))
 
-    if needs("compliance"):
+    if needs("compliance") or needs("within"):
         _compliance(session, cohort, grouping, of)
-    if needs("within"):
-        _kept_first_response(session, cohort, grouping, of)
     if needs("business"):
         _business_first_response(session, dialect, cohort, grouping, of)
     ends: dict[Any, datetime] | None = filters.extra.get("ends_of")  # type: ignore[assignment]
@@ -108,21 +106,31 @@ def kept() -> ColumnElement[bool]:
 
 
 def _compliance(session: Session, cohort: Any, grouping: Grouping, of: Any) -> None:
+    """Decided targets and those kept, per target; the conversations whose kept targets
+    include the first response are those answered within it (one query)."""
     group = grouping.conversation().label("grp")
     rows = session.execute(
-        select(group, SlaOutcome.target, func.count(), func.sum(case((kept(), 1), else_=0)))
+        select(
+            group,
+            SlaOutcome.target,
+            func.count(),
+            func.sum(case((kept(), 1), else_=0)),
+            func.count(func.distinct(case((kept(), SlaOutcome.conversation_id)))),
+        )
         .select_from(SlaOutcome)
         .join(Conversation, Conversation.id == SlaOutcome.conversation_id)
         .where(cohort, decided())
         .group_by(group, SlaOutcome.target)
     )
     met: dict[Any, int] = {}
-    for key, target, count, kept_count in rows:
+    for key, target, count, kept_count, kept_conversations in rows:
         found = of(key)
         found.sla_targets += count
         met[key] = met.get(key, 0) + int(kept_count or 0)
         if target in COMPLIANCE_FIELDS:
             setattr(found, COMPLIANCE_FIELDS[target], ratio(kept_count or 0, count))
+        if target == Target.FIRST_RESPONSE:
+            found.responded_within_sla = int(kept_conversations or 0)
     for key, count in met.items():
         found = of(key)
         found.sla_breaches = found.sla_targets - count
@@ -136,17 +144,6 @@ def kept_first_response() -> ColumnElement[bool]:
         SlaOutcome.target == Target.FIRST_RESPONSE,
         kept(),
     )
-
-
-def _kept_first_response(session: Session, cohort: Any, grouping: Grouping, of: Any) -> None:
-    group = grouping.conversation().label("grp")
-    rows = session.execute(
-        select(group, func.sum(case((kept_first_response(), 1), else_=0)))
-        .where(cohort)
-        .group_by(group)
-    )
-    for key, within in rows:
-        of(key).responded_within_sla = int(within or 0)
 
 
 def _business_first_response(
