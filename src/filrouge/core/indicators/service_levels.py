@@ -1,7 +1,7 @@
 """Service-level figures (docs/METRICS.md, "Service levels"), read from ``sla_outcomes`` (what
 ``core/actions/sla.py`` stored: met or breached, calendar and business seconds) and from the
 conversations still open at the end of a period (the backlog). Each family is one query; Python
-only divides."""
+only divides (and adds up the backlog's periods)."""
 
 from __future__ import annotations
 
