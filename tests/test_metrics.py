@@ -8,7 +8,7 @@ import re
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from helpers import receive
+from helpers import T0, receive
 
 
 def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -82,3 +82,40 @@ def test_only_this_machine_or_the_token_holder_reads_metrics(app, settings):
     allowed = outside.get("/metrics", headers={"Authorization": "Bearer scrape-me"})
     assert allowed.status_code == 200
     assert "filrouge_http_request_duration_seconds" in allowed.text
+
+
+def test_it_counts_sla_breaches_and_shows_the_conversations_breached_now(
+    admin, channel, client, factory
+):
+    from filrouge.core.actions.sla import refresh_sla
+    from filrouge.lib.timeutil import utcnow
+
+    whatsapp = channel("whatsapp", "WhatsApp", access_token="secret-token")
+    email = channel("email", "E-mail")
+    late = receive(admin, whatsapp["id"], "+33612345678", kind="whatsapp", text="Allô ?")
+    now = (utcnow() - T0).total_seconds() / 3600
+    fresh = receive(admin, email["id"], "ana@example.test", hours=now, text="Bonjour")
+    for _ in range(2):  # worked out twice: each breach is counted once
+        with factory() as session, session.begin():
+            refresh_sla(session, [late["conversation_id"], fresh["conversation_id"]], utcnow())
+    found = samples(client.get("/metrics").text)
+    # the WhatsApp message of 1 June waited past its hour and its five business days
+    for target in ("first_response", "resolution"):
+        labels = (("channel_kind", "whatsapp"), ("target", target))
+        assert found[("filrouge_sla_breaches_total", labels)] == 1
+    assert not any(
+        ("channel_kind", "email") in labels
+        for name, labels in found
+        if name.startswith("filrouge_sla_breach")
+    )  # the e-mail written just now is not due yet
+    breached_now = (
+        "filrouge_sla_breached_open_conversations",
+        (("channel_kind", "whatsapp"), ("target", "first_response")),
+    )
+    assert found[breached_now] == 1
+    admin.request(
+        "PATCH", f"/api/v1/conversations/{late['conversation_id']}", json={"status": "resolved"}
+    )
+    with factory() as session, session.begin():
+        refresh_sla(session, [late["conversation_id"]], utcnow())
+    assert breached_now not in samples(client.get("/metrics").text)

@@ -28,6 +28,10 @@ PUBLIC_PATHS = {
     # a customer's satisfaction survey: the link's random token is the credential
     # (tests/test_surveys.py)
     "/survey/{token}",
+    # the transparency page and its JSON, published by an admin: counts only, no personal
+    # data; 404 unless published (tests/test_transparency.py)
+    "/transparency/{token}",
+    "/api/v1/public/transparency/{token}",
     "/api/v1/openapi.json",
     "/api/v1/docs",
     "/api/v1/docs/oauth2-redirect",

@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from filrouge import __version__
 from filrouge.core.blobs import BlobStore
+from filrouge.core.transparency import ClosedMonths
 from filrouge.db import create_db_engine, make_session_factory, start_checkpointer
 from filrouge.jobs import automation as automation_jobs
 from filrouge.jobs import deliveries, sla
@@ -41,6 +42,7 @@ from filrouge.web.api import (
     segments,
     sla_policies,
     surveys,
+    transparency,
 )
 from filrouge.web.errors import install_error_handlers
 from filrouge.web.hooks import chat as chat_hook
@@ -71,6 +73,7 @@ from filrouge.web.ui import privacy as privacy_pages
 from filrouge.web.ui import public_posts as public_post_pages
 from filrouge.web.ui import search as search_pages
 from filrouge.web.ui import segments as segment_pages
+from filrouge.web.ui import transparency as transparency_pages
 from filrouge.web.ui.callback_form import router as callback_form_router
 from filrouge.web.ui.callbacks import router as callbacks_router
 from filrouge.web.ui.dashboard import router as dashboard_router
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.metrics = metrics
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.transparency_months = ClosedMonths()  # settled months of the public page
     bind_factory(app.state.session_factory)
     bind_blobs(BlobStore(settings.attachments_dir))
     bind_settings(settings)
@@ -131,6 +135,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         search,
         sla_policies,
         automation,
+        transparency,
     ):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)
@@ -164,6 +169,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(dashboard_router)  # /reports: the supervisors' dashboard
     app.include_router(callback_form_router)  # public: the "call me back" page
     app.include_router(survey_router)  # public: the link's token is the credential
+    app.include_router(transparency_pages.router)  # public when a workspace publishes it
+    app.include_router(transparency_pages.api_router, prefix=API_PREFIX)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_api_route("/healthz", _health, methods=["GET"], include_in_schema=False)
     app.add_api_route("/metrics", _metrics, methods=["GET"], include_in_schema=False)

@@ -1,11 +1,13 @@
 """``/metrics`` in Prometheus's text format (prometheus-client): what an operator watches.
 
 - Counted in this process as it happens: HTTP requests by route template (never by raw path)
-  and their latency; messages received and deliveries sent or failed, per channel (from the
-  domain events published after commit, so a rolled-back message is never counted).
+  and their latency; messages received and deliveries sent or failed, per channel; service-level
+  targets stored as breached, per channel kind and target (from the domain events published
+  after commit, so a rolled-back message is never counted).
 - Read from the database when scraped, so they are true whichever process did the work: queue
   depths (provider deliveries waiting to be read, unreadable ones kept for a person, tasks in
-  the queue), callbacks due, channels whose credentials were refused, and one
+  the queue), callbacks due, channels whose credentials were refused, open conversations whose
+  running target is breached now (per channel kind and target, an indexed read), and one
   ``filrouge_channel_info`` line per channel to name the ``channel_id`` labels.
 
 ``filrouge worker --metrics-port`` serves the worker's own counters the same way.
@@ -32,8 +34,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from filrouge.core import events
 from filrouge.core.events import DomainEvent
-from filrouge.core.models import CallbackRequest, ChannelAccount, WebhookDelivery
+from filrouge.core.models import CallbackRequest, ChannelAccount, Conversation, WebhookDelivery
 from filrouge.core.models.callback import WAITING_STATUSES
+from filrouge.core.models.enums import ConversationStatus
 from filrouge.i18n import N_
 from filrouge.lib.timeutil import utcnow
 from filrouge.settings import Settings
@@ -42,6 +45,9 @@ from filrouge.web.errors import error_response
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # This machine (Starlette's test client names itself "testclient": no real peer can).
 LOOPBACK = frozenset({"127.0.0.1", "::1", "testclient"})
+SLA_BREACH = "sla.outcome_breached"  # core/actions/sla.py, once per target breached
+COUNTED_EVENTS = ("message.received", "message.sent", "message.failed", SLA_BREACH)
+RUNNING = (ConversationStatus.NEW, ConversationStatus.OPEN)  # pending: the clock is stopped
 
 
 class Metrics:
@@ -69,6 +75,12 @@ class Metrics:
             ("channel_id", "outcome"),
             registry=self.registry,
         )
+        self.sla_breaches = Counter(
+            "filrouge_sla_breaches",
+            "Service-level targets stored as breached, per channel kind and target.",
+            ("channel_kind", "target"),
+            registry=self.registry,
+        )
         if factory is not None:
             self.registry.register(DatabaseCollector(factory))
 
@@ -78,13 +90,16 @@ class Metrics:
             self.inbound.labels(channel).inc()
         elif event.name in ("message.sent", "message.failed"):
             self.deliveries.labels(channel, event.name.removeprefix("message.")).inc()
+        elif event.name == SLA_BREACH:
+            kind = str(event.payload.get("channel_kind") or "unknown")
+            self.sla_breaches.labels(kind, str(event.payload.get("target"))).inc()
 
     def listen(self) -> None:
-        for name in ("message.received", "message.sent", "message.failed"):
+        for name in COUNTED_EVENTS:
             events.subscribe(name, self.count_event)
 
     def stop_listening(self) -> None:
-        for name in ("message.received", "message.sent", "message.failed"):
+        for name in COUNTED_EVENTS:
             events.unsubscribe(name, self.count_event)
 
     def render(self) -> bytes:
@@ -114,6 +129,7 @@ class DatabaseCollector(Collector):
                     CallbackRequest.due_at <= utcnow(),
                 )
             )
+            breached = _breached_now(session)
             channels = session.execute(  # not the settings: no secret decrypted per scrape
                 select(
                     ChannelAccount.id,
@@ -141,6 +157,7 @@ class DatabaseCollector(Collector):
             "Channels whose provider refused their credentials.",
             sum(1 for c in channels if c.needs_reconnection_at is not None),
         )
+        yield breached
         info = InfoMetricFamily(
             "filrouge_channel",
             "Each channel's kind, to name channel_id labels.",
@@ -151,6 +168,26 @@ class DatabaseCollector(Collector):
                 [str(channel.id)], {"kind": channel.kind, "active": str(channel.active).lower()}
             )
         yield info
+
+
+def _breached_now(session: Session) -> GaugeMetricFamily:
+    """Open conversations whose running target's due moment has passed (the index on
+    ``sla_due_at`` reads only those), per channel kind (the column, never the settings)."""
+    rows = session.execute(
+        select(ChannelAccount.kind, Conversation.sla_target, func.count())
+        .select_from(Conversation)
+        .join(ChannelAccount, ChannelAccount.id == Conversation.channel_id)
+        .where(Conversation.sla_due_at <= utcnow(), Conversation.status.in_(RUNNING))
+        .group_by(ChannelAccount.kind, Conversation.sla_target)
+    ).all()
+    gauge = GaugeMetricFamily(
+        "filrouge_sla_breached_open_conversations",
+        "Open conversations whose running service-level target is breached now.",
+        labels=["channel_kind", "target"],
+    )
+    for kind, target, count in rows:
+        gauge.add_metric([kind, str(target)], count)
+    return gauge
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

@@ -46,6 +46,7 @@ RULES: dict[str, frozenset[Role]] = {
     "surveys:read": MANAGERS,
     "reports:read": MANAGERS,
     "surveys:configure": frozenset({Role.ADMIN}),
+    "transparency:manage": frozenset({Role.ADMIN}),  # publish the public page or not
     "presence:set": EVERYONE,  # online / away / offline (contributors are never routed to)
     "notifications:read": EVERYONE,  # one's own
     "search:use": EVERYONE,  # each finds only what core/access.py lets them see

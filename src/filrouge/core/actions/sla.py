@@ -270,9 +270,9 @@ def _record_met(
     if outcome is None:
         outcome = _new_outcome(session, conversation, policy, timed, outcomes, kind)
     outcome.met_at = run.ended_at
-    outcome.breached = outcome.breached or (
-        timed.due_at is not None and run.ended_at > timed.due_at
-    )
+    if not outcome.breached and timed.due_at is not None and run.ended_at > timed.due_at:
+        outcome.breached = True
+        _breach_recorded(session, conversation, outcome)
     outcome.elapsed_seconds = running_seconds(Clock(), run.started_at, run.ended_at, pauses)
     outcome.business_seconds = running_seconds(business, run.started_at, run.ended_at, pauses)
     _event(session, conversation, "sla.met", timed, breached=outcome.breached)
@@ -320,12 +320,25 @@ def _alert(
         if (timed.run.target, timed.run.started_at) not in outcomes:
             outcome = _new_outcome(session, conversation, policy, timed, outcomes, kind)
             outcome.breached = True
+            _breach_recorded(session, conversation, outcome)
             if now - timed.due_at <= ESCALATE_WITHIN:
                 escalate(session, conversation, policy, timed.run.target, now)
         return
     if timed.warn_at is not None and now >= timed.warn_at and conversation.sla_warned != timed.key:
         conversation.sla_warned = timed.key
         _event(session, conversation, "sla.warned", timed)
+
+
+def _breach_recorded(session: Session, conversation: Conversation, outcome: SlaOutcome) -> None:
+    """For the operators' counter (web/metrics.py): after commit, the channel kind and target
+    of a target stored as breached, once per outcome."""
+    publish_after_commit(
+        session,
+        "sla.outcome_breached",
+        conversation_id=conversation.id,
+        channel_kind=outcome.channel_kind,
+        target=outcome.target,
+    )
 
 
 def _show(

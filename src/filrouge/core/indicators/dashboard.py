@@ -182,7 +182,7 @@ def series(
     session: Session, workspace_id: int, filters: ReportFilters, interval: Interval
 ) -> dict[str, list[tuple[date, Any]]]:
     """The charted figures for each day, week or month, from one pass over the period."""
-    found = figures_over_time(session, workspace_id, filters, interval)
+    found = figures_over_time(session, workspace_id, filters, interval, SERIES)
     return {metric: [(day, getattr(f, metric)) for day, f in found] for metric in SERIES}
 
 

@@ -55,6 +55,19 @@ class Figures:
     signed_replies_share: float | None = None
     channel_switches_per_conversation: float | None = None
     contacts_per_customer_per_month: float | None = None
+    # service levels (core/indicators/service_levels.py)
+    sla_targets: int = 0
+    sla_breaches: int = 0
+    sla_first_response_compliance: float | None = None
+    sla_next_response_compliance: float | None = None
+    sla_resolution_compliance: float | None = None
+    responded_within_sla: int = 0
+    response_rate_within_sla: float | None = None
+    first_response_business_median_s: float | None = None
+    first_response_business_p90_s: float | None = None
+    backlog: int = 0
+    backlog_age_median_s: float | None = None
+    backlog_age_p90_s: float | None = None
 
     def public(self) -> dict[str, Any]:
         return asdict(self)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from filrouge.core.errors import Invalid
 from filrouge.core.indicators.figures import Figures, Grouping, compute
 from filrouge.core.indicators.period import Interval, ReportFilters, buckets
+from filrouge.core.indicators.service_levels import add_service_levels
 from filrouge.core.models import Conversation, Message, Survey
 
 METRICS = tuple(Figures.__dataclass_fields__)
@@ -28,6 +29,10 @@ Metric = Literal[
     "reopen_rate",
     "csat",
     "nps",
+    "sla_compliance",
+    "response_rate_within_sla",
+    "first_response_business_median_s",
+    "backlog",
 ]
 
 BY_CHANNEL = Grouping(
@@ -45,9 +50,21 @@ def channel_report(
 ) -> tuple[dict[int, Figures], Figures]:
     """The figures of each channel (conversations on the channel they began on, messages on
     the channel they travelled on, surveys on the channel they went out on), and the total."""
-    per_channel = compute(session, workspace_id, filters, BY_CHANNEL)
-    total = compute(session, workspace_id, filters, ALL_TOGETHER).get(0, Figures())
+    per_channel = _with_service_levels(session, workspace_id, filters, BY_CHANNEL)
+    total = _with_service_levels(session, workspace_id, filters, ALL_TOGETHER).get(0, Figures())
     return per_channel, total
+
+
+def _with_service_levels(
+    session: Session,
+    workspace_id: int,
+    filters: ReportFilters,
+    grouping: Grouping,
+    wanted: tuple[str, ...] | None = None,
+) -> dict[Any, Figures]:
+    found = compute(session, workspace_id, filters, grouping)
+    add_service_levels(session, workspace_id, filters, grouping, found, wanted)
+    return found
 
 
 def timeseries(
@@ -62,15 +79,19 @@ def timeseries(
         raise Invalid(
             "unknown_metric", "There is no metric {metric}.", field="metric", metric=metric
         )
-    found = figures_over_time(session, workspace_id, filters, interval)
+    found = figures_over_time(session, workspace_id, filters, interval, (metric,))
     return [(day, getattr(figures, metric)) for day, figures in found]
 
 
 def figures_over_time(
-    session: Session, workspace_id: int, filters: ReportFilters, interval: Interval
+    session: Session,
+    workspace_id: int,
+    filters: ReportFilters,
+    interval: Interval,
+    wanted: tuple[str, ...] | None = None,
 ) -> list[tuple[date, Figures]]:
-    """Every figure for each day, week or month of the period (the dashboard draws several
-    from one pass)."""
+    """The figures for each day, week or month of the period (the dashboard draws several
+    from one pass); the service levels only for the ``wanted`` fields (all when None)."""
     cut = buckets(filters.since, filters.until, interval, filters.zone)
 
     def bucket_of(column: Any) -> Any:
@@ -90,6 +111,7 @@ def figures_over_time(
     days_of = {
         index: (end - start).total_seconds() / 86400 for index, (_, start, end) in enumerate(cut)
     }
-    scoped = replace(filters, extra={**filters.extra, "days_of": days_of})
-    found = compute(session, workspace_id, scoped, grouping)
+    ends_of = {index: end for index, (_, _, end) in enumerate(cut)}  # the backlog's moments
+    scoped = replace(filters, extra={**filters.extra, "days_of": days_of, "ends_of": ends_of})
+    found = _with_service_levels(session, workspace_id, scoped, grouping, wanted)
     return [(day, found.get(index, Figures())) for index, (day, _, _) in enumerate(cut)]

@@ -1,8 +1,8 @@
 """Administration: channel accounts (signature style, inbound token), teams (and their
 calendars), people (invitations, roles, expertise and trust of contributors, signatures,
 deactivation), service levels (policies, the workspace's calendar), customer fields (typed
-attributes), satisfaction surveys, and personal data (how long closed conversations are
-kept)."""
+attributes), satisfaction surveys, the public transparency page, and personal data (how long
+closed conversations are kept)."""
 
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ from filrouge.core.actions.sla_policies import (
 )
 from filrouge.core.actions.surveys import set_survey_policy
 from filrouge.core.actions.teams import create_team, list_teams, update_team
+from filrouge.core.actions.transparency import set_transparency
 from filrouge.core.actions.users import UserChanges, update_user
 from filrouge.core.audit import Actor
 from filrouge.core.calendars import DAY_NAMES, CalendarForm, calendar_from_form, form_from_calendar
@@ -55,6 +56,7 @@ from filrouge.core.models.enums import ChannelKind, Priority, Role
 from filrouge.core.retention import retention_months, set_retention
 from filrouge.core.signatures import SignatureStyle, signature_style
 from filrouge.core.surveys import policy_of, survey_policy_from
+from filrouge.core.transparency import transparency_of
 from filrouge.db import transaction
 from filrouge.lib.crypto import is_secret_setting
 from filrouge.web.deps import FactoryDep
@@ -75,6 +77,7 @@ PAGES = {
     "privacy": "admin_privacy.html",
     "surveys": "admin_surveys.html",
     "sla": "admin_sla.html",
+    "transparency": "admin_transparency.html",
 }
 Text = Annotated[str, Form(max_length=200)]
 Minutes = Annotated[str, Form(max_length=12, pattern=r"^[0-9]*$")]
@@ -211,6 +214,26 @@ def set_surveys(
         return {}
 
     return _change(request, factory, visitor, "surveys", change)
+
+
+@router.get("/admin/transparency")
+def transparency_page(request: Request, factory: FactoryDep, visitor: Viewer) -> Response:
+    public_url = request.app.state.settings.public_url.rstrip("/")
+    return _show(request, factory, visitor, "transparency", {"public_url": public_url})
+
+
+@router.post("/admin/transparency")
+def set_transparency_page(
+    request: Request, factory: FactoryDep, visitor: Manager, enabled: Checkbox = False
+) -> Response:
+    """Publish the public transparency page, or stop publishing it."""
+
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        workspace = session.get_one(Workspace, visitor.user.workspace_id)
+        set_transparency(session, workspace, enabled, actor)
+        return {}
+
+    return _change(request, factory, visitor, "transparency", change)
 
 
 def _int_or_zero(value: str) -> int:
@@ -544,6 +567,7 @@ def _show(
             "styles": [style.value for style in SignatureStyle],
             "retention_months": retention_months(session.get_one(Workspace, workspace_id)),
             "survey_policy": policy_of(session.get_one(Workspace, workspace_id).settings),
+            "transparency": transparency_of(session.get_one(Workspace, workspace_id).settings),
             "sla_policies": list_policies(session, workspace_id),
             "calendar": form_from_calendar(
                 workspace_calendar(session.get_one(Workspace, workspace_id))

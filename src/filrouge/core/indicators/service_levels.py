@@ -1,0 +1,324 @@
+"""Service-level figures (docs/METRICS.md, "Service levels"), read from ``sla_outcomes`` (what
+``core/actions/sla.py`` stored: met or breached, calendar and business seconds) and from the
+conversations still open at the end of a period (the backlog). Each family is one query; Python
+only divides (and adds up the backlog's periods)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Float,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from filrouge.core.indicators.figures import (
+    SPAM_TAG,
+    Figures,
+    Grouping,
+    cohort_of,
+    conversation_cuts,
+)
+from filrouge.core.indicators.period import ReportFilters
+from filrouge.core.indicators.sqlfn import percentiles, ratio, seconds_between
+from filrouge.core.models import ChannelAccount, Conversation, ConversationTag, SlaOutcome
+from filrouge.core.models.enums import ConversationStatus
+from filrouge.core.sla import Target
+
+UNFINISHED = (ConversationStatus.NEW, ConversationStatus.OPEN, ConversationStatus.PENDING)
+COMPLIANCE_FIELDS = {
+    Target.FIRST_RESPONSE: "sla_first_response_compliance",
+    Target.NEXT_RESPONSE: "sla_next_response_compliance",
+    Target.RESOLUTION: "sla_resolution_compliance",
+}
+
+
+FAMILIES = {
+    "compliance": frozenset(
+        {"sla_targets", "sla_breaches", "sla_compliance", *COMPLIANCE_FIELDS.values()}
+    ),
+    "within": frozenset({"responded_within_sla", "response_rate_within_sla"}),
+    "business": frozenset({"first_response_business_median_s", "first_response_business_p90_s"}),
+    "backlog": frozenset({"backlog"}),
+    "backlog_age": frozenset({"backlog_age_median_s", "backlog_age_p90_s"}),
+}
+
+
+def add_service_levels(
+    session: Session,
+    workspace_id: int,
+    filters: ReportFilters,
+    grouping: Grouping,
+    figures: dict[Any, Figures],
+    wanted: Collection[str] | None = None,
+) -> None:
+    """Fill the service-level fields of ``figures`` (groups as ``figures.compute`` made
+    them; only the families of the ``wanted`` fields, every one when None). The backlog is
+    counted at the end of the period, or of each period of a time series
+    (``filters.extra["ends_of"]``: group → end, in order)."""
+    dialect = session.get_bind().dialect.name
+    cohort = cohort_of(workspace_id, filters)
+
+    def of(key: Any) -> Figures:
+        return figures.setdefault(key, Figures())
+
+    def needs(family: str) -> bool:
+        return wanted is None or bool(FAMILIES[family] & set(wanted))
+
+    if needs("compliance") or needs("within"):
+        _compliance(session, cohort, grouping, of)
+    if needs("business"):
+        _business_first_response(session, dialect, cohort, grouping, of)
+    ends: dict[Any, datetime] | None = filters.extra.get("ends_of")  # type: ignore[assignment]
+    if ends is not None and needs("backlog"):
+        _backlog_over_time(session, workspace_id, filters, ends, of)
+    if ends is None and (needs("backlog") or needs("backlog_age")):
+        _backlog(
+            session, dialect, workspace_id, filters, [(grouping.conversation(), filters.until)], of
+        )
+    elif ends is not None and needs("backlog_age"):
+        moments = [(literal(key), end) for key, end in ends.items()]
+        _backlog(session, dialect, workspace_id, filters, moments, of, counts=False)
+    for found in figures.values():
+        found.response_rate_within_sla = ratio(found.responded_within_sla, found.conversations)
+
+
+def decided() -> ColumnElement[bool]:
+    """A target whose fate is known: met (``met_at``) or breached (as soon as it was)."""
+    return or_(SlaOutcome.breached.is_(True), SlaOutcome.met_at.is_not(None))
+
+
+def kept() -> ColumnElement[bool]:
+    return and_(SlaOutcome.breached.is_(False), SlaOutcome.met_at.is_not(None))
+
+
+def _compliance(session: Session, cohort: Any, grouping: Grouping, of: Any) -> None:
+    """Decided targets and those kept, per target; the conversations whose kept targets
+    include the first response are those answered within it (one query)."""
+    group = grouping.conversation().label("grp")
+    rows = session.execute(
+        select(
+            group,
+            SlaOutcome.target,
+            func.count(),
+            func.sum(case((kept(), 1), else_=0)),
+            func.count(func.distinct(case((kept(), SlaOutcome.conversation_id)))),
+        )
+        .select_from(SlaOutcome)
+        .join(Conversation, Conversation.id == SlaOutcome.conversation_id)
+        .where(cohort, decided())
+        .group_by(group, SlaOutcome.target)
+    )
+    met: dict[Any, int] = {}
+    for key, target, count, kept_count, kept_conversations in rows:
+        found = of(key)
+        found.sla_targets += count
+        met[key] = met.get(key, 0) + int(kept_count or 0)
+        if target in COMPLIANCE_FIELDS:
+            setattr(found, COMPLIANCE_FIELDS[target], ratio(kept_count or 0, count))
+        if target == Target.FIRST_RESPONSE:
+            found.responded_within_sla = int(kept_conversations or 0)
+    for key, count in met.items():
+        found = of(key)
+        found.sla_breaches = found.sla_targets - count
+        found.sla_compliance = ratio(count, found.sla_targets)
+
+
+def kept_first_response() -> ColumnElement[bool]:
+    """The conversation's first response came from a person within its target."""
+    return exists().where(
+        SlaOutcome.conversation_id == Conversation.id,
+        SlaOutcome.target == Target.FIRST_RESPONSE,
+        kept(),
+    )
+
+
+def _business_first_response(
+    session: Session, dialect: str, cohort: Any, grouping: Grouping, of: Any
+) -> None:
+    rows = (
+        select(grouping.conversation().label("grp"), SlaOutcome.business_seconds.label("v"))
+        .select_from(SlaOutcome)
+        .join(Conversation, Conversation.id == SlaOutcome.conversation_id)
+        .where(cohort, SlaOutcome.target == Target.FIRST_RESPONSE, SlaOutcome.met_at.is_not(None))
+        .subquery()
+    )
+    for key, median, p90 in session.execute(percentiles(dialect, rows, "grp", "v", (0.5, 0.9))):
+        found = of(key)
+        found.first_response_business_median_s = _seconds(median)
+        found.first_response_business_p90_s = _seconds(p90)
+
+
+def backlog_candidates(workspace_id: int, filters: ReportFilters) -> list[ColumnElement[bool]]:
+    """Conversations the backlog may count: not spam, within the cuts, and either unfinished
+    or with a resolution moment (one closed without a resolution has no closing moment)."""
+    return [
+        Conversation.workspace_id == workspace_id,
+        not_(
+            exists().where(
+                ConversationTag.conversation_id == Conversation.id,
+                ConversationTag.tag == SPAM_TAG,
+            )
+        ),
+        or_(Conversation.status.in_(UNFINISHED), Conversation.resolved_at.is_not(None)),
+        *conversation_cuts(filters),
+    ]
+
+
+def open_at(workspace_id: int, filters: ReportFilters, moment: Any) -> ColumnElement[bool]:
+    """Conversations open at ``moment``: begun (by a customer's message) before it, and
+    unfinished now or resolved only after it."""
+    return and_(
+        *backlog_candidates(workspace_id, filters),
+        Conversation.first_inbound_at < moment,
+        or_(Conversation.status.in_(UNFINISHED), Conversation.resolved_at >= moment),
+    )
+
+
+def _backlog(
+    session: Session,
+    dialect: str,
+    workspace_id: int,
+    filters: ReportFilters,
+    moments: Sequence[tuple[Any, datetime]],
+    of: Any,
+    counts: bool = True,
+) -> None:
+    """One query over every moment (a UNION ALL): each group's open conversations and their
+    ages (calendar seconds since the customer's first message)."""
+    when = Conversation.first_inbound_at.type
+    branches = [
+        select(
+            group.label("grp"),
+            seconds_between(
+                dialect, Conversation.first_inbound_at, literal(moment, type_=when)
+            ).label("v"),
+        ).where(open_at(workspace_id, filters, literal(moment, type_=when)))
+        for group, moment in moments
+    ]
+    rows = union_all(*branches).subquery()
+    for key, count, median, p90 in session.execute(_counted_percentiles(rows)):
+        found = of(key)
+        if counts:
+            found.backlog = count
+        found.backlog_age_median_s = _seconds(median)
+        found.backlog_age_p90_s = _seconds(p90)
+
+
+def _counted_percentiles(rows: Any) -> Any:
+    """Per group of ``rows`` (columns ``grp``, ``v``): how many, and the median and p90 by
+    nearest rank (as ``sqlfn.percentiles``), in one pass."""
+    ranked = select(
+        rows.c.grp,
+        rows.c.v,
+        func.row_number().over(partition_by=rows.c.grp, order_by=rows.c.v).label("rn"),
+        func.count().over(partition_by=rows.c.grp).label("n"),
+    ).subquery()
+    return select(
+        ranked.c.grp,
+        func.max(ranked.c.n),
+        *(
+            func.min(case((ranked.c.rn >= literal(point) * cast(ranked.c.n, Float), ranked.c.v)))
+            for point in (0.5, 0.9)
+        ),
+    ).group_by(ranked.c.grp)
+
+
+def _backlog_over_time(
+    session: Session,
+    workspace_id: int,
+    filters: ReportFilters,
+    ends: dict[Any, datetime],
+    of: Any,
+) -> None:
+    """The backlog at the end of each period without a scan per period: open at T = begun
+    before T − finished before T. Two GROUP BYs (by the period conversations began in, and
+    the one they were finished in; -1: before the first); Python adds the periods up."""
+    order = sorted(ends.items(), key=lambda item: item[1])
+    finished = case(  # the last resolution, never before the conversation began
+        (Conversation.resolved_at > Conversation.first_inbound_at, Conversation.resolved_at),
+        else_=Conversation.first_inbound_at,
+    )
+    began = _by_period(session, workspace_id, filters, Conversation.first_inbound_at, order)
+    ended = _by_period(
+        session, workspace_id, filters, finished, order, Conversation.status.not_in(UNFINISHED)
+    )
+    running = began.get(-1, 0) - ended.get(-1, 0)
+    for position, (key, _) in enumerate(order):
+        running += began.get(position, 0) - ended.get(position, 0)
+        of(key).backlog = running
+
+
+def _by_period(
+    session: Session,
+    workspace_id: int,
+    filters: ReportFilters,
+    moment: Any,
+    order: Sequence[tuple[Any, datetime]],
+    *more: ColumnElement[bool],
+) -> dict[int, int]:
+    when = Conversation.first_inbound_at.type
+    period = case(
+        (moment < literal(filters.since, type_=when), -1),
+        *((moment < literal(end, type_=when), i) for i, (_, end) in enumerate(order)),
+        else_=None,
+    ).label("period")
+    rows = session.execute(
+        select(period, func.count())
+        .where(
+            *backlog_candidates(workspace_id, filters),
+            Conversation.first_inbound_at < literal(order[-1][1], type_=when),
+            moment < literal(order[-1][1], type_=when),
+            *more,
+        )
+        .group_by(period)
+    )
+    return {position: count for position, count in rows if position is not None}
+
+
+def _seconds(value: Any) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def kept_promises_by_month_and_kind(
+    session: Session, workspace_id: int, filters: ReportFilters, cut: Sequence[tuple[Any, ...]]
+) -> dict[tuple[int, str], tuple[int, int]]:
+    """For the transparency page: per period of ``cut`` (its index) and channel kind (the
+    kind the conversation began on), the cohort's conversations and those whose first
+    response met its target. One query."""
+    bucket = case(
+        *(
+            (and_(Conversation.first_inbound_at >= start, Conversation.first_inbound_at < end), i)
+            for i, (_, start, end) in enumerate(cut)
+        ),
+        else_=None,
+    ).label("bucket")
+    rows = session.execute(
+        select(
+            bucket,
+            ChannelAccount.kind,
+            func.count(),
+            func.sum(case((kept_first_response(), 1), else_=0)),
+        )
+        .join(ChannelAccount, ChannelAccount.id == Conversation.origin_channel_id)
+        .where(cohort_of(workspace_id, filters))
+        .group_by(bucket, ChannelAccount.kind)
+    )
+    return {
+        (index, kind): (count, int(within or 0))
+        for index, kind, count, within in rows
+        if index is not None
+    }
