@@ -100,7 +100,7 @@ def test_it_says_which_promise_was_kept_how_often_in_french_and_english(client, 
         f"promesse tenue pour 75 % des conversations en {in_french}."
     ) in french
     assert "en 24 heures (comptées en heures ouvrées) : promesse tenue pour 0 %" in french
-    assert "Pas de données" in french  # this month, nothing yet
+    assert "Aucune donnée" in french  # this month, nothing yet
     english = plain(client.get(published["page_path"], params={"lang": "en"}).text)
     assert (
         "We promise an answer on Messenger within 30 minutes (counted round the clock): "

@@ -19,8 +19,8 @@ from filrouge.core.indicators.period import Interval, ReportFilters, local_midni
 from filrouge.core.indicators.reports import METRICS, channel_report, figures_over_time
 from filrouge.core.models import ChannelAccount, Conversation, ConversationTag, Workspace
 
-# The headline, in the order shown; a figure the indicators do not count yet (the backlog)
-# joins it as soon as it is a field of Figures.
+# The headline, in the order shown (the backlog: at the end of the period, with its trend;
+# the page also shows what waits now, whatever the period).
 HEADLINE = tuple(
     metric
     for metric in (
