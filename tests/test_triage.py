@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from tests.helpers import shared_data
 
+from filrouge.triage import select
 from filrouge.triage.classifier import LinearTriage
 from filrouge.triage.corpus import load_corpus
 from filrouge.triage.evaluate import evaluate, read_complaints, read_sentiment
-from filrouge.triage.model import train
+from filrouge.triage.model import negated, train
 from filrouge.triage.types import FIELDS, PRIORITIES, SENTIMENTS, TYPES, Context
 
 
@@ -111,6 +112,51 @@ def test_the_sentiment_score_runs_from_negative_to_positive(classifier):
     )
     assert -1 <= angry.sentiment_score < calm.sentiment_score < happy.sentiment_score <= 1
     assert abs(calm.sentiment_score) < 0.35
+
+
+@pytest.mark.parametrize(
+    ("liked", "disliked"),
+    [
+        ("I am happy with the delivery", "I am not happy with the delivery"),
+        ("Je suis content du service", "Je ne suis pas content du service"),
+    ],
+)
+def test_a_negation_turns_the_sentiment_round(classifier, liked, disliked):
+    plain, negated = classifier.classify([liked, disliked])
+    assert (plain.sentiment, negated.sentiment) == ("positive", "negative")
+
+
+def test_the_words_after_a_negation_are_marked_up_to_the_punctuation():
+    tokens = ["je", "ne", "suis", "pas", "content", ",", "merci"]
+    assert negated(tokens) == ["¬content"]
+    assert negated(["don", "'", "t", "like", "it", "."]) == ["¬like", "¬it"]
+
+
+@pytest.mark.parametrize("text", ["📦📦", "📱", "🚆 🚆"])
+def test_a_message_of_emoji_without_a_mood_is_neutral(classifier, text):
+    found = one(classifier, text)
+    assert (found.type, found.sentiment) == ("other", "neutral")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "@Telcio_Aide wsh ça fait 10 jours que j'ai plus de réseau, c'est abusé",
+        "chui grave vénère, colis paumé et personne répond 😤",
+    ],
+)
+def test_a_french_complaint_in_slang_is_a_complaint(classifier, text):
+    found = one(classifier, text)
+    assert (found.language, found.type, found.sentiment) == ("fr", "complaint", "negative")
+
+
+def test_the_held_out_splits_keep_each_template_on_one_side():
+    corpus = load_corpus()
+    for held in select.SPLITS.values():
+        training, held_out = select.split(corpus, held)
+        assert training
+        assert held_out
+        assert not {e.group for e in training} & {e.group for e in held_out}
 
 
 def test_an_empty_message_gets_the_defaults(classifier):
@@ -298,14 +344,14 @@ def test_retrain_refuses_a_corrections_file_with_an_unknown_label(data_dir):
     assert "bad.jsonl:1: unknown type or sentiment" in done.stderr
 
 
-# The figures docs/TRIAGE.md reports, on the public data (never trained on). Goals met are
-# asserted as goals (language, English sentiment); the others are not met yet, so their floors
-# (a little under today's figures) catch a regression.
+# The figures docs/TRIAGE.md reports, on the public data (never trained on, never tuned on).
+# The goal met (language) is asserted as a goal; the others are not met, so their floors (a
+# little under today's figures) catch a regression.
 FLOORS = {
     "language_accuracy": 0.99,
-    "sentiment_macro_f1_en_val": 0.65,
-    "complaint_f1": 0.58,
-    "sentiment_macro_f1_fr_val": 0.50,
+    "complaint_f1": 0.60,
+    "sentiment_macro_f1_en_val": 0.56,
+    "sentiment_macro_f1_fr_val": 0.44,
 }
 
 

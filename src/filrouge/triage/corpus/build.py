@@ -425,6 +425,20 @@ def wrap(
     return fill(text, language, rng), sentiment
 
 
+SECOND_BATCH = "# batch 2"  # the line in templates/*.txt before the second batch of templates
+
+
+def second_batch_start(language: str) -> int:
+    """The number of the first template of the second batch (the held-out register)."""
+    count = 0
+    for line in (HERE / "templates" / f"{language}.txt").read_text(encoding="utf-8").splitlines():
+        if line.startswith(SECOND_BATCH):
+            return count
+        if line.strip() and not line.startswith("#"):
+            count += 1
+    return count
+
+
 def read_templates(language: str) -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
     kind = ""
