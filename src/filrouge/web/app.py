@@ -18,6 +18,7 @@ from filrouge.jobs import automation as automation_jobs
 from filrouge.jobs import deliveries, sla
 from filrouge.jobs import duplicates as duplicate_jobs  # noqa: F401 - the periodic scan
 from filrouge.jobs import retention as retention_jobs  # noqa: F401 - the nightly policy
+from filrouge.jobs import routing as routing_jobs
 from filrouge.jobs import surveys as survey_jobs
 from filrouge.jobs.queue import bind_blobs, bind_factory, bind_settings
 from filrouge.schema import check_migrated
@@ -41,6 +42,7 @@ from filrouge.web.api import (
     segments,
     sla_policies,
     surveys,
+    teams,
 )
 from filrouge.web.errors import install_error_handlers
 from filrouge.web.hooks import chat as chat_hook
@@ -108,6 +110,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     survey_jobs.install()
     sla.install()
     automation_jobs.install()
+    routing_jobs.install()
     install_error_handlers(app)
     install_redaction()
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
@@ -130,6 +133,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         search,
         sla_policies,
         automation,
+        teams,
     ):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)

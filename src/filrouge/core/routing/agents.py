@@ -73,11 +73,6 @@ class Pool:
             capacity_for(self.capacity[chosen], kind_class),
         )
 
-    def release(self, user_id: int, channel_kind: str) -> None:
-        """One of the agent's conversations left them (re-routed)."""
-        key = (user_id, capacity_class(channel_kind))
-        self.loads[key] = max(self.loads[key] - 1, 0)
-
     def _room(self, user_id: int, kind_class: str) -> int:
         return capacity_for(self.capacity[user_id], kind_class) - self.loads[(user_id, kind_class)]
 
