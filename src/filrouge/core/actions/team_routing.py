@@ -103,10 +103,14 @@ def route_new(
 
 
 def with_languages(facts: Sequence[Facts], languages: Sequence[str]) -> list[Facts]:
-    """Each conversation's language: the customer's, else its first message's (detected)."""
+    """Each conversation's language: the customer's, else its first message's (detected; none
+    when the detector is unsure, e.g. a message made only of emoji)."""
     unknown = [f for f in facts if f.language is None]
     detected = LanguageIdentifier(languages or ["fr"]).detect([f.text for f in unknown])
-    found = {f.conversation_id: d.language for f, d in zip(unknown, detected, strict=True)}
+    found = {
+        f.conversation_id: None if d.uncertain else d.language
+        for f, d in zip(unknown, detected, strict=True)
+    }
     return [replace(f, language=found.get(f.conversation_id, f.language)) for f in facts]
 
 
