@@ -19,6 +19,7 @@ from filrouge.core.actions.teams import create_team, update_team
 from filrouge.core.actions.users import UserChanges, update_user
 from filrouge.core.audit import Actor
 from filrouge.core.models import Conversation, Event, Team, User
+from filrouge.core.presence import set_presence
 from filrouge.db import make_session_factory, transaction
 from filrouge.jobs.routing import route_now
 from filrouge.lib.timeutil import utcnow
@@ -308,7 +309,9 @@ def test_contributors_are_offered_what_matches_their_expertise(
         for contributor, tags in ((expert, ["matelas"]), (other, ["cuisine"])):
             update_user(session, admin.user, contributor.user.id, UserChanges(expertise=tags))
 
-    mattress = receive(admin, ch["id"], "a@example.fr", text="Mon matelas s'affaisse déjà", name="Alice")
+    mattress = receive(
+        admin, ch["id"], "a@example.fr", text="Mon matelas s'affaisse déjà", name="Alice"
+    )
 
     conversation = mattress["conversation_id"]
     assert routed(factory, conversation)[1] == marie.user.id  # the team keeps it
@@ -363,3 +366,58 @@ def test_only_supervisors_and_admins_change_routing(admin, factory, make_caller,
     )
     assert (changed.status_code, capacity.status_code) == (status, status)
     assert caller.get("/api/v1/teams").status_code == status
+
+
+def test_the_conversation_page_says_who_it_was_routed_to_and_why(
+    admin, channel, factory, make_browser
+):
+    chat = channel("chat")
+    browser = make_browser("agent", email="marie@example.test", name="Marie Dupont")
+    with transaction(factory) as session:  # she says she is online (the header's menu)
+        set_presence(session, session.get_one(User, browser.user.id), "online")
+    make_team(admin, factory, "Support", [browser], strategy="least_loaded")
+    first = receive(admin, chat["id"], "a@example.fr")["conversation_id"]
+    second = receive(admin, chat["id"], "b@example.fr")["conversation_id"]
+
+    page = browser.get(f"/conversations/{second}")
+
+    assert page.status_code == 200
+    assert "Routage" in page.text
+    assert "Confiée à Marie Dupont (Support) : le moins chargé, 2/3 chats." in page.text
+    assert "1/3 chats" in browser.get(f"/conversations/{first}").text
+
+
+def test_the_admin_pages_show_and_change_routing_with_csrf(admin, factory, make_browser, agents):
+    team = make_team(admin, factory, "Support", [], strategy="manual", languages=["fr"])
+    browser = make_browser("admin", email="root@example.test")
+
+    page = browser.get("/admin/teams")
+    assert "Manuelle : la file de l’équipe" in page.text
+    assert 'name="languages" value="fr"' in page.text
+
+    refused = browser.client.post(f"/admin/teams/{team}/routing", data={"strategy": "least_loaded"})
+    assert refused.status_code == 403
+    saved = browser.post(
+        f"/admin/teams/{team}/routing",
+        {"strategy": "least_loaded", "languages": "fr, en", "channel_kinds": ["chat", "email"]},
+    )
+    assert saved.status_code == 303
+    wrong = browser.post(
+        f"/admin/teams/{team}/routing", {"strategy": "least_loaded", "languages": "français"}
+    )
+    assert wrong.status_code == 422
+    assert "n’est pas un code de langue" in wrong.text
+    capacity = browser.post(
+        f"/admin/people/{agents[0].user.id}/capacity", {"chat": "2", "email": ""}
+    )
+    assert capacity.status_code == 303
+
+    listed = {t["id"]: t for t in admin.get("/api/v1/teams").json()}
+    assert (listed[team]["strategy"], listed[team]["languages"], listed[team]["channel_kinds"]) == (
+        "least_loaded",
+        ["en", "fr"],
+        ["chat", "email"],
+    )
+    with factory() as session:
+        assert session.get_one(User, agents[0].user.id).capacity == {"chat": 2}
+    assert 'name="chat" min="0" max="1000" value="2"' in browser.get("/admin/people").text
