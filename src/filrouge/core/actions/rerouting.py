@@ -28,7 +28,7 @@ from filrouge.core.actions.team_routing import (
     write_routes,
 )
 from filrouge.core.models import ChannelAccount, Conversation, Team, User
-from filrouge.core.presence import Presence, available
+from filrouge.core.presence import ANSWERING_ROLES, Presence, available
 from filrouge.core.routing.agents import OPEN, Pool
 from filrouge.core.routing.skills import AUTOMATIC, ROUTED, Facts, TeamSkills
 
@@ -84,6 +84,7 @@ def _of_unavailable(idle: timedelta) -> Select[Any]:
             Conversation.status.in_(OPEN),
             Team.strategy.in_(ROUTED),
             or_(Conversation.first_response_at.is_(None), Team.reroute_answered.is_(True)),
+            User.role.in_(ANSWERING_ROLES),  # a contributor was given it by hand: theirs
             User.presence != Presence.AWAY,
             not_(available(idle)),
         )
