@@ -112,8 +112,8 @@ def bench(name: str, url: str, conversations: int, agents: int, size: int, tmp: 
     engine = create_db_engine(url)
     channel_ids = prepare(engine)
     add_agents(engine, agents)
-    first = make_messages(conversations, conversations, channel_ids, seed=11)
-    senders = list({m.sender.value: m for m in first}.values())
+    first = make_messages(conversations * 4, conversations * 2, channel_ids, seed=11)
+    senders = list({m.sender.value: m for m in first}.values())[:conversations]
     ingest(engine, senders, settings, size)  # the customers exist from now on
     LanguageIdentifier(settings.languages).detect(["warm up"])  # built once per process
     runs: dict[str, float] = {}

@@ -16,12 +16,12 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from filrouge.core.actions.notifications import notify_many
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.events import publish_after_commit
-from filrouge.core.models import Conversation, Team
+from filrouge.core.models import Conversation, Team, User
 from filrouge.core.routing.agents import Choice, Pool
 from filrouge.core.routing.skills import (
     AUTOMATIC,
@@ -60,6 +60,7 @@ def routed_teams(session: Session, workspace_ids: Collection[int]) -> list[TeamS
         select(Team)
         .where(Team.workspace_id.in_(sorted(set(workspace_ids))), Team.strategy.in_(ROUTED))
         .order_by(Team.id)
+        .options(selectinload(Team.members).load_only(User.id))
     )
     return [skills_of(team) for team in teams]
 
