@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from filrouge.channels.base import NormalisedInbound, Sender
-from filrouge.core.actions.inbound import receive_messages
+from filrouge.core.actions.inbound import receive_message, receive_messages
 from filrouge.core.actions.teams import create_team, update_team
 from filrouge.core.actions.users import UserChanges, update_user
 from filrouge.core.audit import Actor
@@ -421,3 +422,28 @@ def test_the_admin_pages_show_and_change_routing_with_csrf(admin, factory, make_
     with factory() as session:
         assert session.get_one(User, agents[0].user.id).capacity == {"chat": 2}
     assert 'name="chat" min="0" max="1000" value="2"' in browser.get("/admin/people").text
+
+
+@pytest.mark.parametrize("strategy", ["round_robin", "least_loaded"])
+def test_turns_and_capacity_hold_when_deliveries_race(
+    admin, channel, factory, settings: Settings, agents, strategy
+):
+    ch = channel("email")
+    marie, paul, _ = agents
+    online(marie, paul)
+    make_team(admin, factory, "Support", [marie, paul], strategy=strategy)
+    messages = [
+        NormalisedInbound(
+            channel_id=ch["id"],
+            provider_message_id=f"race-{n}",
+            sender=Sender(kind="email", value=f"c{n}@example.fr"),
+            text="Bonjour",
+        )
+        for n in range(20)  # as many as their capacity: 10 emails each
+    ]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:  # separate sessions, at once
+        results = list(pool.map(lambda m: receive_message(factory, m, settings), messages))
+
+    given = [routed(factory, r.conversation_id)[1] for r in results]
+    assert Counter(given) == {marie.user.id: 10, paul.user.id: 10}

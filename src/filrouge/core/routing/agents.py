@@ -3,9 +3,9 @@
 An agent may take one when they are available (``core/presence.available``: active, an
 answering role, online and active lately) and under their capacity for that kind of work,
 counted as their open (new or open) conversations on that kind of channel. Everything is read
-once per batch (``Pool.load``): the available members of the teams, their loads in one
-``GROUP BY``, and the round-robin cursors, locked (``FOR UPDATE`` on PostgreSQL; SQLite's
-writers already take turns) so two processes never give the same turn twice.
+once per batch (``Pool.load``): the teams are locked first (``FOR UPDATE`` on PostgreSQL;
+SQLite's writers already take turns), so two processes never give the same turn twice nor
+count the same load; then the available members, and their loads in one ``GROUP BY``.
 """
 
 from __future__ import annotations
@@ -49,8 +49,9 @@ class Pool:
     @classmethod
     def load(cls, session: Session, team_ids: Collection[int], idle: timedelta) -> Pool:
         ids = sorted(set(team_ids))
+        cursors = _lock_teams(session, ids)  # first: the loads read next are then current
         members, capacity = _available_members(session, ids, idle)
-        return cls(members, capacity, _open_loads(session, capacity), _cursors(session, ids), set())
+        return cls(members, capacity, _open_loads(session, capacity), cursors, set())
 
     def pick(self, team_id: int, strategy: str, channel_kind: str) -> Choice | None:
         """Give one conversation of ``channel_kind`` to an agent of the team, if anyone can."""
@@ -120,12 +121,14 @@ def _open_loads(session: Session, agents: Collection[int]) -> Counter[tuple[int,
     return loads
 
 
-def _cursors(session: Session, team_ids: list[int]) -> dict[int, int | None]:
+def _lock_teams(session: Session, team_ids: list[int]) -> dict[int, int | None]:
+    """Lock the teams (in id order) until commit: routing to one team takes turns, so its
+    round-robin cursor and its agents' loads are never read by two transactions at once."""
     if not team_ids:
         return {}
     rows = session.execute(
         select(Team.id, Team.round_robin_last_id)
-        .where(Team.id.in_(team_ids), Team.strategy == Strategy.ROUND_ROBIN)
+        .where(Team.id.in_(team_ids))
         .order_by(Team.id)
         .with_for_update()
     )
