@@ -16,12 +16,12 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from filrouge.core.actions.notifications import notify_many
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.events import publish_after_commit
-from filrouge.core.models import Conversation, Team, User
+from filrouge.core.models import Conversation, Team
 from filrouge.core.routing.agents import Choice, Pool
 from filrouge.core.routing.skills import (
     AUTOMATIC,
@@ -55,14 +55,31 @@ class Route:
 
 
 def routed_teams(session: Session, workspace_ids: Collection[int]) -> list[TeamSkills]:
-    """The teams that take part in routing (strategy not ``off``), with their members."""
-    teams = session.scalars(
-        select(Team)
+    """The teams that take part in routing (strategy not ``off``); their members are not
+    needed to choose a team (the pool reads the available ones)."""
+    rows = session.execute(
+        select(
+            Team.id,
+            Team.workspace_id,
+            Team.strategy,
+            Team.languages,
+            Team.channel_kinds,
+            Team.topics,
+        )
         .where(Team.workspace_id.in_(sorted(set(workspace_ids))), Team.strategy.in_(ROUTED))
         .order_by(Team.id)
-        .options(selectinload(Team.members).load_only(User.id))
     )
-    return [skills_of(team) for team in teams]
+    return [
+        TeamSkills(
+            id=row.id,
+            workspace_id=row.workspace_id,
+            strategy=row.strategy,
+            languages=frozenset(row.languages or []),
+            channel_kinds=frozenset(row.channel_kinds or []),
+            topics=tuple(row.topics or []),
+        )
+        for row in rows
+    ]
 
 
 def skills_of(team: Team) -> TeamSkills:

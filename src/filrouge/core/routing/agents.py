@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from filrouge.core.models import ChannelAccount, Conversation, Team, User, team_members
 from filrouge.core.models.enums import ConversationStatus
 from filrouge.core.presence import available
-from filrouge.core.routing.capacity import capacity_class, capacity_for
+from filrouge.core.routing.capacity import DEFAULT_CAPACITY, capacity_class
 from filrouge.core.routing.skills import Strategy
 
 OPEN = (ConversationStatus.NEW, ConversationStatus.OPEN)
@@ -71,15 +71,19 @@ class Pool:
             strategy,
             kind_class,
             self.loads[(chosen, kind_class)],
-            capacity_for(self.capacity[chosen], kind_class),
+            self._capacity(chosen, kind_class),
         )
 
     def _room(self, user_id: int, kind_class: str) -> int:
-        return capacity_for(self.capacity[user_id], kind_class) - self.loads[(user_id, kind_class)]
+        return self._capacity(user_id, kind_class) - self.loads[(user_id, kind_class)]
 
     def _rank(self, user_id: int, kind_class: str) -> tuple[float, int, int]:
         load = self.loads[(user_id, kind_class)]
-        return (load / capacity_for(self.capacity[user_id], kind_class), load, user_id)
+        return (load / self._capacity(user_id, kind_class), load, user_id)
+
+    def _capacity(self, user_id: int, kind_class: str) -> int:
+        own = self.capacity[user_id]
+        return own[kind_class] if kind_class in own else DEFAULT_CAPACITY[kind_class]
 
 
 def _after(ordered: list[int], cursor: int | None) -> int:
