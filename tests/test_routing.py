@@ -447,3 +447,24 @@ def test_turns_and_capacity_hold_when_deliveries_race(
 
     given = [routed(factory, r.conversation_id)[1] for r in results]
     assert Counter(given) == {marie.user.id: 10, paul.user.id: 10}
+
+
+def test_a_manual_team_gets_back_the_conversation_of_an_agent_gone_offline(
+    admin, channel, factory, agents
+):
+    ch = channel("email")
+    marie, paul, _ = agents
+    online(marie, paul)
+    team = make_team(admin, factory, "Support", [marie, paul], strategy="manual")
+    conversation = receive(admin, ch["id"], "a@example.fr", name="Alice")["conversation_id"]
+    assert routed(factory, conversation) == (team, None)  # manual: in the team's queue
+    admin.patch(f"/api/v1/conversations/{conversation}", json={"assignee_id": marie.user.id})
+
+    online(marie, presence="offline")
+
+    assert routed(factory, conversation) == (team, None)
+    (moved,) = events(factory, conversation, "conversation.rerouted")
+    assert (moved.before, moved.after["why"]) == ({"assignee_id": marie.user.id}, "manual")
+    assert texts_of(paul)[0] == (
+        "La conversation avec Alice a été confiée à nouveau : son agent n’est plus disponible."
+    )
