@@ -58,6 +58,7 @@ bench: install ## Every benchmark (Redis on :6379), figures in docs/PERFORMANCE.
 	$(BIN)/python benchmarks/triage.py
 	$(BIN)/python benchmarks/customer_import.py
 	$(BIN)/python benchmarks/concierge.py
+	$(BIN)/python benchmarks/routing.py
 	$(BIN)/python benchmarks/search.py
 	$(BIN)/python benchmarks/sla.py
 	$(BIN)/python benchmarks/automation.py

@@ -215,6 +215,7 @@ def worker(workers: int, metrics_port: int | None) -> None:
         deliveries,
         duplicates,  # noqa: F401 - its task: suggested duplicates kept up to date
         retention,  # noqa: F401 - its task: the retention policy, every night
+        routing,  # its tasks: re-routing when agents go offline, the teams' queues
         sla,
         surveys,  # noqa: F401 - its tasks: satisfaction asked, lost ones swept
         webhooks,  # noqa: F401 - its tasks: stored provider deliveries to read
@@ -227,6 +228,7 @@ def worker(workers: int, metrics_port: int | None) -> None:
     if metrics_port is not None:
         _serve_worker_metrics(metrics_port)
     sla.install()
+    routing.install()
     huey.create_consumer(workers=workers, worker_type="thread").run()
 
 

@@ -2,7 +2,8 @@
 
 Admins, supervisors and agents see the whole workspace. Contributors (employees outside the
 support team: a store manager, a product expert) see the conversations tagged with one of their
-expertise tags and those assigned to them, and the customers of those.
+expertise tags, those offered to them (core/actions/offers.py) and those assigned to them, and
+the customers of those.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 from filrouge.core.errors import NotFound
 from filrouge.core.models import (
     Attachment,
+    ContributorOffer,
     Conversation,
     ConversationTag,
     Customer,
@@ -31,8 +33,11 @@ def conversation_scope(user: User) -> ColumnElement[bool]:
         ConversationTag.conversation_id == Conversation.id,
         ConversationTag.tag.in_(user.expertise or []),
     )
+    offered = exists().where(
+        ContributorOffer.conversation_id == Conversation.id, ContributorOffer.user_id == user.id
+    )
     return (Conversation.workspace_id == user.workspace_id) & or_(
-        shared, Conversation.assignee_id == user.id
+        shared, offered, Conversation.assignee_id == user.id
     )
 
 

@@ -29,6 +29,16 @@ SENTENCES = {
     "concierge.owner_cleared": N_("You are no longer the concierge of {customer}."),
     "sla.breached": N_("The conversation with {customer} missed its {target} target."),
     "automation.notify": N_("A rule asks you to look at the conversation with {customer}."),
+    "routing.assigned": N_("New conversation from {customer}: it is yours."),
+    "routing.taken_back": N_(
+        "The conversation with {customer} was routed again: you are no longer available."
+    ),
+    "routing.rerouted": N_(
+        "The conversation with {customer} was routed again: its agent is no longer available."
+    ),
+    "contribution.offered": N_(
+        "The conversation with {customer} matches your expertise ({topic}): your help is welcome."
+    ),
 }
 TARGETS = {
     "first_response": N_("first response"),

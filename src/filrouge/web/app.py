@@ -19,6 +19,7 @@ from filrouge.jobs import automation as automation_jobs
 from filrouge.jobs import deliveries, sla
 from filrouge.jobs import duplicates as duplicate_jobs  # noqa: F401 - the periodic scan
 from filrouge.jobs import retention as retention_jobs  # noqa: F401 - the nightly policy
+from filrouge.jobs import routing as routing_jobs
 from filrouge.jobs import surveys as survey_jobs
 from filrouge.jobs.queue import bind_blobs, bind_factory, bind_settings
 from filrouge.schema import check_migrated
@@ -42,6 +43,7 @@ from filrouge.web.api import (
     segments,
     sla_policies,
     surveys,
+    teams,
     transparency,
 )
 from filrouge.web.errors import install_error_handlers
@@ -113,6 +115,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     survey_jobs.install()
     sla.install()
     automation_jobs.install()
+    routing_jobs.install()
     install_error_handlers(app)
     install_redaction()
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
@@ -136,6 +139,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         sla_policies,
         automation,
         transparency,
+        teams,
     ):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)

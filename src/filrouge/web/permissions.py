@@ -47,6 +47,8 @@ RULES: dict[str, frozenset[Role]] = {
     "reports:read": MANAGERS,
     "surveys:configure": frozenset({Role.ADMIN}),
     "transparency:manage": frozenset({Role.ADMIN}),  # publish the public page or not
+    "routing:read": MANAGERS,  # teams' strategy and skills
+    "routing:manage": MANAGERS,  # those, and agents' capacity
     "presence:set": EVERYONE,  # online / away / offline (contributors are never routed to)
     "notifications:read": EVERYONE,  # one's own
     "search:use": EVERYONE,  # each finds only what core/access.py lets them see

@@ -179,7 +179,7 @@ def receive_in_session(
         conversation_id = state.id
     else:
         conversation_id = _open(ctx, sender.customer_id, choice)
-        stage_new_conversation(session, conversation_id, settings.presence_idle)
+        stage_new_conversation(session, conversation_id, settings, inbound.text)
     if sender.trusted:
         _remember_thread_key(ctx, sender.customer_id, conversation_id)
     message_id = _store_message(ctx, conversation_id, sender.identity_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.orm import Session
 
 from filrouge.core.errors import NotFound
@@ -17,7 +17,10 @@ from filrouge.core.events import publish_after_commit
 from filrouge.core.models import Notification, User
 from filrouge.lib.timeutil import utcnow
 
-_INSERT_RETURNING = insert(Notification).returning(Notification.id, sort_by_parameter_order=True)
+# Core, not the ORM's bulk path: a batch's notifications are one plain multi-row insert.
+_TABLE = Notification.__table__
+assert isinstance(_TABLE, Table)
+_INSERT_RETURNING = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
 
 
 def notify(
@@ -60,7 +63,7 @@ def notify_many(session: Session, notifications: list[dict[str, Any]]) -> list[i
         }
         for n in notifications
     ]
-    ids = list(session.scalars(_INSERT_RETURNING, rows))
+    ids = list(session.connection().scalars(_INSERT_RETURNING, rows))
     for notification_id, row in zip(ids, rows, strict=True):
         publish_after_commit(
             session, "notification.created", notification_id=notification_id, user_id=row["user_id"]

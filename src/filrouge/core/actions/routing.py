@@ -1,15 +1,19 @@
-"""Where a new conversation goes: to the customer's concierge when they are available.
+"""Where a new conversation goes: to the customer's concierge first, else by the teams' skills
+and strategies (team_routing.py).
 
 The pipeline stages each conversation it opens (``stage_new_conversation``); just before the
 transaction commits, one query reads, for all the conversations staged in it (a whole batch),
-the customer's owner and whether routing may count on them (``core/presence.py``):
+the channel kind, the customer's language and owner and whether routing may count on them
+(``core/presence.py``):
 
-- available (active, an answering role, online and active lately): the conversation is theirs
-  (``conversation.assignee_changed`` with the reason ``concierge``), and they are told;
-- otherwise it stays with the team (unassigned) as before, and the owner is told why.
+- owner available (active, an answering role, online and active lately): the conversation is
+  theirs (``conversation.assignee_changed`` with the reason ``concierge``), and they are told;
+- owner not available: the owner is told why, and the conversation is routed like the others;
+- then every conversation goes to the team whose skills fit (none: unassigned, as before),
+  and to an agent by the team's strategy; contributors whose expertise it matches are offered
+  it (offers.py).
 
-A conversation that continues keeps its assignee: only new ones are staged. Later routing rules
-(capacity, re-routing when someone goes offline) belong here too.
+A conversation that continues keeps its assignee: only new ones are staged.
 """
 
 from __future__ import annotations
@@ -22,34 +26,65 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from filrouge.core.actions.notifications import notify_many
+from filrouge.core.actions.offers import offer_to_contributors
+from filrouge.core.actions.team_routing import CONCIERGE, route_new
 from filrouge.core.audit import Actor, record_event, write_staged_events
 from filrouge.core.events import publish_after_commit
-from filrouge.core.models import Conversation, Customer, User
+from filrouge.core.models import ChannelAccount, Conversation, Customer, User
 from filrouge.core.presence import ANSWERING_ROLES, Availability, Presence, available
+from filrouge.core.routing.skills import Facts
+from filrouge.settings import Settings
 
 _STAGED_KEY = "filrouge_new_conversations"
-CONCIERGE = "concierge"
 
 
-def stage_new_conversation(session: Session, conversation_id: int, idle: timedelta) -> None:
-    """Route ``conversation_id`` when the transaction commits (idle: ``presence_idle``)."""
-    staged = session.info.setdefault(_STAGED_KEY, {"ids": [], "idle": idle})
+def stage_new_conversation(
+    session: Session,
+    conversation_id: int,
+    settings: Settings,
+    text: str = "",
+    triage_type: str | None = None,
+) -> None:
+    """Route ``conversation_id`` when the transaction commits (``text``: its first message's,
+    for its language and topics; ``triage_type``: that message's type, when triaged)."""
+    staged = session.info.setdefault(_STAGED_KEY, {"ids": [], "settings": settings, "first": {}})
     staged["ids"].append(conversation_id)
+    staged["first"][conversation_id] = (text, triage_type)
 
 
 def route_staged(session: Session) -> None:
     """Route what was staged (done for you before every commit): one query for the batch,
-    then one statement for the assignments and one for the notifications."""
+    then a few statements for the assignments, events and notifications."""
     staged = session.info.pop(_STAGED_KEY, None)
     if not staged:
         return
-    found = session.execute(_owners_query(staged["ids"], staged["idle"]))
+    settings: Settings = staged["settings"]
+    found = session.execute(_owners_query(staged["ids"], settings.presence_idle))
     rows = [row for row in found if row.assignee_id is None]  # nobody took it meanwhile
-    mine = [row for row in rows if row.owner_available]
+    owned = [row for row in rows if row.owner_id is not None]
+    mine = [row for row in owned if row.owner_available]
     if mine:
         _give_to_owners(session, mine)
-    notify_many(session, [_notification(row) for row in rows])
+    notify_many(session, [_notification(row) for row in owned])
+    facts = [_facts(row, staged["first"]) for row in rows]
+    concierge = {row.id for row in mine}
+    route_new(session, facts, settings.presence_idle, settings.languages, concierge)
+    offer_to_contributors(session, facts)
     write_staged_events(session)
+
+
+def _facts(row: Any, first: dict[int, tuple[str, str | None]]) -> Facts:
+    text, triage_type = first.get(row.id, ("", None))
+    language = (row.attributes or {}).get("language")
+    return Facts(
+        conversation_id=row.id,
+        workspace_id=row.workspace_id,
+        channel_kind=row.channel_kind,
+        customer_id=row.customer_id,
+        language=language.lower() if isinstance(language, str) and language else None,
+        triage_type=triage_type,
+        text=text,
+    )
 
 
 def _notification(row: Any) -> dict[str, Any]:
@@ -66,14 +101,17 @@ def _owners_query(ids: list[int], idle: timedelta) -> Any:
             Conversation.workspace_id,
             Conversation.customer_id,
             Conversation.assignee_id,
+            ChannelAccount.kind.label("channel_kind"),
+            Customer.attributes,
             Customer.owner_id,
             User.active,
             User.role,
             User.presence,
             available(idle).label("owner_available"),
         )
+        .join(ChannelAccount, ChannelAccount.id == Conversation.channel_id)
         .join(Customer, Customer.id == Conversation.customer_id)
-        .join(User, User.id == Customer.owner_id)
+        .outerjoin(User, User.id == Customer.owner_id)
         .where(Conversation.id.in_(ids))
         .order_by(Conversation.id)
     )

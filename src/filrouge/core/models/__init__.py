@@ -3,6 +3,7 @@
 from filrouge.core.models.agent import (
     ApiToken,
     CannedResponse,
+    ContributorOffer,
     Invitation,
     LoginFailure,
     Team,
@@ -35,6 +36,7 @@ __all__ = [
     "CallbackRequest",
     "CannedResponse",
     "ChannelAccount",
+    "ContributorOffer",
     "Conversation",
     "ConversationTag",
     "CustomField",

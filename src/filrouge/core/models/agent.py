@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, String, Table, Text, false
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from filrouge.core.models.base import Base, CreatedMixin, IdMixin, IdType, JsonType, UTCDateTime
@@ -26,6 +36,16 @@ class Team(IdMixin, CreatedMixin, Base):
     # Opening hours (core/hours.py): hours, timezone, holidays_country, holidays_subdiv,
     # exceptions; none: the workspace's calendar.
     calendar: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    # Routing (core/routing/): off (reached only by hand or by rules), manual (the team's
+    # queue), round_robin or least_loaded; the skills that bring a new conversation here
+    # (empty: any); whether answered conversations also move when their agent goes offline;
+    # the last agent round-robin gave one to (the cursor, shared by every process).
+    strategy: Mapped[str] = mapped_column(String(16), default="off", server_default="off")
+    languages: Mapped[list[str]] = mapped_column(JsonType, default=list, server_default="[]")
+    topics: Mapped[list[str]] = mapped_column(JsonType, default=list, server_default="[]")
+    channel_kinds: Mapped[list[str]] = mapped_column(JsonType, default=list, server_default="[]")
+    reroute_answered: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    round_robin_last_id: Mapped[int | None] = mapped_column(IdType)
     members: Mapped[list[User]] = relationship(secondary=team_members, back_populates="teams")
 
 
@@ -51,11 +71,30 @@ class User(IdMixin, CreatedMixin, Base):
     # last activity); presence_at: when it was last set.
     presence: Mapped[str] = mapped_column(String(16), default="offline", server_default="offline")
     presence_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Conversations open at once per kind of channel ("chat", "email", "social", "other"),
+    # over the defaults of core/routing/capacity.py.
+    capacity: Mapped[dict[str, int]] = mapped_column(JsonType, default=dict, server_default="{}")
     teams: Mapped[list[Team]] = relationship(secondary=team_members, back_populates="members")
 
     @property
     def first_name(self) -> str:
         return self.name.split()[0] if self.name.strip() else self.email
+
+
+class ContributorOffer(IdMixin, CreatedMixin, Base):
+    """A conversation offered to a contributor whose expertise it matches: they see it and may
+    answer (their reply still waits for approval); the team keeps it."""
+
+    __tablename__ = "contributor_offers"
+    __table_args__ = (UniqueConstraint("conversation_id", "user_id"),)
+
+    conversation_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    user_id: Mapped[int] = mapped_column(
+        IdType, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    matched: Mapped[str] = mapped_column(String(64))  # the expertise tag that matched
 
 
 class ApiToken(IdMixin, CreatedMixin, Base):

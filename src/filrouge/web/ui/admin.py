@@ -43,7 +43,15 @@ from filrouge.core.actions.sla_policies import (
     update_policy,
 )
 from filrouge.core.actions.surveys import set_survey_policy
-from filrouge.core.actions.teams import create_team, list_teams, update_team
+from filrouge.core.actions.teams import (
+    TeamRouting,
+    capacities_of,
+    create_team,
+    list_teams,
+    set_capacity,
+    set_team_routing,
+    update_team,
+)
 from filrouge.core.actions.transparency import set_transparency
 from filrouge.core.actions.users import UserChanges, update_user
 from filrouge.core.audit import Actor
@@ -54,6 +62,8 @@ from filrouge.core.hours import WEEKDAYS
 from filrouge.core.models import ChannelAccount, User, Workspace
 from filrouge.core.models.enums import ChannelKind, Priority, Role
 from filrouge.core.retention import retention_months, set_retention
+from filrouge.core.routing.capacity import DEFAULT_CAPACITY
+from filrouge.core.routing.skills import Strategy
 from filrouge.core.signatures import SignatureStyle, signature_style
 from filrouge.core.surveys import policy_of, survey_policy_from
 from filrouge.core.transparency import transparency_of
@@ -399,6 +409,56 @@ def edit_team(
     return _change(request, factory, visitor, "teams", change)
 
 
+@router.post("/admin/teams/{team_id}/routing")
+def edit_team_routing(
+    request: Request,
+    team_id: IdPath,
+    factory: FactoryDep,
+    visitor: Manager,
+    strategy: Annotated[str, Form(max_length=16)] = "off",
+    languages: Annotated[str, Form(max_length=2000)] = "",
+    topics: Annotated[str, Form(max_length=8000)] = "",
+    channel_kinds: Annotated[list[str] | None, Form()] = None,
+    reroute_answered: Checkbox = False,
+) -> Response:
+    """How new conversations reach the team (skills) and its agents (strategy)."""
+    routing = TeamRouting(
+        strategy, _commas(languages), _commas(topics), channel_kinds or [], reroute_answered
+    )
+
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        set_team_routing(session, visitor.user.workspace_id, team_id, routing, actor)
+        return {}
+
+    return _change(request, factory, visitor, "teams", change)
+
+
+@router.post("/admin/people/{user_id}/capacity")
+def edit_capacity(
+    request: Request,
+    user_id: IdPath,
+    factory: FactoryDep,
+    visitor: Manager,
+    chat: Minutes = "",
+    email: Minutes = "",
+    social: Minutes = "",
+    other: Minutes = "",
+) -> Response:
+    """An agent's capacity per kind of work (empty: the default)."""
+    given = {"chat": chat, "email": email, "social": social, "other": other}
+    capacity = {kind: int(value) for kind, value in given.items() if value}
+
+    def change(session: Session, actor: Actor) -> dict[str, Any]:
+        set_capacity(session, visitor.user.workspace_id, user_id, capacity, actor)
+        return {}
+
+    return _change(request, factory, visitor, "people", change)
+
+
+def _commas(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def calendar_form(
     always_open: Checkbox = False,
     timezone: Text = "Europe/Paris",
@@ -563,6 +623,9 @@ def _show(
                 for team in list_teams(session, workspace_id)
             ],
             "kinds": [kind.value for kind in ChannelKind],
+            "strategies": [strategy.value for strategy in Strategy],
+            "capacity_kinds": list(DEFAULT_CAPACITY),
+            "capacities": capacities_of,
             "roles": [role.value for role in Role],
             "styles": [style.value for style in SignatureStyle],
             "retention_months": retention_months(session.get_one(Workspace, workspace_id)),

@@ -37,6 +37,7 @@ from filrouge.core.queries import (
     customer_orders,
     customer_surveys,
 )
+from filrouge.core.routing.history import routing_history
 from filrouge.core.uploads import UploadedFile, inline_type, megabytes
 from filrouge.db import transaction
 from filrouge.lib.timeutil import utcnow
@@ -50,7 +51,7 @@ from filrouge.web.ui import customer_fields
 from filrouge.web.ui.auth import PageAllowed, Visitor
 from filrouge.web.ui.concierge import concierge_context
 from filrouge.web.ui.public_posts import public_post_context
-from filrouge.web.ui.templating import render
+from filrouge.web.ui.templating import locale_for, render
 
 router = APIRouter(include_in_schema=False)
 Text = Annotated[str, Form(min_length=1, max_length=64 * 1024)]
@@ -78,6 +79,8 @@ def conversation_page(
             concierge_context(session, visitor.user, context["customer"], settings.presence_idle)
         )
         context.update(sla_context(session, context["conversation"], utcnow()))
+        locale = locale_for(request, visitor.user)
+        context["routing"] = routing_history(session, conversation_id, locale)
         return render(request, "conversation.html", context, visitor)
 
 
