@@ -55,7 +55,7 @@ def triage_staged(session: Session) -> None:
     items: list[TriageItem] = staged["items"]
     found = store_triage(session, items, staged["data_dir"], staged["languages"])
     if found:
-        wanted = {}
+        wanted: dict[int, list[tuple[str, Any]]] = {}
         for item, triage in zip(items, found, strict=True):
             if not item.automatic and triage is not None:
                 wanted.setdefault(item.conversation_id, []).append((triage.priority, item))
