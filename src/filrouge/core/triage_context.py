@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from filrouge.core.models import Conversation, Customer, Identity, Message
@@ -40,6 +40,7 @@ class TriageItem:
 
 
 def contexts_of(session: Session, items: Sequence[TriageItem]) -> list[Context]:
+    session.flush()  # a customer or identity the ORM has pending
     vip = _vip_customers(session, {item.customer_id for item in items})
     followers = _followers(session, {i.identity_id for i in items if i.identity_id is not None})
     recent = _recent_messages(session, items)
@@ -67,17 +68,35 @@ def is_vip(attributes: dict[str, Any] | None) -> bool:
     return isinstance(value, str | int) and str(value).strip().lower() in _YES
 
 
+# Prebuilt, run on the session's connection (the pipeline's way: docs/PERFORMANCE.md).
+_CUSTOMERS = select(Customer.id, Customer.attributes).where(
+    Customer.id.in_(bindparam("ids", expanding=True))
+)
+_IDENTITIES = select(Identity.id, Identity.attributes).where(
+    Identity.id.in_(bindparam("ids", expanding=True))
+)
+_RECENT = (
+    select(Conversation.customer_id, Message.id, Message.occurred_at)
+    .join(Conversation, Conversation.id == Message.conversation_id)
+    .where(
+        Conversation.customer_id.in_(bindparam("ids", expanding=True)),
+        Message.direction == Direction.INBOUND,
+        Message.occurred_at.between(bindparam("earliest"), bindparam("latest")),
+        Message.flag.is_(None) | Message.flag.not_in(AUTOMATIC_FLAGS),
+    )
+)
+
+
 def _vip_customers(session: Session, ids: set[int]) -> set[int]:
-    rows = session.execute(select(Customer.id, Customer.attributes).where(Customer.id.in_(ids)))
+    rows = session.connection().execute(_CUSTOMERS, {"ids": sorted(ids)})
     return {row.id for row in rows if is_vip(row.attributes)}
 
 
 def _followers(session: Session, ids: set[int]) -> dict[int, int]:
     if not ids:
         return {}
-    rows = session.execute(select(Identity.id, Identity.attributes).where(Identity.id.in_(ids)))
     found = {}
-    for row in rows:
+    for row in session.connection().execute(_IDENTITIES, {"ids": sorted(ids)}):
         count = (row.attributes or {}).get("followers")
         if isinstance(count, int | float) and not isinstance(count, bool):
             found[row.id] = int(count)
@@ -88,17 +107,13 @@ def _recent_messages(
     session: Session, items: Sequence[TriageItem]
 ) -> dict[int, list[tuple[int, datetime]]]:
     """Each customer's inbound messages (by a person) from a week before the batch's first."""
-    earliest = min(item.occurred_at for item in items) - RECENT
-    latest = max(item.occurred_at for item in items)
-    rows = session.execute(
-        select(Conversation.customer_id, Message.id, Message.occurred_at)
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(
-            Conversation.customer_id.in_({item.customer_id for item in items}),
-            Message.direction == Direction.INBOUND,
-            Message.occurred_at.between(earliest, latest),
-            Message.flag.is_(None) | Message.flag.not_in(AUTOMATIC_FLAGS),
-        )
+    rows = session.connection().execute(
+        _RECENT,
+        {
+            "ids": sorted({item.customer_id for item in items}),
+            "earliest": min(item.occurred_at for item in items) - RECENT,
+            "latest": max(item.occurred_at for item in items),
+        },
     )
     found: dict[int, list[tuple[int, datetime]]] = defaultdict(list)
     for row in rows:

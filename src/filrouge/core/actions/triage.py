@@ -7,10 +7,10 @@ statement, and the conversations whose priority must rise are raised. The classi
 never loses a message: the batch is stored untriaged, and the failure is logged
 (``filrouge triage backfill`` tries again later).
 
-The conversation's ``priority`` stays the one source of truth: triage only ever raises it (never
-lowers what a person or a rule set), through ``raise_priorities``, with the event
-``conversation.priority_changed`` (reason ``triage``), as an SLA breach raises it through
-``update_conversation``.
+The conversation's ``priority`` stays the one source of truth: a high or urgent message only
+ever raises it (never lowers what a person or a rule set), through ``raise_priorities``, with
+the event ``conversation.priority_changed`` (reason ``triage``), as an SLA breach raises it
+through ``update_conversation``.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from filrouge.triage.types import Triage
 
 _STAGED_KEY = "filrouge_triage_staged"
 RANKS = {str(p): rank for rank, p in enumerate(Priority)}  # low < normal < high < urgent
+RAISING = frozenset({Priority.HIGH, Priority.URGENT})  # what a message's triage escalates
 _INSERT = insert(MessageTriage)
 
 
@@ -57,7 +58,7 @@ def triage_staged(session: Session) -> None:
     if found:
         wanted: dict[int, list[tuple[str, Any]]] = {}
         for item, triage in zip(items, found, strict=True):
-            if not item.automatic and triage is not None:
+            if not item.automatic and triage is not None and triage.priority in RAISING:
                 wanted.setdefault(item.conversation_id, []).append((triage.priority, item))
         raise_priorities(session, wanted, Actor.system())
     write_staged_events(session)

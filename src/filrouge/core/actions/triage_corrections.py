@@ -76,8 +76,10 @@ def correct_triage(
 def _apply(row: MessageTriage, after: dict[str, str], user: User) -> None:
     if after["sentiment"] != row.sentiment:  # the score agrees with the corrected sentiment
         row.sentiment_score = SCORE_OF[after["sentiment"]] * max(abs(row.sentiment_score), 0.5)
+    signals = list(row.signals or [])
+    if after["language"] != row.language:  # a person said which language it is
+        signals = [code for code in signals if code != "language_uncertain"]
     row.language, row.type, row.sentiment = after["language"], after["type"], after["sentiment"]
-    signals = [code for code in row.signals or [] if code != "language_uncertain"]
     row.signals = signals
     row.priority = priority_of(row.type, row.sentiment, row.sentiment_score, signals)
     row.corrected, row.corrected_by_id, row.corrected_at = True, user.id, utcnow()
