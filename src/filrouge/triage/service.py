@@ -15,10 +15,12 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from filrouge.triage.classifier import MODEL_LANGUAGES, LinearTriage
-from filrouge.triage.store import CORRECTIONS_FILE, MODEL_VERSION, _digest, triage_dir
 from filrouge.triage.types import Context, Triage
+
+if TYPE_CHECKING:  # scikit-learn and lingua are imported when the model is first needed
+    from filrouge.triage.classifier import LinearTriage
 
 log = logging.getLogger(__name__)
 _lock = threading.Lock()
@@ -35,7 +37,7 @@ _loaded: dict[tuple[tuple[str, ...], tuple[int, int]], Loaded] = {}
 
 
 def _corrections_stamp(data_dir: Path) -> tuple[Path, tuple[int, int]]:
-    path = triage_dir(data_dir) / CORRECTIONS_FILE
+    path = data_dir / "triage" / "corrections.jsonl"  # store.triage_dir, CORRECTIONS_FILE
     try:
         found = path.stat()
     except FileNotFoundError:
@@ -52,6 +54,9 @@ def loaded_classifier(data_dir: Path, languages: Sequence[str]) -> Loaded:
         return found
     with _lock:  # one thread trains; the others wait for it rather than train again
         if key not in _loaded:
+            from filrouge.triage.classifier import MODEL_LANGUAGES, LinearTriage
+            from filrouge.triage.store import MODEL_VERSION, _digest
+
             raw = path.read_bytes() if stamp != (0, 0) else b""
             version = f"{MODEL_VERSION}-{_digest(MODEL_LANGUAGES, raw)}"
             classifier = LinearTriage.from_data_dir(data_dir, languages)
