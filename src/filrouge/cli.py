@@ -120,11 +120,11 @@ def _warm_triage() -> None:
     messages do not wait for it (they wait only if they come while it trains)."""
     import threading
 
-    from filrouge.triage.service import loaded_classifier
+    from filrouge.triage.service import warm_up
 
     settings = get_settings()
     threading.Thread(
-        target=loaded_classifier,
+        target=warm_up,
         args=(settings.data_dir, settings.languages),
         name="triage-warm-up",
         daemon=True,

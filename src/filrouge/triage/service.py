@@ -76,3 +76,8 @@ def classify_safely(
     except Exception:  # the pipeline must store the messages whatever happens here
         log.exception("triage failed for a batch of %d messages; stored untriaged", len(texts))
         return None
+
+
+def warm_up(data_dir: Path, languages: Sequence[str]) -> None:
+    """Load the model and build the language detectors now (``filrouge serve`` at start)."""
+    classify_safely(data_dir, languages, ["Bonjour, merci"], [Context()])
