@@ -42,6 +42,7 @@ from filrouge.core.audit import Actor
 from filrouge.db import create_db_engine, make_session_factory, start_checkpointer, transaction
 from filrouge.schema import migrate
 from filrouge.settings import Settings
+from filrouge.triage.service import loaded_classifier
 
 KINDS = [
     ("email", "email"),
@@ -156,6 +157,7 @@ def run_floor(engine: Engine, messages: list[NormalisedInbound]) -> float:
 
 def bench(name: str, url: str, count: int, customers: int, data_dir: Path, batch_size: int) -> None:
     settings = Settings(database_url=url, data_dir=data_dir)
+    loaded_classifier(data_dir, settings.languages)  # trained once, as a server does at start
     for label, size in ((f"ingest_{name}", 1), (f"ingest_batch{batch_size}_{name}", batch_size)):
         reset(url)
         engine = create_db_engine(url)

@@ -4,9 +4,11 @@ and workers on free ports of 127.0.0.1, stopped (and their logs shown) at the en
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,8 +20,26 @@ import httpx
 PASSWORD = "correct horse battery"
 
 
+_TRAINED: list[Path] = []
+
+
+def seed_triage_model(data_dir: Path) -> None:
+    """The triage model, trained once per test run and copied into each installation: a
+    server trains it when it has none (seconds), and its first message would wait for it."""
+    from filrouge.triage.store import load_model, triage_dir
+
+    if not _TRAINED:
+        _TRAINED.append(Path(tempfile.mkdtemp(prefix="filrouge-triage-")))
+        load_model(_TRAINED[0])
+    target = triage_dir(data_dir)
+    target.mkdir(parents=True, exist_ok=True)
+    for model in triage_dir(_TRAINED[0]).glob("model-*.pickle"):
+        shutil.copy(model, target)
+
+
 def environment(folder: Path, **settings: str) -> dict[str, str]:
     """The environment of an installation in ``folder`` (SQLite), plus ``FILROUGE_*``."""
+    seed_triage_model(folder / "var")
     return {
         **os.environ,
         "FILROUGE_DATABASE_URL": f"sqlite:///{folder}/filrouge.db",

@@ -344,9 +344,14 @@ def test_bad_rule_definitions_are_refused_with_the_field_at_fault(admin, factory
             "unknown_condition_field",
         ),
         (
-            {"conditions": {"items": [{"field": "sentiment", "op": "eq", "value": "angry"}]}},
+            {"conditions": {"items": [{"field": "segment", "op": "eq", "value": 1}]}},
             "conditions.items.0.field",
             "condition_field_unavailable",
+        ),
+        (
+            {"conditions": {"items": [{"field": "sentiment", "op": "eq", "value": "angry"}]}},
+            "conditions.items.0.value",
+            "invalid_condition_value",
         ),
         (
             {"conditions": {"items": [{"field": "priority", "op": "eq", "value": "huge"}]}},

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select, text
 from filrouge.core.actions.users import user_for_token
 from filrouge.core.models import Customer
 from filrouge.db import make_session_factory, transaction
+from live_server import seed_triage_model
 
 
 def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> Any:
@@ -30,6 +31,7 @@ def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> Any:
 
 @pytest.fixture
 def cli_env(engine: Engine, tmp_path: Path) -> dict[str, str]:
+    seed_triage_model(tmp_path / "var")  # a first mail would wait seconds for the training
     return {
         **os.environ,
         "FILROUGE_DATABASE_URL": engine.url.render_as_string(hide_password=False),

@@ -91,6 +91,7 @@ def serve(host: str, port: int, worker: bool) -> None:
     from filrouge.web.app import create_app
 
     app = create_app()
+    _warm_triage()
     consumer = huey.create_consumer(workers=2, worker_type="thread") if worker else None
     if consumer is not None:
         consumer.start()
@@ -112,6 +113,22 @@ def serve(host: str, port: int, worker: bool) -> None:
     finally:
         if consumer is not None:
             consumer.stop(graceful=True)
+
+
+def _warm_triage() -> None:
+    """Load (the first time: train, seconds) the triage model in the background, so the first
+    messages do not wait for it (they wait only if they come while it trains)."""
+    import threading
+
+    from filrouge.triage.service import warm_up
+
+    settings = get_settings()
+    threading.Thread(
+        target=warm_up,
+        args=(settings.data_dir, settings.languages),
+        name="triage-warm-up",
+        daemon=True,
+    ).start()
 
 
 @main.command()
@@ -249,10 +266,17 @@ def _serve_worker_metrics(port: int) -> None:
 @click.option("--conversations", "conversation_count", default=10000, show_default=True, type=int)
 def demo(seed: int, customer_count: int, conversation_count: int) -> None:
     """Load the demo data (a French retailer); prints the admin login and an API token."""
+    from filrouge.core.actions.triage_backfill import backfill_triage
     from filrouge.demo.loader import load_demo
 
     with _session() as session:
         summary = load_demo(session, seed, customer_count, conversation_count)
+    settings = get_settings()
+    engine = create_db_engine(settings.database_url)
+    try:  # the demo's messages are written directly: triaged afterwards, as a backfill
+        backfill_triage(make_session_factory(engine), settings.data_dir, settings.languages)
+    finally:
+        engine.dispose()
     for line in summary:
         click.echo(line)
 

@@ -96,3 +96,15 @@ def access_suggestion_by_id(
     if suggestion is None:
         raise NotFound("suggestion_not_found", "There is no suggestion {id}.", id=suggestion_id)
     return suggestion
+
+
+def access_message_by_id(session: Session, user: User, message_id: int) -> Message:
+    """A message of a conversation ``user`` may see; anything else is "not found"."""
+    message = session.scalar(
+        select(Message)
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .where(Message.id == message_id, conversation_scope(user))
+    )
+    if message is None:
+        raise NotFound("message_not_found", "There is no message {id}.", id=message_id)
+    return message

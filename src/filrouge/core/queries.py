@@ -200,7 +200,7 @@ def conversation_thread(session: Session, conversation: Conversation) -> Thread:
         session.scalars(
             select(Message)
             .where(Message.conversation_id == conversation.id)
-            .options(selectinload(Message.attachments))
+            .options(selectinload(Message.attachments), selectinload(Message.triage))
             .order_by(Message.occurred_at, Message.id)
         )
     )
@@ -291,7 +291,7 @@ def customer_timeline(
         session.scalars(
             select(Message)
             .where(Message.conversation_id.in_(visible))
-            .options(selectinload(Message.attachments))
+            .options(selectinload(Message.attachments), selectinload(Message.triage))
             .order_by(Message.occurred_at.desc(), Message.id.desc())
             .limit(limit)
         )

@@ -45,6 +45,7 @@ from filrouge.web.api import (
     surveys,
     teams,
     transparency,
+    triage,
 )
 from filrouge.web.errors import install_error_handlers
 from filrouge.web.hooks import chat as chat_hook
@@ -76,6 +77,7 @@ from filrouge.web.ui import public_posts as public_post_pages
 from filrouge.web.ui import search as search_pages
 from filrouge.web.ui import segments as segment_pages
 from filrouge.web.ui import transparency as transparency_pages
+from filrouge.web.ui import triage as triage_pages
 from filrouge.web.ui.callback_form import router as callback_form_router
 from filrouge.web.ui.callbacks import router as callbacks_router
 from filrouge.web.ui.dashboard import router as dashboard_router
@@ -140,6 +142,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         automation,
         transparency,
         teams,
+        triage,
     ):
         app.include_router(module.router, prefix=API_PREFIX, responses=ERROR_RESPONSES)
     app.include_router(email_hook.router)
@@ -166,6 +169,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         admin,
         live,
         search_pages,
+        triage_pages,
     )
     for ui_module in pages:
         app.include_router(ui_module.router)

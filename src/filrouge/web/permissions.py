@@ -25,6 +25,8 @@ RULES: dict[str, frozenset[Role]] = {
     "conversations:note": EVERYONE,
     "conversations:moderate": STAFF,  # hide a customer's public comment
     "messages:retry": STAFF,
+    # correct a message's triage: contributors too, on the conversations they may see
+    "messages:triage": EVERYONE,
     "customers:list": EVERYONE,
     "customers:read": EVERYONE,
     "customers:create": STAFF,

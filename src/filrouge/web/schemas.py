@@ -197,6 +197,40 @@ class AttachmentPublic(BaseModel):
     url: str | None
 
 
+class TriagePublic(BaseModel):
+    """What triage says about a customer's message (docs/TRIAGE.md); a person may have
+    corrected the language, type and sentiment."""
+
+    language: str = Field(examples=["fr"])
+    type: Literal["question", "complaint", "compliment", "information", "purchase_intent", "other"]
+    sentiment: Literal["negative", "neutral", "positive"]
+    sentiment_score: float = Field(ge=-1, le=1, description="P(positive) − P(negative).")
+    priority: Literal["low", "normal", "high", "urgent"]
+    signals: list[str] = Field(examples=[["threat_to_leave", "public"]])
+
+
+class TriageCorrection(Strict):
+    """One click of an agent: the labels that are right (at least one)."""
+
+    type: (
+        Literal["question", "complaint", "compliment", "information", "purchase_intent", "other"]
+        | None
+    ) = None
+    sentiment: Literal["negative", "neutral", "positive"] | None = None
+    language: str | None = Field(default=None, min_length=2, max_length=8, examples=["en"])
+
+
+class TriageCorrected(BaseModel):
+    message_id: int
+    triage: TriagePublic
+    corrected: bool
+    corrected_by_id: int | None
+    corrected_at: datetime | None
+    predicted: dict[str, Any] | None = Field(
+        description="The classifier's own labels, kept from before the first correction."
+    )
+
+
 class MessagePublic(BaseModel):
     id: int
     conversation_id: int
@@ -221,6 +255,11 @@ class MessagePublic(BaseModel):
     )
     details: dict[str, Any] | None = Field(
         None, description="A contact logged by hand: duration_minutes, store, outcome."
+    )
+    triage: TriagePublic | None = Field(
+        None,
+        description="A customer's message: its language, type, sentiment, priority and "
+        "signals; null for our messages and notes (and one not triaged yet).",
     )
     created_at: datetime
 

@@ -22,6 +22,7 @@ from filrouge.core.actions.bounces import bounced_replies, fail_bounced
 from filrouge.core.actions.identities import add_sender_aliases, resolve_sender
 from filrouge.core.actions.routing import stage_new_conversation
 from filrouge.core.actions.threading import ThreadChoice, choose_conversation, find_thread_key
+from filrouge.core.actions.triage import stage_triage
 from filrouge.core.audit import Actor, record_event
 from filrouge.core.blobs import BlobStore
 from filrouge.core.errors import DomainError, Invalid, NotFound, TooLarge
@@ -35,6 +36,7 @@ from filrouge.core.models.enums import (
     Priority,
     Visibility,
 )
+from filrouge.core.triage_context import TriageItem
 from filrouge.lib.html import sanitise_html
 from filrouge.lib.timeutil import as_utc, utcnow
 from filrouge.settings import Settings
@@ -183,6 +185,9 @@ def receive_in_session(
     if sender.trusted:
         _remember_thread_key(ctx, sender.customer_id, conversation_id)
     message_id = _store_message(ctx, conversation_id, sender.identity_id)
+    _stage_triage(
+        ctx, message_id, conversation_id, sender.customer_id, sender.identity_id, settings
+    )
     if state is not None:
         _continue(ctx, state, message_id)
     _store_attachments(ctx, message_id, BlobStore(settings.attachments_dir))
@@ -197,6 +202,7 @@ def _store_bounce(ctx: _Context, replies: list[Row[Any]], settings: Settings) ->
     fail_bounced(ctx.session, ctx.workspace_id, replies, reason, ctx.actor)
     first = replies[0]
     message_id = _store_message(ctx, first.conversation_id, None)
+    _stage_triage(ctx, message_id, first.conversation_id, first.customer_id, None, settings)
     _store_attachments(ctx, message_id, BlobStore(settings.attachments_dir))
     result = InboundResult(message_id, first.conversation_id, first.customer_id, duplicate=False)
     _received(ctx, result, "bounce")
@@ -459,6 +465,29 @@ def _store_message(ctx: _Context, conversation_id: int, identity_id: int | None)
         },
     ).scalar_one()
     return message_id
+
+
+def _stage_triage(
+    ctx: _Context,
+    message_id: int,
+    conversation_id: int,
+    customer_id: int,
+    identity_id: int | None,
+    settings: Settings,
+) -> None:
+    """Triaged with the transaction's other messages, just before commit (actions/triage.py)."""
+    item = TriageItem(
+        message_id=message_id,
+        conversation_id=conversation_id,
+        workspace_id=ctx.workspace_id,
+        customer_id=customer_id,
+        identity_id=identity_id,
+        text=ctx.inbound.text,
+        public=ctx.inbound.visibility == Visibility.PUBLIC,
+        occurred_at=ctx.occurred_at,
+        automatic=ctx.inbound.flag in AUTOMATIC_FLAGS,
+    )
+    stage_triage(ctx.session, item, settings.data_dir, settings.languages)
 
 
 def _store_attachments(ctx: _Context, message_id: int, blobs: BlobStore) -> None:

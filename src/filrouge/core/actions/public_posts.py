@@ -145,7 +145,7 @@ def set_comment_hidden(
         conversation = session.get_one(Conversation, conversation_id)
         action = "message.hidden" if hidden else "message.unhidden"
         _log(session, conversation, user, action, conversation.id, message.id)
-        _ = message.attachments  # loaded while the session is open: callers show the message
+        _ = message.attachments, message.triage  # loaded now: callers show the message
         return message
 
 

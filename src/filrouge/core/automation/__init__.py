@@ -4,3 +4,6 @@
 other parts extend; ``rules.py`` and ``macros.py`` write them; ``engine.py`` runs them;
 ``no_reply.py`` finds the conversations left unanswered.
 """
+
+# Fields other parts provide, registered whenever automation is used.
+from filrouge.core.automation import triage_fields  # noqa: F401

@@ -397,13 +397,14 @@ def _messages_of(session: Session, occurrences: list[Occurrence]) -> dict[int, M
     under minus its conversation id."""
     named = {o.message_id for o in occurrences if o.message_id is not None}
     others = {o.conversation_id for o in occurrences if o.message_id is None}
-    found = {m.id: m for m in session.scalars(select(Message).where(Message.id.in_(named)))}
+    with_triage = select(Message).options(selectinload(Message.triage))  # condition fields
+    found = {m.id: m for m in session.scalars(with_triage.where(Message.id.in_(named)))}
     if others:
         latest = (
             select(func.max(Message.id))
             .where(Message.conversation_id.in_(others), Message.direction == Direction.INBOUND)
             .group_by(Message.conversation_id)
         )
-        for message in session.scalars(select(Message).where(Message.id.in_(latest))):
+        for message in session.scalars(with_triage.where(Message.id.in_(latest))):
             found[-message.conversation_id] = message
     return found

@@ -13,6 +13,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from filrouge.core.indicators.period import ReportFilters
 from filrouge.core.indicators.sqlfn import between, percentiles, ratio, seconds_between
+from filrouge.core.indicators.triage_cut import first_message_type_is
 from filrouge.core.models import (
     Conversation,
     ConversationTag,
@@ -134,6 +135,8 @@ def conversation_cuts(filters: ReportFilters) -> list[ColumnElement[bool]]:
     if filters.segment is not None:
         members = select(Customer.id).where(filters.segment)
         cuts.append(Conversation.customer_id.in_(members))
+    if filters.type is not None:  # triage's cut (triage_cut.py)
+        cuts.append(first_message_type_is(filters.type))
     return cuts
 
 

@@ -27,6 +27,7 @@ class ReportFilters:
     agent_id: int | None = None
     priority: str | None = None
     segment: Any = None  # core/segments.segment_clause: the customers a report is about
+    type: str | None = None  # the first customer message's type (triage: triage_cut.py)
     extra: dict[str, object] = field(default_factory=dict)
 
     @property

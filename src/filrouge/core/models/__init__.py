@@ -24,6 +24,7 @@ from filrouge.core.models.order import Order
 from filrouge.core.models.segment import CustomField, Segment
 from filrouge.core.models.sla import SlaOutcome, SlaPolicy
 from filrouge.core.models.survey import Survey
+from filrouge.core.models.triage import MessageTriage
 from filrouge.core.models.webhook import EarlyReceipt, WebhookDelivery
 from filrouge.core.models.workspace import ChannelAccount, FormSubmission, Workspace
 
@@ -50,6 +51,7 @@ __all__ = [
     "LoginFailure",
     "Macro",
     "Message",
+    "MessageTriage",
     "Notification",
     "Order",
     "Segment",

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from filrouge.core.models.base import Base, CreatedMixin, IdMixin, IdType, JsonType, UTCDateTime
 from filrouge.core.models.enums import Visibility
+
+if TYPE_CHECKING:
+    from filrouge.core.models.triage import MessageTriage
 
 
 class Message(IdMixin, CreatedMixin, Base):
@@ -38,6 +41,8 @@ class Message(IdMixin, CreatedMixin, Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attachments: Mapped[list[Attachment]] = relationship(order_by="Attachment.id")
+    # inbound messages only (core/models/triage.py); load it with selectinload for a thread
+    triage: Mapped[MessageTriage | None] = relationship(viewonly=True)
 
 
 class Attachment(IdMixin, CreatedMixin, Base):

@@ -19,6 +19,7 @@ from filrouge.core.models import (
     Survey,
     User,
 )
+from filrouge.core.models.enums import Direction
 from filrouge.core.queries import Thread
 from filrouge.core.segments import customer_reach
 from filrouge.web.schemas import (
@@ -35,6 +36,7 @@ from filrouge.web.schemas import (
     OwnerPublic,
     SurveyPublic,
     TimelineEntry,
+    TriagePublic,
 )
 
 
@@ -77,8 +79,16 @@ def message_public(message: Message, authors: dict[int, User]) -> MessagePublic:
         error=message.error,
         flag=message.flag,
         details=message.details,
+        triage=triage_public(message),
         created_at=message.occurred_at,
     )
+
+
+def triage_public(message: Message) -> TriagePublic | None:
+    """Only a customer's message has one (the relation is read for inbound messages only)."""
+    if message.direction != Direction.INBOUND or message.triage is None:
+        return None
+    return TriagePublic.model_validate(message.triage.as_dict())
 
 
 def authors_of(session: Session, messages: list[Message]) -> dict[int, User]:

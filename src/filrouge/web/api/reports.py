@@ -24,6 +24,11 @@ Reader = Annotated[User, Allowed("reports:read")]
 Day = Annotated[date | None, Query(description="A local date, YYYY-MM-DD (both ends included).")]
 Id = Annotated[int | None, Query(ge=1)]
 PriorityQuery = Annotated[Literal["low", "normal", "high", "urgent"] | None, Query()]
+TypeQuery = Annotated[
+    Literal["question", "complaint", "compliment", "information", "purchase_intent", "other"]
+    | None,
+    Query(description="The type triage gave the conversation's first customer message."),
+]
 
 
 @router.get("/channels")
@@ -36,6 +41,7 @@ def channels_report(
     agent_id: Id = None,
     priority: PriorityQuery = None,
     segment: Id = None,
+    type: TypeQuery = None,
 ) -> dict[str, Any]:
     """One object per channel with at least ``channel_id, conversations, inbound_messages,
     response_rate, first_response_median_s, first_response_p90_s, resolution_median_s,
@@ -43,7 +49,7 @@ def channels_report(
     durations in seconds; ``null`` where there is nothing to count."""
     with transaction(factory) as session:
         filters = _filters(session, user, since, until, None, team_id, agent_id, priority)
-        filters = replace(filters, segment=segment_filter(session, user, segment))
+        filters = replace(filters, segment=segment_filter(session, user, segment), type=type)
         per_channel, total = channel_report(session, user.workspace_id, filters)
         channels = _channels(session, user.workspace_id)
     return {
@@ -75,11 +81,12 @@ def timeseries_report(
     agent_id: Id = None,
     priority: PriorityQuery = None,
     segment: Id = None,
+    type: TypeQuery = None,
 ) -> dict[str, Any]:
     """``metric`` (any field of the channels report) for each day, week or month."""
     with transaction(factory) as session:
         filters = _filters(session, user, since, until, channel_id, team_id, agent_id, priority)
-        filters = replace(filters, segment=segment_filter(session, user, segment))
+        filters = replace(filters, segment=segment_filter(session, user, segment), type=type)
         points = timeseries(session, user.workspace_id, filters, metric, interval)
     return {
         **_period(filters),

@@ -75,6 +75,7 @@ def conversation_page(
     with transaction(factory) as session:  # rendered inside: the page reads relations
         context = page_context(session, visitor, conversation_id)
         context["uploads"] = upload_limits(settings)
+        context["triage_languages"] = settings.languages  # the correction's choices
         context.update(
             concierge_context(session, visitor.user, context["customer"], settings.presence_idle)
         )

@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 
 from filrouge.core.actions.segments import segment_filter, visible_segments
 from filrouge.core.actions.sla import sla_views
-from filrouge.core.models import ChannelAccount, Conversation, Customer, User, team_members
+from filrouge.core.models import (
+    ChannelAccount,
+    Conversation,
+    Customer,
+    MessageTriage,
+    User,
+    team_members,
+)
 from filrouge.core.models.enums import AUTOMATIC_FLAGS, Role
 from filrouge.core.queries import (
     ConversationFilters,
@@ -23,6 +30,7 @@ from filrouge.core.queries import (
     list_sla_due,
 )
 from filrouge.core.sla import SlaView
+from filrouge.core.triage_reads import latest_triage
 from filrouge.db import transaction
 from filrouge.lib.timeutil import utcnow
 from filrouge.web.deps import FactoryDep
@@ -47,6 +55,7 @@ class InboxRow:
     flag: str | None = None
     owner_name: str | None = None  # the customer's concierge
     sla: SlaView | None = None
+    triage: MessageTriage | None = None  # the latest customer message's
 
 
 @router.get("/")
@@ -112,6 +121,7 @@ def inbox_rows(session: Session, conversations: list[Conversation]) -> list[Inbo
     )
     used, last = channels_used(session, ids), last_messages(session, ids)
     levels = sla_views(session, conversations, utcnow())
+    triaged = latest_triage(session, ids)
     rows = []
     for conversation in conversations:
         latest = last.get(conversation.id)
@@ -130,6 +140,7 @@ def inbox_rows(session: Session, conversations: list[Conversation]) -> list[Inbo
                 flag=latest.flag if latest else None,
                 owner_name=people.get(customers.get(conversation.customer_id, (None, 0))[1] or 0),
                 sla=levels.get(conversation.id),
+                triage=triaged.get(conversation.id),
             )
         )
     return rows

@@ -19,6 +19,7 @@ from filrouge.core.models import User
 from filrouge.core.sla import TARGET_LABELS as SLA_TARGET_LABELS
 from filrouge.i18n import N_, negotiate_locale, translate
 from filrouge.lib.timeutil import utcnow
+from filrouge.web.ui.triage import TRIAGE_LABELS
 
 # Words the templates translate from data (statuses, priorities, roles, delivery states).
 VOCABULARY = (
@@ -195,6 +196,7 @@ def render(
         order_status_labels=ORDER_STATUS_LABELS,
         order_channel_labels=ORDER_CHANNEL_LABELS,
         sla_targets=SLA_TARGET_LABELS,
+        triage_labels=TRIAGE_LABELS,
         **context,
     )
     headers = {
