@@ -108,6 +108,32 @@ def test_skills_choose_the_team(admin, channel, factory, agents):
     assert hidden not in {routed(factory, c["conversation_id"])[0] for c in (fr, en, late)}
 
 
+def test_the_type_triage_reads_in_the_first_message_is_a_topic(admin, channel, factory):
+    email = channel("email")
+    complaints = make_team(
+        admin, factory, "Réclamations", [], strategy="manual", topics=["complaint"]
+    )
+    questions = make_team(admin, factory, "Questions", [], strategy="manual", topics=["question"])
+
+    angry = receive(
+        admin,
+        email["id"],
+        "a@example.fr",
+        text="Colis jamais arrivé, c'est inadmissible, je veux être remboursée tout de suite !",
+    )
+    asking = receive(
+        admin,
+        email["id"],
+        "b@example.fr",
+        text="Bonjour, à quelle heure ouvre le magasin de Lyon ?",
+    )
+
+    assert routed(factory, angry["conversation_id"]) == (complaints, None)
+    assert routed(factory, asking["conversation_id"]) == (questions, None)
+    (event,) = events(factory, angry["conversation_id"], "conversation.routed")
+    assert event.after["matched"]["topic"] == "complaint"
+
+
 def test_round_robin_rotates_fairly_and_survives_a_new_session(
     admin, channel, factory, engine: Engine, settings: Settings, agents
 ):

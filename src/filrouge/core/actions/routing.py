@@ -28,9 +28,17 @@ from sqlalchemy.orm import Session
 from filrouge.core.actions.notifications import notify_many
 from filrouge.core.actions.offers import offer_to_contributors
 from filrouge.core.actions.team_routing import CONCIERGE, route_new
+from filrouge.core.actions.triage import triage_staged
 from filrouge.core.audit import Actor, record_event, write_staged_events
 from filrouge.core.events import publish_after_commit
-from filrouge.core.models import ChannelAccount, Conversation, Customer, User
+from filrouge.core.models import (
+    ChannelAccount,
+    Conversation,
+    Customer,
+    Message,
+    MessageTriage,
+    User,
+)
 from filrouge.core.presence import ANSWERING_ROLES, Availability, Presence, available
 from filrouge.core.routing.skills import Facts
 from filrouge.settings import Settings
@@ -58,7 +66,9 @@ def route_staged(session: Session) -> None:
     staged = session.info.pop(_STAGED_KEY, None)
     if not staged:
         return
+    triage_staged(session)  # the first messages' types, before the router reads them
     settings: Settings = staged["settings"]
+    triaged = _first_triage(session, staged["ids"])
     found = session.execute(_owners_query(staged["ids"], settings.presence_idle))
     rows = [row for row in found if row.assignee_id is None]  # nobody took it meanwhile
     owned = [row for row in rows if row.owner_id is not None]
@@ -66,23 +76,50 @@ def route_staged(session: Session) -> None:
     if mine:
         _give_to_owners(session, mine)
     notify_many(session, [_notification(row) for row in owned])
-    facts = [_facts(row, staged["first"]) for row in rows]
+    facts = [_facts(row, staged["first"], triaged.get(row.id)) for row in rows]
     concierge = {row.id for row in mine}
     route_new(session, facts, settings.presence_idle, settings.languages, concierge)
     offer_to_contributors(session, facts)
     write_staged_events(session)
 
 
-def _facts(row: Any, first: dict[int, tuple[str, str | None]]) -> Facts:
+def _first_triage(session: Session, conversation_ids: Any) -> dict[int, tuple[str, str | None]]:
+    """Conversation → (type, language) of its first triaged customer message, in one query
+    (the language only when triage was sure of it)."""
+    rows = session.execute(
+        select(
+            Message.conversation_id,
+            MessageTriage.type,
+            MessageTriage.language,
+            MessageTriage.signals,
+        )
+        .join(MessageTriage, MessageTriage.message_id == Message.id)
+        .where(Message.conversation_id.in_(list(conversation_ids)))
+        .order_by(Message.id.desc())  # the first message written last, so it stays
+    )
+    return {
+        conversation_id: (kind, None if "language_uncertain" in (signals or []) else language)
+        for conversation_id, kind, language, signals in rows
+    }
+
+
+def _facts(
+    row: Any, first: dict[int, tuple[str, str | None]], triaged: tuple[str, str | None] | None
+) -> Facts:
+    """What the router knows of a new conversation. Its language: the customer's own
+    attribute, else what triage read in the first message (the router detects it itself when
+    neither is known)."""
     text, triage_type = first.get(row.id, ("", None))
     language = (row.attributes or {}).get("language")
+    if not (isinstance(language, str) and language) and triaged is not None:
+        language = triaged[1]
     return Facts(
         conversation_id=row.id,
         workspace_id=row.workspace_id,
         channel_kind=row.channel_kind,
         customer_id=row.customer_id,
         language=language.lower() if isinstance(language, str) and language else None,
-        triage_type=triage_type,
+        triage_type=triage_type or (triaged[0] if triaged else None),
         text=text,
     )
 
