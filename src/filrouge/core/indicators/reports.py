@@ -1,4 +1,6 @@
-"""Reports: the figures per channel (the channel comparison table) and one figure over time."""
+"""Reports: the figures per channel (the channel comparison table) and one figure over time,
+read from the reports' facts (``figures.compute``); the ``*_with`` forms take another way of
+computing them (``reference.compute_from_tables``: the raw tables)."""
 
 from __future__ import annotations
 
@@ -6,13 +8,11 @@ from dataclasses import replace
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import case, literal
 from sqlalchemy.orm import Session
 
 from filrouge.core.errors import Invalid
-from filrouge.core.indicators.figures import Figures, Grouping, compute
+from filrouge.core.indicators.figures import Compute, Figures, Grouping, compute
 from filrouge.core.indicators.period import Interval, ReportFilters, buckets
-from filrouge.core.models import Conversation, Message, Survey
 
 METRICS = tuple(Figures.__dataclass_fields__)
 Metric = Literal[
@@ -30,14 +30,8 @@ Metric = Literal[
     "nps",
 ]
 
-BY_CHANNEL = Grouping(
-    conversation=lambda: Conversation.origin_channel_id,
-    message=lambda: Message.channel_id,
-    survey=lambda: Survey.channel_id,
-)
-ALL_TOGETHER = Grouping(
-    conversation=lambda: literal(0), message=lambda: literal(0), survey=lambda: literal(0)
-)
+BY_CHANNEL = Grouping("channel")
+ALL_TOGETHER = Grouping("total")
 
 
 def channel_report(
@@ -45,8 +39,14 @@ def channel_report(
 ) -> tuple[dict[int, Figures], Figures]:
     """The figures of each channel (conversations on the channel they began on, messages on
     the channel they travelled on, surveys on the channel they went out on), and the total."""
-    per_channel = compute(session, workspace_id, filters, BY_CHANNEL)
-    total = compute(session, workspace_id, filters, ALL_TOGETHER).get(0, Figures())
+    return channel_report_with(compute, session, workspace_id, filters)
+
+
+def channel_report_with(
+    figures_of: Compute, session: Session, workspace_id: int, filters: ReportFilters
+) -> tuple[dict[int, Figures], Figures]:
+    per_channel = figures_of(session, workspace_id, filters, BY_CHANNEL)
+    total = figures_of(session, workspace_id, filters, ALL_TOGETHER).get(0, Figures())
     return per_channel, total
 
 
@@ -58,31 +58,28 @@ def timeseries(
     interval: Interval,
 ) -> list[tuple[date, Any]]:
     """``metric`` for each day, week or month of the period (None: no data that period)."""
+    return timeseries_with(compute, session, workspace_id, filters, metric, interval)
+
+
+def timeseries_with(
+    figures_of: Compute,
+    session: Session,
+    workspace_id: int,
+    filters: ReportFilters,
+    metric: str,
+    interval: Interval,
+) -> list[tuple[date, Any]]:
     if metric not in METRICS:
         raise Invalid(
             "unknown_metric", "There is no metric {metric}.", field="metric", metric=metric
         )
     cut = buckets(filters.since, filters.until, interval, filters.zone)
-
-    def bucket_of(column: Any) -> Any:
-        return case(
-            *(
-                (column.between(start, end) & (column < end), index)
-                for index, (_, start, end) in enumerate(cut)
-            ),
-            else_=None,
-        )
-
-    grouping = Grouping(
-        conversation=lambda: bucket_of(Conversation.first_inbound_at),
-        message=lambda: bucket_of(Conversation.first_inbound_at),
-        survey=lambda: bucket_of(Survey.answered_at),
-    )
+    grouping = Grouping("period", tuple((start, end) for _, start, end in cut))
     days_of = {
         index: (end - start).total_seconds() / 86400 for index, (_, start, end) in enumerate(cut)
     }
     scoped = replace(filters, extra={**filters.extra, "days_of": days_of})
-    found = compute(session, workspace_id, scoped, grouping)
+    found = figures_of(session, workspace_id, scoped, grouping)
     return [
         (day, getattr(found.get(index, Figures()), metric)) for index, (day, _, _) in enumerate(cut)
     ]
