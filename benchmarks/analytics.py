@@ -52,9 +52,11 @@ def main() -> None:
     parser.add_argument("--conversations", type=int, default=1_000_000)
     parser.add_argument("--messages-per-conversation", type=int, default=5)
     parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        bench("sqlite", f"sqlite:///{Path(folder) / 'analytics.db'}", args)
+    if not args.skip_sqlite:
+        with tempfile.TemporaryDirectory() as folder:
+            bench("sqlite", f"sqlite:///{Path(folder) / 'analytics.db'}", args)
     url = os.environ.get("FILROUGE_BENCH_DATABASE_URL")
     if url:
         bench("postgresql", url, args)

@@ -1,5 +1,6 @@
 """The few SQL pieces both databases need written differently: seconds between two moments,
-percentiles by nearest rank (window functions: SQLite has no percentile aggregate)."""
+percentiles by nearest rank (PostgreSQL's ``percentile_disc``; window functions on SQLite,
+which has no percentile aggregate)."""
 
 from __future__ import annotations
 
@@ -24,9 +25,21 @@ def percentiles(
     points: tuple[float, ...],
 ) -> Any:
     """``rows`` (a subquery with columns ``group`` and ``value``): per group, the value at each
-    point by nearest rank — the smallest value whose rank is at least point × count. The same
-    on SQLite and PostgreSQL, so both give identical figures."""
-    del session_dialect  # one formula for both
+    point by nearest rank — the smallest value whose rank is at least point × count, which is
+    what ``percentile_disc`` gives on PostgreSQL (one sort, no window), so both databases give
+    identical figures."""
+    if session_dialect == "postgresql":
+        return (
+            select(
+                rows.c[group].label("grp"),
+                *(
+                    func.percentile_disc(point).within_group(rows.c[value]).label(f"p{point}")
+                    for point in points
+                ),
+            )
+            .where(rows.c[value].is_not(None))
+            .group_by(rows.c[group])
+        )
     ranked = (
         select(
             rows.c[group].label("grp"),
