@@ -13,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from sqlalchemy import select, text
 
 from fake_provider import fake_provider
@@ -26,6 +27,7 @@ from filrouge.core.indicators.reports import channel_report_with, timeseries_wit
 from filrouge.core.models import ReportConversation, ReportOtherChannel
 from filrouge.core.segments import SegmentDefinition, segment_clause
 from filrouge.db import transaction
+from filrouge.schema import alembic_config
 from helpers import receive
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -174,6 +176,21 @@ def test_the_facts_follow_rows_deleted_and_can_be_rebuilt(admin, lines, factory,
     with engine.begin() as connection:
         connection.execute(text("DELETE FROM messages WHERE direction = 'outbound'"))
     assert len(facts_rows(factory)) == 1  # the other channel's counts went with the reply
+
+
+def test_the_migration_counts_the_conversations_already_there(admin, lines, factory, engine):
+    written = receive(admin, lines["api"], "a@example.fr")
+    reply(admin, written["conversation_id"], channel_id=lines["phone"])
+    before = as_tuples(facts_rows(factory))
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0021")  # the revision before the facts
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    assert len(before) == 2
+    assert as_tuples(facts_rows(factory)) == before
 
 
 def test_the_commands_rebuild_the_facts_and_check_them_against_the_tables(

@@ -31,14 +31,14 @@ def reports_differ(session: Session, days: int) -> list[str]:
         filters = ReportFilters(since, until, zone)
         facts = channel_report_with(compute, session, workspace.id, filters)
         tables = channel_report_with(compute_from_tables, session, workspace.id, filters)
-        read_groups: dict[str, Figures] = {str(k): v for k, v in facts[0].items()}
-        counted_groups: dict[str, Figures] = {str(k): v for k, v in tables[0].items()}
+        read_groups = {f"channel {k}": v for k, v in facts[0].items()}
+        counted_groups = {f"channel {k}": v for k, v in tables[0].items()}
         read_groups["total"], counted_groups["total"] = facts[1], tables[1]
         for key in sorted(set(read_groups) | set(counted_groups)):
             read = read_groups.get(key, Figures()).public()
             counted = counted_groups.get(key, Figures()).public()
             differences += [
-                f"workspace {workspace.id}, channel {key}: {name} = {read[name]} (facts), "
+                f"workspace {workspace.id}, {key}: {name} = {read[name]} (facts), "
                 f"{counted[name]} (tables)"
                 for name in read
                 if read[name] != counted[name]

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, case, func, literal, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -26,6 +26,7 @@ from filrouge.core.models import (
 )
 
 DAYS_PER_MONTH = 30.4375
+WORK_MEM = "64MB"
 Counts = list[int]  # customer messages, human replies, public ones, signed ones
 
 
@@ -92,11 +93,37 @@ def period_index(column: Any, periods: Sequence[tuple[datetime, datetime]], firs
 
 Compute = Callable[[Session, int, ReportFilters, Grouping], dict[Any, "Figures"]]
 
+# The family of queries each figure comes from; a report of one figure (a time series) runs
+# only its own (``filters.extra["metrics"]``: the figures wanted; all when absent).
+DURATIONS = {
+    "first_response_median_s": "first_response",
+    "first_response_p90_s": "first_response",
+    "resolution_median_s": "resolution",
+}
+SATISFACTION = {"csat", "csat_answers", "nps", "solved_first_contact_reported"}
+
+
+def families(filters: ReportFilters) -> set[str]:
+    wanted: Any = filters.extra.get("metrics")
+    if not wanted:
+        return {"conversations", "first_response", "resolution", "surveys"}
+    found: set[str] = set()
+    for name in wanted:
+        if name in DURATIONS:
+            found.add(DURATIONS[name])
+        elif name in SATISFACTION:
+            found.add("surveys")
+        elif name != "sla_compliance":
+            found.add("conversations")
+    return found
+
 
 def compute(
     session: Session, workspace_id: int, filters: ReportFilters, grouping: Grouping
 ) -> dict[Any, Figures]:
     dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":  # sorts of a quarter's conversations stay in memory
+        session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
     cohort = facts_cohort(workspace_id, filters)
     figures: dict[Any, Figures] = {}
 
@@ -104,13 +131,16 @@ def compute(
         return figures.setdefault(key, Figures())
 
     key = grouping.key(ReportConversation.origin_channel_id, ReportConversation.first_inbound_at)
-    counts = _conversations(session, cohort, key.label("grp"), of)
-    if grouping.by == "channel":
-        _messages_elsewhere(session, cohort, counts)
-    for group, (inbound, replies, public, signed) in counts.items():
-        set_message_counts(of(group), inbound, replies, public, signed)
-    _durations(session, dialect, cohort, key, of)
-    surveys(session, workspace_id, filters, grouping, of)
+    wanted = families(filters)
+    if "conversations" in wanted:
+        counts = _conversations(session, cohort, key.label("grp"), of)
+        if grouping.by == "channel":
+            _messages_elsewhere(session, cohort, counts)
+        for group, (inbound, replies, public, signed) in counts.items():
+            set_message_counts(of(group), inbound, replies, public, signed)
+    _durations(session, dialect, cohort, key, of, wanted)
+    if "surveys" in wanted:
+        surveys(session, workspace_id, filters, grouping, of)
     for group, found in figures.items():
         finish(found, filters, group)
     return figures
@@ -214,11 +244,19 @@ def set_message_counts(
     found.signed_replies_share = ratio(signed, replies)
 
 
-def _durations(session: Session, dialect: str, cohort: Any, key: Any, of: Any) -> None:
-    for value, fields in (
-        (ReportConversation.first_response_s, ("first_response_median_s", "first_response_p90_s")),
-        (ReportConversation.resolution_s, ("resolution_median_s", None)),
+def _durations(
+    session: Session, dialect: str, cohort: Any, key: Any, of: Any, wanted: set[str]
+) -> None:
+    for family, value, fields in (
+        (
+            "first_response",
+            ReportConversation.first_response_s,
+            ("first_response_median_s", "first_response_p90_s"),
+        ),
+        ("resolution", ReportConversation.resolution_s, ("resolution_median_s", None)),
     ):
+        if family not in wanted:
+            continue
         rows = (
             select(key.label("grp"), value.label("v")).where(cohort, value.is_not(None)).subquery()
         )

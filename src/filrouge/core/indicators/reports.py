@@ -78,7 +78,7 @@ def timeseries_with(
     days_of = {
         index: (end - start).total_seconds() / 86400 for index, (_, start, end) in enumerate(cut)
     }
-    scoped = replace(filters, extra={**filters.extra, "days_of": days_of})
+    scoped = replace(filters, extra={**filters.extra, "days_of": days_of, "metrics": (metric,)})
     found = figures_of(session, workspace_id, scoped, grouping)
     return [
         (day, getattr(found.get(index, Figures()), metric)) for index, (day, _, _) in enumerate(cut)
