@@ -11,14 +11,16 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, func, literal, select, text
+from sqlalchemy import and_, case, exists, func, literal, not_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from filrouge.core.indicators.facts import SPAM_TAG
 from filrouge.core.indicators.period import ReportFilters
 from filrouge.core.indicators.sqlfn import between, percentiles, ratio
 from filrouge.core.models import (
     Conversation,
+    ConversationTag,
     Customer,
     ReportConversation,
     ReportOtherChannel,
@@ -267,6 +269,23 @@ def _durations(
             setattr(found, fields[0], _seconds(median))
             if fields[1]:
                 setattr(found, fields[1], _seconds(p90))
+
+
+def cohort_of(workspace_id: int, filters: ReportFilters) -> ColumnElement[bool]:
+    """The conversations a report counts, as conditions on the raw ``conversations``: begun in
+    the period by a customer's message, not spam, within the filters."""
+    conditions: list[ColumnElement[bool]] = [
+        Conversation.workspace_id == workspace_id,
+        between(Conversation.first_inbound_at, filters.since, filters.until),
+        not_(
+            exists().where(
+                ConversationTag.conversation_id == Conversation.id,
+                ConversationTag.tag == SPAM_TAG,
+            )
+        ),
+    ]
+    conditions += conversation_cuts(filters)
+    return and_(*conditions)
 
 
 def conversation_cuts(filters: ReportFilters) -> list[ColumnElement[bool]]:

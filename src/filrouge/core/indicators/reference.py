@@ -11,18 +11,18 @@ from sqlalchemy import and_, case, exists, func, not_, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from filrouge.core.indicators.facts import CHANNEL_SWITCH, REOPENED, SPAM_TAG
+from filrouge.core.indicators.facts import CHANNEL_SWITCH, REOPENED
 from filrouge.core.indicators.figures import (
     Figures,
     Grouping,
-    conversation_cuts,
+    cohort_of,
     finish,
     set_message_counts,
     surveys,
 )
 from filrouge.core.indicators.period import ReportFilters
-from filrouge.core.indicators.sqlfn import between, percentiles, ratio, seconds_between
-from filrouge.core.models import Conversation, ConversationTag, Event, Message
+from filrouge.core.indicators.sqlfn import percentiles, ratio, seconds_between
+from filrouge.core.models import Conversation, Event, Message
 from filrouge.core.models.enums import AUTOMATIC_FLAGS, DeliveryStatus, Direction
 
 NOT_A_REPLY = (DeliveryStatus.AWAITING_APPROVAL, DeliveryStatus.REJECTED)
@@ -49,23 +49,6 @@ def compute_from_tables(
     for key, found in figures.items():
         finish(found, filters, key)
     return figures
-
-
-def cohort_of(workspace_id: int, filters: ReportFilters) -> ColumnElement[bool]:
-    """The conversations a report counts: begun in the period by a customer's message, not
-    spam, within the filters."""
-    conditions: list[ColumnElement[bool]] = [
-        Conversation.workspace_id == workspace_id,
-        between(Conversation.first_inbound_at, filters.since, filters.until),
-        not_(
-            exists().where(
-                ConversationTag.conversation_id == Conversation.id,
-                ConversationTag.tag == SPAM_TAG,
-            )
-        ),
-    ]
-    conditions += conversation_cuts(filters)
-    return and_(*conditions)
 
 
 def _conversations(session: Session, cohort: Any, key: Any, of: Any) -> None:
