@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from filrouge.core.indicators.facts import SPAM_TAG
+from filrouge.core.indicators.members import segment_members
 from filrouge.core.indicators.period import ReportFilters
 from filrouge.core.indicators.sqlfn import between, percentiles, ratio
 from filrouge.core.models import (
@@ -126,6 +127,9 @@ def compute(
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":  # sorts of a quarter's conversations stay in memory
         session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+    if filters.segment is not None:
+        members = segment_members(session, workspace_id, filters.segment)
+        filters = replace(filters, extra={**filters.extra, "segment_members": members})
     cohort = facts_cohort(workspace_id, filters)
     figures: dict[Any, Figures] = {}
 
@@ -165,7 +169,7 @@ def facts_cohort(workspace_id: int, filters: ReportFilters) -> ColumnElement[boo
         if value is not None:
             conditions.append(column == value)
     if filters.segment is not None:
-        conditions.append(fact.customer_id.in_(select(Customer.id).where(filters.segment)))
+        conditions.append(fact.customer_id.in_(_members(filters)))
     return and_(*conditions)
 
 
@@ -288,6 +292,13 @@ def cohort_of(workspace_id: int, filters: ReportFilters) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
+def _members(filters: ReportFilters) -> Any:
+    """The segment's customers: found once per report when ``compute`` has, else by its
+    conditions."""
+    found = filters.extra.get("segment_members")
+    return found if found is not None else select(Customer.id).where(filters.segment)
+
+
 def conversation_cuts(filters: ReportFilters) -> list[ColumnElement[bool]]:
     """The cuts, as conditions on ``conversations`` (surveys and the raw SQL read them)."""
     cuts: list[ColumnElement[bool]] = []
@@ -300,8 +311,7 @@ def conversation_cuts(filters: ReportFilters) -> list[ColumnElement[bool]]:
     if filters.priority is not None:
         cuts.append(Conversation.priority == filters.priority)
     if filters.segment is not None:
-        members = select(Customer.id).where(filters.segment)
-        cuts.append(Conversation.customer_id.in_(members))
+        cuts.append(Conversation.customer_id.in_(_members(filters)))
     return cuts
 
 
