@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import and_, case, exists, func, literal, not_, select, text
+from sqlalchemy import and_, case, exists, func, literal, not_, select, text, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -72,6 +72,7 @@ class Grouping:
 
     by: Literal["channel", "total", "period"]
     periods: tuple[tuple[datetime, datetime], ...] = ()
+    with_total: bool = False  # PostgreSQL: the total too, key None, in the same queries
 
     def key(self, channel: Any, moment: Any) -> Any:
         if self.by == "channel":
@@ -79,6 +80,11 @@ class Grouping:
         if self.by == "total":
             return literal(0)
         return period_index(moment, self.periods)
+
+    def group_by(self, key: Any, dialect: str) -> Any:
+        if self.with_total and dialect == "postgresql":
+            return func.grouping_sets(key, tuple_())
+        return key
 
 
 def period_index(column: Any, periods: Sequence[tuple[datetime, datetime]], first: int = 0) -> Any:
@@ -139,12 +145,13 @@ def compute(
     key = grouping.key(ReportConversation.origin_channel_id, ReportConversation.first_inbound_at)
     wanted = families(filters)
     if "conversations" in wanted:
-        counts = _conversations(session, cohort, key.label("grp"), of)
+        group = key.label("grp")
+        counts = _conversations(session, cohort, group, grouping.group_by(group, dialect), of)
         if grouping.by == "channel":
             _messages_elsewhere(session, cohort, counts)
-        for group, (inbound, replies, public, signed) in counts.items():
-            set_message_counts(of(group), inbound, replies, public, signed)
-    _durations(session, dialect, cohort, key, of, wanted)
+        for found_key, (inbound, replies, public, signed) in counts.items():
+            set_message_counts(of(found_key), inbound, replies, public, signed)
+    _durations(session, dialect, cohort, key, of, wanted, grouping.with_total)
     if "surveys" in wanted:
         surveys(session, workspace_id, filters, grouping, of)
     for group, found in figures.items():
@@ -173,7 +180,9 @@ def facts_cohort(workspace_id: int, filters: ReportFilters) -> ColumnElement[boo
     return and_(*conditions)
 
 
-def _conversations(session: Session, cohort: Any, group: Any, of: Any) -> dict[Any, Counts]:
+def _conversations(
+    session: Session, cohort: Any, group: Any, group_by: Any, of: Any
+) -> dict[Any, Counts]:
     """Every per-conversation figure in one pass; the messages' counts handed back, by the
     conversation's group, for the caller to place."""
     fact = ReportConversation
@@ -194,7 +203,7 @@ def _conversations(session: Session, cohort: Any, group: Any, of: Any) -> dict[A
             func.sum(fact.signed_replies),
         )
         .where(cohort)
-        .group_by(group)
+        .group_by(group_by)
     )
     counts: dict[Any, Counts] = {}
     for (
@@ -235,7 +244,7 @@ def _messages_elsewhere(session: Session, cohort: Any, counts: dict[Any, Counts]
         .where(cohort)
         .group_by(ReportConversation.origin_channel_id, other.channel_id)
     )
-    for origin, channel, *moved in rows:
+    for origin, channel, *moved in rows:  # the total (key None) is the same either way
         for key, sign in ((origin, -1), (channel, 1)):
             found = counts.setdefault(key, [0, 0, 0, 0])
             for index, value in enumerate(moved):
@@ -251,7 +260,13 @@ def set_message_counts(
 
 
 def _durations(
-    session: Session, dialect: str, cohort: Any, key: Any, of: Any, wanted: set[str]
+    session: Session,
+    dialect: str,
+    cohort: Any,
+    key: Any,
+    of: Any,
+    wanted: set[str],
+    with_total: bool,
 ) -> None:
     for family, value, fields in (
         (
@@ -266,9 +281,8 @@ def _durations(
         rows = (
             select(key.label("grp"), value.label("v")).where(cohort, value.is_not(None)).subquery()
         )
-        for group, median, p90 in session.execute(
-            percentiles(dialect, rows, "grp", "v", (0.5, 0.9))
-        ):
+        query = percentiles(dialect, rows, "grp", "v", (0.5, 0.9), with_total)
+        for group, median, p90 in session.execute(query):
             found = of(group)
             setattr(found, fields[0], _seconds(median))
             if fields[1]:
@@ -339,8 +353,9 @@ def surveys(
     )
     if cuts:
         query = query.join(Conversation, Conversation.id == Survey.conversation_id)
+    dialect = session.get_bind().dialect.name
     for key, answers, satisfied, scored, promoters, detractors, told, solved in session.execute(
-        query.group_by(group)
+        query.group_by(grouping.group_by(group, dialect))
     ):
         found = of(key)
         found.csat_answers = answers

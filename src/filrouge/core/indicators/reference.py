@@ -5,6 +5,7 @@ reports read the facts (``indicators/figures.py``); this is what the facts must 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import and_, case, exists, func, not_, or_, select
@@ -32,6 +33,7 @@ def compute_from_tables(
     session: Session, workspace_id: int, filters: ReportFilters, grouping: Grouping
 ) -> dict[Any, Figures]:
     dialect = session.get_bind().dialect.name
+    grouping = replace(grouping, with_total=False)  # the total: a call of its own
     cohort = cohort_of(workspace_id, filters)
     figures: dict[Any, Figures] = {}
 

@@ -31,6 +31,7 @@ Metric = Literal[
 ]
 
 BY_CHANNEL = Grouping("channel")
+BY_CHANNEL_AND_TOTAL = Grouping("channel", with_total=True)
 ALL_TOGETHER = Grouping("total")
 
 
@@ -45,8 +46,10 @@ def channel_report(
 def channel_report_with(
     figures_of: Compute, session: Session, workspace_id: int, filters: ReportFilters
 ) -> tuple[dict[int, Figures], Figures]:
-    per_channel = figures_of(session, workspace_id, filters, BY_CHANNEL)
-    total = figures_of(session, workspace_id, filters, ALL_TOGETHER).get(0, Figures())
+    per_channel = figures_of(session, workspace_id, filters, BY_CHANNEL_AND_TOTAL)
+    total = per_channel.pop(None, None)  # PostgreSQL counts it in the same queries
+    if total is None:
+        total = figures_of(session, workspace_id, filters, ALL_TOGETHER).get(0, Figures())
     return per_channel, total
 
 

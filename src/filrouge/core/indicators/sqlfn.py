@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, func, literal, select
+from sqlalchemy import Float, and_, case, cast, func, literal, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 
@@ -23,11 +23,12 @@ def percentiles(
     group: str,
     value: str,
     points: tuple[float, ...],
+    with_total: bool = False,
 ) -> Any:
     """``rows`` (a subquery with columns ``group`` and ``value``): per group, the value at each
     point by nearest rank — the smallest value whose rank is at least point × count, which is
     what ``percentile_disc`` gives on PostgreSQL (one sort, no window), so both databases give
-    identical figures."""
+    identical figures. ``with_total`` (PostgreSQL): all the groups together too, group None."""
     if session_dialect == "postgresql":
         return (
             select(
@@ -38,7 +39,7 @@ def percentiles(
                 ),
             )
             .where(rows.c[value].is_not(None))
-            .group_by(rows.c[group])
+            .group_by(func.grouping_sets(rows.c[group], tuple_()) if with_total else rows.c[group])
         )
     ranked = (
         select(
