@@ -6,6 +6,8 @@ same as the raw SQL of ``indicators/reference.py``; a test checks that both agre
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -16,8 +18,8 @@ REOPENED = "conversation.reopened"
 CHANNEL_SWITCH = "conversation.channel_switched"
 
 
-def _listed(values: object) -> str:
-    return ", ".join(f"'{value}'" for value in sorted(map(str, values)))  # type: ignore[call-overload]
+def _listed(values: Iterable[str]) -> str:
+    return ", ".join(f"'{value}'" for value in sorted(values))
 
 
 CUSTOMER_MESSAGE = (
