@@ -459,5 +459,37 @@ def retention_run() -> None:
 
 main.add_command(triage)
 
+
+@main.group()
+def reports() -> None:
+    """The reports' facts, kept by the database as conversations change."""
+
+
+@reports.command(name="rebuild")
+def reports_rebuild() -> None:
+    """Write every conversation's report facts again from the tables."""
+    from filrouge.core.indicators.facts import rebuild_report_facts
+
+    with _session() as session:
+        count = rebuild_report_facts(session)
+    click.echo(f"{count} conversations in the reports' facts")
+
+
+@reports.command(name="check")
+@click.option("--days", default=90, show_default=True, type=click.IntRange(1, 731))
+def reports_check(days: int) -> None:
+    """Compare each workspace's channel report over the last DAYS days, read from the facts,
+    with the same report computed from the raw tables; exit 1 when they differ."""
+    from filrouge.core.indicators.checks import reports_differ
+
+    with _session() as session:
+        differences = reports_differ(session, days)
+    for line in differences:
+        click.echo(line, err=True)
+    if differences:
+        _fail("The reports' facts differ from the tables: run `filrouge reports rebuild`.")
+    click.echo("The reports' facts agree with the tables.")
+
+
 if __name__ == "__main__":
     main()

@@ -1,34 +1,37 @@
-"""The figures of one group (a channel, a day…), each defined in docs/METRICS.md, and the SQL
-that counts them. Every query is one GROUP BY in the database; Python only divides."""
+"""The figures of one group (a channel, a period…), each defined in docs/METRICS.md, read from
+the reports' facts (core/models/report.py: one narrow row per conversation, kept by the
+database). A family is one GROUP BY over one range of that table; Python only adds and divides.
+``indicators/reference.py`` computes the same figures from the raw tables (the definitions,
+written out), and a test checks that both agree."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
-from sqlalchemy import and_, case, exists, func, not_, or_, select
+from sqlalchemy import and_, case, exists, func, literal, not_, select, text, tuple_
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from filrouge.core.indicators.facts import SPAM_TAG
+from filrouge.core.indicators.members import segment_members
 from filrouge.core.indicators.period import ReportFilters
-from filrouge.core.indicators.sqlfn import between, percentiles, ratio, seconds_between
+from filrouge.core.indicators.sqlfn import between, percentiles, ratio
 from filrouge.core.indicators.triage_cut import first_message_type_is
 from filrouge.core.models import (
     Conversation,
     ConversationTag,
     Customer,
-    Event,
-    Message,
+    ReportConversation,
+    ReportOtherChannel,
     Survey,
 )
-from filrouge.core.models.enums import AUTOMATIC_FLAGS, DeliveryStatus, Direction
 
-SPAM_TAG = "spam"
-CHANNEL_SWITCH = "conversation.channel_switched"
-REOPENED = "conversation.reopened"
-NOT_A_REPLY = (DeliveryStatus.AWAITING_APPROVAL, DeliveryStatus.REJECTED)
 DAYS_PER_MONTH = 30.4375
+WORK_MEM = "64MB"
+Counts = list[int]  # customer messages, human replies, public ones, signed ones
 
 
 @dataclass
@@ -76,38 +79,260 @@ class Figures:
 
 @dataclass(frozen=True)
 class Grouping:
-    """How rows fall into groups: conversations and their messages by the conversation (its
-    first channel, or the period it began in), surveys by their own channel or answer date."""
+    """How rows fall into groups: per channel (a conversation on the channel it began on, a
+    message on the channel it travelled on, a survey on the channel it went out on), all
+    together, or per period (a conversation by when it began, a survey by when it was
+    answered; ``periods``: the [start, end) of each, in order, end to end)."""
 
-    conversation: Callable[[], Any]  # a column or an SQL expression
-    message: Callable[[], Any]
-    survey: Callable[[], Any]
+    by: Literal["channel", "total", "period"]
+    periods: tuple[tuple[datetime, datetime], ...] = ()
+    with_total: bool = False  # PostgreSQL: the total too, key None, in the same queries
+
+    def key(self, channel: Any, moment: Any) -> Any:
+        if self.by == "channel":
+            return channel
+        if self.by == "total":
+            return literal(0)
+        return period_index(moment, self.periods)
+
+    def conversation(self) -> Any:
+        """The group of a row of ``conversations`` (the service levels read those)."""
+        return self.key(Conversation.origin_channel_id, Conversation.first_inbound_at)
+
+    def group_by(self, key: Any, dialect: str) -> Any:
+        if self.with_total and dialect == "postgresql":
+            return func.grouping_sets(key, tuple_())
+        return key
+
+
+def period_index(column: Any, periods: Sequence[tuple[datetime, datetime]], first: int = 0) -> Any:
+    """The index of the period ``column`` falls in (None: in none), by halving: a few
+    comparisons per row even for a year cut into days."""
+    if len(periods) == 1:
+        start, end = periods[0]
+        return case((and_(column >= start, column < end), literal(first)), else_=None)
+    middle = len(periods) // 2
+    return case(
+        (column < periods[middle][0], period_index(column, periods[:middle], first)),
+        else_=period_index(column, periods[middle:], first + middle),
+    )
+
+
+Compute = Callable[[Session, int, ReportFilters, Grouping], dict[Any, "Figures"]]
+
+# The family of queries each figure comes from; a report of one figure (a time series) runs
+# only its own (``filters.extra["metrics"]``: the figures wanted; all when absent).
+DURATIONS = {
+    "first_response_median_s": "first_response",
+    "first_response_p90_s": "first_response",
+    "resolution_median_s": "resolution",
+}
+SATISFACTION = {"csat", "csat_answers", "nps", "solved_first_contact_reported"}
+
+
+def families(filters: ReportFilters) -> set[str]:
+    wanted: Any = filters.extra.get("metrics")
+    if not wanted:
+        return {"conversations", "first_response", "resolution", "surveys"}
+    found: set[str] = set()
+    for name in wanted:
+        if name in DURATIONS:
+            found.add(DURATIONS[name])
+        elif name in SATISFACTION:
+            found.add("surveys")
+        elif name != "sla_compliance":
+            found.add("conversations")
+    return found
 
 
 def compute(
     session: Session, workspace_id: int, filters: ReportFilters, grouping: Grouping
 ) -> dict[Any, Figures]:
     dialect = session.get_bind().dialect.name
-    cohort = cohort_of(workspace_id, filters)
+    if dialect == "postgresql":  # sorts of a quarter's conversations stay in memory
+        session.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
+    if filters.segment is not None:
+        members = segment_members(session, workspace_id, filters.segment)
+        filters = replace(filters, extra={**filters.extra, "segment_members": members})
+    cohort = facts_cohort(workspace_id, filters)
     figures: dict[Any, Figures] = {}
 
     def of(key: Any) -> Figures:
         return figures.setdefault(key, Figures())
 
-    _conversations(session, cohort, grouping, of)
-    _durations(session, dialect, cohort, grouping, of)
-    _messages(session, cohort, grouping, of)
-    _resolutions(session, cohort, grouping, of)
-    _switches(session, cohort, grouping, of)
-    _surveys(session, workspace_id, filters, grouping, of)
-    for key, found in figures.items():
-        _shares(found, filters, key)
+    key = grouping.key(ReportConversation.origin_channel_id, ReportConversation.first_inbound_at)
+    wanted = families(filters)
+    if "conversations" in wanted:
+        group = key.label("grp")
+        counts = _conversations(
+            session, cohort, group, grouping.group_by(group, dialect), of, dialect == "postgresql"
+        )
+        if dialect == "postgresql":  # the durations came with the counts
+            wanted = wanted - {"first_response", "resolution"}
+        if grouping.by == "channel":
+            _messages_elsewhere(session, cohort, counts)
+        for found_key, (inbound, replies, public, signed) in counts.items():
+            set_message_counts(of(found_key), inbound, replies, public, signed)
+    _durations(session, dialect, cohort, key, of, wanted, grouping.with_total)
+    if "surveys" in wanted:
+        surveys(session, workspace_id, filters, grouping, of)
+    for group, found in figures.items():
+        finish(found, filters, group)
     return figures
 
 
+def facts_cohort(workspace_id: int, filters: ReportFilters) -> ColumnElement[bool]:
+    """The conversations a report counts (the facts hold no spam and only conversations a
+    customer began), within the period and the cuts."""
+    fact = ReportConversation
+    conditions: list[ColumnElement[bool]] = [
+        fact.workspace_id == workspace_id,
+        between(fact.first_inbound_at, filters.since, filters.until),
+    ]
+    for column, value in (
+        (fact.origin_channel_id, filters.channel_id),
+        (fact.team_id, filters.team_id),
+        (fact.assignee_id, filters.agent_id),
+        (fact.priority, filters.priority),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if filters.segment is not None:
+        conditions.append(fact.customer_id.in_(_members(filters)))
+    if filters.type is not None:  # triage's cut (triage_cut.py)
+        conditions.append(first_message_type_is(filters.type, fact.conversation_id))
+    return and_(*conditions)
+
+
+def _conversations(
+    session: Session, cohort: Any, group: Any, group_by: Any, of: Any, durations: bool
+) -> dict[Any, Counts]:
+    """Every per-conversation figure in one pass (with ``durations``, PostgreSQL's
+    ``percentile_disc`` too, which leaves out the unanswered); the messages' counts handed
+    back, by the conversation's group, for the caller to place."""
+    fact = ReportConversation
+    resolved = fact.resolution_s.is_not(None)
+    ranks = [
+        func.percentile_disc(point).within_group(value)
+        for point, value in (
+            (0.5, fact.first_response_s),
+            (0.9, fact.first_response_s),
+            (0.5, fact.resolution_s),
+        )
+    ]
+    rows = session.execute(
+        select(
+            *(ranks if durations else [literal(None)] * 3),
+            group,
+            func.count(),
+            func.count(fact.first_response_s),
+            func.count(fact.resolution_s),
+            func.count(func.distinct(fact.customer_id)),
+            func.sum(case((and_(resolved, fact.replies == 1, fact.reopened == 0), 1), else_=0)),
+            func.sum(case((and_(resolved, fact.reopened == 1), 1), else_=0)),
+            func.sum(fact.channel_switches),
+            func.sum(fact.inbound_messages),
+            func.sum(fact.replies),
+            func.sum(fact.public_replies),
+            func.sum(fact.signed_replies),
+        )
+        .where(cohort)
+        .group_by(group_by)
+    )
+    counts: dict[Any, Counts] = {}
+    for (
+        first_median,
+        first_p90,
+        resolution_median,
+        key,
+        count,
+        responded,
+        resolved_count,
+        customers,
+        fcr,
+        reopened,
+        switches,
+        *messages,
+    ) in rows:
+        found = of(key)
+        found.conversations, found.responded = count, responded
+        found.resolved, found.customers = resolved_count, customers
+        found.fcr_rate = ratio(fcr, resolved_count)
+        found.reopen_rate = ratio(reopened, resolved_count)
+        found.channel_switches_per_conversation = int(switches or 0)  # divided in finish
+        counts[key] = [int(value or 0) for value in messages]
+        if durations:
+            found.first_response_median_s = _seconds(first_median)
+            found.first_response_p90_s = _seconds(first_p90)
+            found.resolution_median_s = _seconds(resolution_median)
+    return counts
+
+
+def _messages_elsewhere(session: Session, cohort: Any, counts: dict[Any, Counts]) -> None:
+    """Messages that travelled on another channel than their conversation's first: taken
+    from the channel the conversation began on, given to the one they went through."""
+    other = ReportOtherChannel
+    rows = session.execute(
+        select(
+            ReportConversation.origin_channel_id,
+            other.channel_id,
+            func.sum(other.inbound_messages),
+            func.sum(other.replies),
+            func.sum(other.public_replies),
+            func.sum(other.signed_replies),
+        )
+        .join(ReportConversation, ReportConversation.conversation_id == other.conversation_id)
+        .where(cohort)
+        .group_by(ReportConversation.origin_channel_id, other.channel_id)
+    )
+    for origin, channel, *moved in rows:  # the total (key None) is the same either way
+        for key, sign in ((origin, -1), (channel, 1)):
+            found = counts.setdefault(key, [0, 0, 0, 0])
+            for index, value in enumerate(moved):
+                found[index] += sign * int(value or 0)
+
+
+def set_message_counts(
+    found: Figures, inbound: int, replies: int, public: int, signed: int
+) -> None:
+    found.inbound_messages, found.replies = inbound, replies
+    found.public_replies, found.private_replies = public, replies - public
+    found.signed_replies_share = ratio(signed, replies)
+
+
+def _durations(
+    session: Session,
+    dialect: str,
+    cohort: Any,
+    key: Any,
+    of: Any,
+    wanted: set[str],
+    with_total: bool,
+) -> None:
+    for family, value, fields in (
+        (
+            "first_response",
+            ReportConversation.first_response_s,
+            ("first_response_median_s", "first_response_p90_s"),
+        ),
+        ("resolution", ReportConversation.resolution_s, ("resolution_median_s", None)),
+    ):
+        if family not in wanted:
+            continue
+        rows = (
+            select(key.label("grp"), value.label("v")).where(cohort, value.is_not(None)).subquery()
+        )
+        query = percentiles(dialect, rows, "grp", "v", (0.5, 0.9), with_total)
+        for group, median, p90 in session.execute(query):
+            found = of(group)
+            setattr(found, fields[0], _seconds(median))
+            if fields[1]:
+                setattr(found, fields[1], _seconds(p90))
+
+
 def cohort_of(workspace_id: int, filters: ReportFilters) -> ColumnElement[bool]:
-    """The conversations a report counts: begun in the period by a customer's message, not
-    spam, within the filters."""
+    """The conversations a report counts, as conditions on the raw ``conversations``: begun in
+    the period by a customer's message, not spam, within the filters."""
     conditions: list[ColumnElement[bool]] = [
         Conversation.workspace_id == workspace_id,
         between(Conversation.first_inbound_at, filters.since, filters.until),
@@ -122,7 +347,15 @@ def cohort_of(workspace_id: int, filters: ReportFilters) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
+def _members(filters: ReportFilters) -> Any:
+    """The segment's customers: found once per report when ``compute`` has, else by its
+    conditions."""
+    found = filters.extra.get("segment_members")
+    return found if found is not None else select(Customer.id).where(filters.segment)
+
+
 def conversation_cuts(filters: ReportFilters) -> list[ColumnElement[bool]]:
+    """The cuts, as conditions on ``conversations`` (surveys and the raw SQL read them)."""
     cuts: list[ColumnElement[bool]] = []
     if filters.channel_id is not None:
         cuts.append(Conversation.origin_channel_id == filters.channel_id)
@@ -133,167 +366,40 @@ def conversation_cuts(filters: ReportFilters) -> list[ColumnElement[bool]]:
     if filters.priority is not None:
         cuts.append(Conversation.priority == filters.priority)
     if filters.segment is not None:
-        members = select(Customer.id).where(filters.segment)
-        cuts.append(Conversation.customer_id.in_(members))
+        cuts.append(Conversation.customer_id.in_(_members(filters)))
     if filters.type is not None:  # triage's cut (triage_cut.py)
         cuts.append(first_message_type_is(filters.type))
     return cuts
 
 
-def _conversations(session: Session, cohort: Any, grouping: Grouping, of: Any) -> None:
-    group = grouping.conversation().label("grp")
-    rows = session.execute(
-        select(
-            group,
-            func.count(),
-            func.count(Conversation.first_response_at),
-            func.count(Conversation.resolved_at),
-            func.count(func.distinct(Conversation.customer_id)),
-        )
-        .where(cohort)
-        .group_by(group)
-    )
-    for key, count, responded, resolved, customers in rows:
-        found = of(key)
-        found.conversations, found.responded = count, responded
-        found.resolved, found.customers = resolved, customers
-
-
-def _durations(session: Session, dialect: str, cohort: Any, grouping: Grouping, of: Any) -> None:
-    for end, fields in (
-        (Conversation.first_response_at, ("first_response_median_s", "first_response_p90_s")),
-        (Conversation.resolved_at, ("resolution_median_s", None)),
-    ):
-        rows = (
-            select(
-                grouping.conversation().label("grp"),
-                seconds_between(dialect, Conversation.first_inbound_at, end).label("v"),
-            )
-            .where(cohort, end.is_not(None))
-            .subquery()
-        )
-        for key, median, p90 in session.execute(percentiles(dialect, rows, "grp", "v", (0.5, 0.9))):
-            found = of(key)
-            setattr(found, fields[0], _seconds(median))
-            if fields[1]:
-                setattr(found, fields[1], _seconds(p90))
-
-
-def human_reply() -> ColumnElement[bool]:
-    """A reply a person of the team wrote and let go (not a note, not an automatic message,
-    not a contributor's reply still waiting or rejected)."""
-    return and_(
-        Message.direction == Direction.OUTBOUND,
-        Message.author_id.is_not(None),
-        Message.status.not_in(NOT_A_REPLY),
-    )
-
-
-def customer_message() -> ColumnElement[bool]:
-    return and_(
-        Message.direction == Direction.INBOUND,
-        or_(Message.flag.is_(None), Message.flag.not_in(AUTOMATIC_FLAGS)),
-    )
-
-
-def _messages(session: Session, cohort: Any, grouping: Grouping, of: Any) -> None:
-    group = grouping.message().label("grp")
-    reply = human_reply()
-    rows = session.execute(
-        select(
-            group,
-            func.sum(case((customer_message(), 1), else_=0)),
-            func.sum(case((reply, 1), else_=0)),
-            func.sum(case((and_(reply, Message.visibility == "public"), 1), else_=0)),
-            func.sum(case((and_(reply, Message.signed_by_id.is_not(None)), 1), else_=0)),
-        )
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(cohort)
-        .group_by(group)
-    )
-    for key, inbound, replies, public, signed in rows:
-        found = of(key)
-        found.inbound_messages, found.replies = int(inbound or 0), int(replies or 0)
-        found.public_replies = int(public or 0)
-        found.private_replies = found.replies - found.public_replies
-        found.signed_replies_share = ratio(signed, found.replies)
-
-
-def _resolutions(session: Session, cohort: Any, grouping: Grouping, of: Any) -> None:
-    """First-contact resolution: resolved with a single reply from the team and never
-    reopened; the reopen rate: resolved conversations that came back."""
-    replies = (
-        select(func.count())
-        .where(Message.conversation_id == Conversation.id, human_reply())
-        .correlate(Conversation)
-        .scalar_subquery()
-    )
-    reopened = exists().where(
-        Event.subject_type == "conversation",
-        Event.subject_id == Conversation.id,
-        Event.action == REOPENED,
-    )
-    group = grouping.conversation().label("grp")
-    rows = session.execute(
-        select(
-            group,
-            func.count(),
-            func.sum(case((and_(replies == 1, not_(reopened)), 1), else_=0)),
-            func.sum(case((reopened, 1), else_=0)),
-        )
-        .where(cohort, Conversation.resolved_at.is_not(None))
-        .group_by(group)
-    )
-    for key, resolved, first_contact, came_back in rows:
-        found = of(key)
-        found.fcr_rate = ratio(first_contact, resolved)
-        found.reopen_rate = ratio(came_back, resolved)
-
-
-def _switches(session: Session, cohort: Any, grouping: Grouping, of: Any) -> None:
-    group = grouping.conversation().label("grp")
-    rows = session.execute(
-        select(group, func.count())
-        .select_from(Event)
-        .join(
-            Conversation,
-            and_(Event.subject_type == "conversation", Event.subject_id == Conversation.id),
-        )
-        .where(cohort, Event.action == CHANNEL_SWITCH)
-        .group_by(group)
-    )
-    for key, switches in rows:
-        of(key).channel_switches_per_conversation = switches  # divided in _shares
-
-
-def _surveys(
+def surveys(
     session: Session, workspace_id: int, filters: ReportFilters, grouping: Grouping, of: Any
 ) -> None:
     """Satisfaction answered in the period, on the channel the survey went out on."""
-    group = grouping.survey().label("grp")
+    group = grouping.key(Survey.channel_id, Survey.answered_at).label("grp")
     cuts = conversation_cuts(replace(filters, channel_id=None))
     if filters.channel_id is not None:
         cuts.append(Survey.channel_id == filters.channel_id)
-    rows = session.execute(
-        select(
-            group,
-            func.count(),
-            func.sum(case((Survey.csat >= 4, 1), else_=0)),
-            func.count(Survey.nps),
-            func.sum(case((Survey.nps >= 9, 1), else_=0)),
-            func.sum(case((Survey.nps <= 6, 1), else_=0)),
-            func.count(Survey.solved_first_contact),
-            func.sum(case((Survey.solved_first_contact.is_(True), 1), else_=0)),
-        )
-        .join(Conversation, Conversation.id == Survey.conversation_id)
-        .where(
-            Survey.workspace_id == workspace_id,
-            between(Survey.answered_at, filters.since, filters.until),
-            *cuts,
-        )
-        .group_by(group)
+    query = select(
+        group,
+        func.count(),
+        func.sum(case((Survey.csat >= 4, 1), else_=0)),
+        func.count(Survey.nps),
+        func.sum(case((Survey.nps >= 9, 1), else_=0)),
+        func.sum(case((Survey.nps <= 6, 1), else_=0)),
+        func.count(Survey.solved_first_contact),
+        func.sum(case((Survey.solved_first_contact.is_(True), 1), else_=0)),
+    ).where(
+        Survey.workspace_id == workspace_id,
+        between(Survey.answered_at, filters.since, filters.until),
+        *cuts,
     )
-    for key, answers, satisfied, scored, promoters, detractors, told, solved in rows:
+    if cuts:
+        query = query.join(Conversation, Conversation.id == Survey.conversation_id)
+    dialect = session.get_bind().dialect.name
+    for key, answers, satisfied, scored, promoters, detractors, told, solved in session.execute(
+        query.group_by(grouping.group_by(group, dialect))
+    ):
         found = of(key)
         found.csat_answers = answers
         found.csat = ratio(satisfied, answers)
@@ -302,7 +408,8 @@ def _surveys(
         found.solved_first_contact_reported = ratio(solved, told)
 
 
-def _shares(found: Figures, filters: ReportFilters, key: Any) -> None:
+def finish(found: Figures, filters: ReportFilters, key: Any) -> None:
+    """The shares that divide one family's count by another's."""
     found.response_rate = ratio(found.responded, found.conversations)
     found.resolution_rate = ratio(found.resolved, found.conversations)
     switches = found.channel_switches_per_conversation

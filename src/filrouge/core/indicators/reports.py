@@ -1,4 +1,6 @@
-"""Reports: the figures per channel (the channel comparison table) and one figure over time."""
+"""Reports: the figures per channel (the channel comparison table) and one figure over time,
+read from the reports' facts (``figures.compute``); the ``*_with`` forms take another way of
+computing them (``reference.compute_from_tables``: the raw tables)."""
 
 from __future__ import annotations
 
@@ -6,14 +8,12 @@ from dataclasses import replace
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import case, literal
 from sqlalchemy.orm import Session
 
 from filrouge.core.errors import Invalid
-from filrouge.core.indicators.figures import Figures, Grouping, compute
+from filrouge.core.indicators.figures import Compute, Figures, Grouping, compute
 from filrouge.core.indicators.period import Interval, ReportFilters, buckets
 from filrouge.core.indicators.service_levels import add_service_levels
-from filrouge.core.models import Conversation, Message, Survey
 
 METRICS = tuple(Figures.__dataclass_fields__)
 Metric = Literal[
@@ -35,14 +35,9 @@ Metric = Literal[
     "backlog",
 ]
 
-BY_CHANNEL = Grouping(
-    conversation=lambda: Conversation.origin_channel_id,
-    message=lambda: Message.channel_id,
-    survey=lambda: Survey.channel_id,
-)
-ALL_TOGETHER = Grouping(
-    conversation=lambda: literal(0), message=lambda: literal(0), survey=lambda: literal(0)
-)
+BY_CHANNEL = Grouping("channel")
+BY_CHANNEL_AND_TOTAL = Grouping("channel", with_total=True)
+ALL_TOGETHER = Grouping("total")
 
 
 def channel_report(
@@ -50,21 +45,22 @@ def channel_report(
 ) -> tuple[dict[int, Figures], Figures]:
     """The figures of each channel (conversations on the channel they began on, messages on
     the channel they travelled on, surveys on the channel they went out on), and the total."""
-    per_channel = _with_service_levels(session, workspace_id, filters, BY_CHANNEL)
-    total = _with_service_levels(session, workspace_id, filters, ALL_TOGETHER).get(0, Figures())
-    return per_channel, total
+    return channel_report_with(compute, session, workspace_id, filters)
 
 
-def _with_service_levels(
-    session: Session,
-    workspace_id: int,
-    filters: ReportFilters,
-    grouping: Grouping,
-    wanted: tuple[str, ...] | None = None,
-) -> dict[Any, Figures]:
-    found = compute(session, workspace_id, filters, grouping)
-    add_service_levels(session, workspace_id, filters, grouping, found, wanted)
-    return found
+def channel_report_with(
+    figures_of: Compute, session: Session, workspace_id: int, filters: ReportFilters
+) -> tuple[dict[int, Figures], Figures]:
+    """``channel_report`` with the figures of ``figures_of`` (the facts, or the raw SQL that
+    checks them); the service levels from ``sla_outcomes`` either way."""
+    per_channel = figures_of(session, workspace_id, filters, BY_CHANNEL_AND_TOTAL)
+    total = per_channel.pop(None, None)  # PostgreSQL counts it in the same queries
+    if total is None:
+        total = figures_of(session, workspace_id, filters, ALL_TOGETHER).get(0, Figures())
+    add_service_levels(session, workspace_id, filters, BY_CHANNEL, per_channel)
+    totals = {0: total}
+    add_service_levels(session, workspace_id, filters, ALL_TOGETHER, totals)
+    return per_channel, totals[0]
 
 
 def timeseries(
@@ -75,11 +71,22 @@ def timeseries(
     interval: Interval,
 ) -> list[tuple[date, Any]]:
     """``metric`` for each day, week or month of the period (None: no data that period)."""
+    return timeseries_with(compute, session, workspace_id, filters, metric, interval)
+
+
+def timeseries_with(
+    figures_of: Compute,
+    session: Session,
+    workspace_id: int,
+    filters: ReportFilters,
+    metric: str,
+    interval: Interval,
+) -> list[tuple[date, Any]]:
     if metric not in METRICS:
         raise Invalid(
             "unknown_metric", "There is no metric {metric}.", field="metric", metric=metric
         )
-    found = figures_over_time(session, workspace_id, filters, interval, (metric,))
+    found = figures_over_time(session, workspace_id, filters, interval, (metric,), figures_of)
     return [(day, getattr(figures, metric)) for day, figures in found]
 
 
@@ -89,29 +96,20 @@ def figures_over_time(
     filters: ReportFilters,
     interval: Interval,
     wanted: tuple[str, ...] | None = None,
+    figures_of: Compute = compute,
 ) -> list[tuple[date, Figures]]:
     """The figures for each day, week or month of the period (the dashboard draws several
-    from one pass); the service levels only for the ``wanted`` fields (all when None)."""
+    from one pass); only the ``wanted`` fields' queries run (all when None)."""
     cut = buckets(filters.since, filters.until, interval, filters.zone)
-
-    def bucket_of(column: Any) -> Any:
-        return case(
-            *(
-                (column.between(start, end) & (column < end), index)
-                for index, (_, start, end) in enumerate(cut)
-            ),
-            else_=None,
-        )
-
-    grouping = Grouping(
-        conversation=lambda: bucket_of(Conversation.first_inbound_at),
-        message=lambda: bucket_of(Conversation.first_inbound_at),
-        survey=lambda: bucket_of(Survey.answered_at),
-    )
+    grouping = Grouping("period", tuple((start, end) for _, start, end in cut))
     days_of = {
         index: (end - start).total_seconds() / 86400 for index, (_, start, end) in enumerate(cut)
     }
     ends_of = {index: end for index, (_, _, end) in enumerate(cut)}  # the backlog's moments
-    scoped = replace(filters, extra={**filters.extra, "days_of": days_of, "ends_of": ends_of})
-    found = _with_service_levels(session, workspace_id, scoped, grouping, wanted)
+    extra = {**filters.extra, "days_of": days_of, "ends_of": ends_of}
+    if wanted is not None:
+        extra["metrics"] = wanted
+    scoped = replace(filters, extra=extra)
+    found = figures_of(session, workspace_id, scoped, grouping)
+    add_service_levels(session, workspace_id, scoped, grouping, found, wanted)
     return [(day, found.get(index, Figures())) for index, (day, _, _) in enumerate(cut)]

@@ -1,11 +1,12 @@
 """The few SQL pieces both databases need written differently: seconds between two moments,
-percentiles by nearest rank (window functions: SQLite has no percentile aggregate)."""
+percentiles by nearest rank (PostgreSQL's ``percentile_disc``; window functions on SQLite,
+which has no percentile aggregate)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, func, literal, select
+from sqlalchemy import Float, and_, case, cast, func, literal, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 
@@ -22,11 +23,24 @@ def percentiles(
     group: str,
     value: str,
     points: tuple[float, ...],
+    with_total: bool = False,
 ) -> Any:
     """``rows`` (a subquery with columns ``group`` and ``value``): per group, the value at each
-    point by nearest rank — the smallest value whose rank is at least point × count. The same
-    on SQLite and PostgreSQL, so both give identical figures."""
-    del session_dialect  # one formula for both
+    point by nearest rank — the smallest value whose rank is at least point × count, which is
+    what ``percentile_disc`` gives on PostgreSQL (one sort, no window), so both databases give
+    identical figures. ``with_total`` (PostgreSQL): all the groups together too, group None."""
+    if session_dialect == "postgresql":
+        return (
+            select(
+                rows.c[group].label("grp"),
+                *(
+                    func.percentile_disc(point).within_group(rows.c[value]).label(f"p{point}")
+                    for point in points
+                ),
+            )
+            .where(rows.c[value].is_not(None))
+            .group_by(func.grouping_sets(rows.c[group], tuple_()) if with_total else rows.c[group])
+        )
     ranked = (
         select(
             rows.c[group].label("grp"),

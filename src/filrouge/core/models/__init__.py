@@ -21,6 +21,7 @@ from filrouge.core.models.event import Event
 from filrouge.core.models.message import Attachment, Message
 from filrouge.core.models.notification import Notification
 from filrouge.core.models.order import Order
+from filrouge.core.models.report import ReportConversation, ReportOtherChannel
 from filrouge.core.models.segment import CustomField, Segment
 from filrouge.core.models.sla import SlaOutcome, SlaPolicy
 from filrouge.core.models.survey import Survey
@@ -54,6 +55,8 @@ __all__ = [
     "MessageTriage",
     "Notification",
     "Order",
+    "ReportConversation",
+    "ReportOtherChannel",
     "Segment",
     "SlaOutcome",
     "SlaPolicy",
