@@ -94,7 +94,7 @@ def _seed(base: str, token: str) -> dict[str, Any]:
                 "channel_id": reviews.json()["id"],
                 "visibility": "public",
                 "sender": {"kind": "external", "value": "review-77", "name": "Avis 77"},
-                "text": "Livraison en retard, une étoile.",
+                "text": "Article abîmé à la réception, une étoile.",
             },
         ).json()
         api.patch(
@@ -231,7 +231,7 @@ def test_it_shows_a_new_message_without_a_reload(browser, server):
 def test_it_holds_a_contributors_reply_for_approval(browser, server):
     page = signed_in(browser, server, "hugo@example.fr")
     expect(page.get_by_role("link", name="Jeanne Martin")).to_be_visible()
-    expect(page.get_by_role("link", name="Avis 77")).to_have_count(0)  # not their expertise
+    expect(page.get_by_role("link", name="Avis 77")).to_have_count(0)  # not about "livraison"
     page.get_by_role("link", name="Jeanne Martin").click()
     page.get_by_label("Répondre sur").select_option(str(server["phone"]))
     page.locator("#reply-text").fill("Le transporteur passe demain matin.")

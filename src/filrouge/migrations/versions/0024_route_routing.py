@@ -66,15 +66,15 @@ def downgrade() -> None:
     with op.batch_alter_table("contributor_offers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contributor_offers_user_id"))
     op.drop_table("contributor_offers")
-    with op.batch_alter_table("users", schema=None) as batch_op:
-        batch_op.drop_column("capacity")
-    with op.batch_alter_table("teams", schema=None) as batch_op:
-        for name in (
-            "round_robin_last_id",
-            "reroute_answered",
-            "channel_kinds",
-            "topics",
-            "languages",
-            "strategy",
-        ):
-            batch_op.drop_column(name)
+    # Plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35, PostgreSQL): a batch rebuild would drop
+    # and copy ``users`` and ``teams``, which other tables' foreign keys point at.
+    op.execute("ALTER TABLE users DROP COLUMN capacity")
+    for name in (
+        "round_robin_last_id",
+        "reroute_answered",
+        "channel_kinds",
+        "topics",
+        "languages",
+        "strategy",
+    ):
+        op.execute(f"ALTER TABLE teams DROP COLUMN {name}")
