@@ -5,6 +5,11 @@ dashboard's figures under 2 s on SQLite and under 1 s on PostgreSQL. Prints ``BE
 analytics_<db> …`` lines; figures in docs/PERFORMANCE.md.
 
     .venv/bin/python benchmarks/analytics.py [--conversations 1000000] [--runs 10]
+    .venv/bin/python benchmarks/analytics.py --keep /tmp/analytics   # keep the SQLite file
+    .venv/bin/python benchmarks/analytics.py --reuse /tmp/analytics  # time the kept data again
+
+With ``--keep`` the SQLite file stays in the given folder and PostgreSQL's schema is left as
+it is; ``--reuse`` skips the loading and times the reads of what a ``--keep`` run left.
 
 The rows are written straight into the tables (sqlite3 ``executemany``, PostgreSQL ``COPY``)
 with the reports' and the search index's triggers paused (reports never read the search
@@ -54,10 +59,17 @@ def main() -> None:
     parser.add_argument("--messages-per-conversation", type=int, default=5)
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--skip-sqlite", action="store_true", help="PostgreSQL only")
+    parser.add_argument("--keep", type=Path, help="keep the SQLite file in this folder")
+    parser.add_argument("--reuse", type=Path, help="time what --keep left in this folder")
     args = parser.parse_args()
     if not args.skip_sqlite:
-        with tempfile.TemporaryDirectory() as folder:
-            bench("sqlite", f"sqlite:///{Path(folder) / 'analytics.db'}", args)
+        kept = args.reuse or args.keep
+        if kept is not None:
+            kept.mkdir(parents=True, exist_ok=True)
+            bench("sqlite", f"sqlite:///{kept / 'analytics.db'}", args)
+        else:
+            with tempfile.TemporaryDirectory() as folder:
+                bench("sqlite", f"sqlite:///{Path(folder) / 'analytics.db'}", args)
     url = os.environ.get("FILROUGE_BENCH_DATABASE_URL")
     if url:
         bench("postgresql", url, args)
@@ -65,19 +77,10 @@ def main() -> None:
 
 def bench(name: str, url: str, args: argparse.Namespace) -> None:
     engine = create_db_engine(url)
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-    migrate(engine)
-    began = time.perf_counter()
-    rows = generate(engine, args.conversations, args.messages_per_conversation)
-    load = time.perf_counter() - began
-    began = time.perf_counter()
-    with transaction(make_session_factory(engine)) as session:
-        rebuild_report_facts(session)
-    facts = time.perf_counter() - began
-    with engine.begin() as connection:
-        connection.execute(text("ANALYZE"))
+    if args.reuse is not None:
+        rows, load, facts = _counted(engine), 0.0, 0.0
+    else:
+        rows, load, facts = _loaded(engine, args)
     factory = make_session_factory(engine)
     draw = random.Random(3)
     windows = [END.date() - timedelta(days=draw.randint(90, 360)) for _ in range(args.runs)]
@@ -102,6 +105,32 @@ def bench(name: str, url: str, args: argparse.Namespace) -> None:
         flush=True,
     )
     engine.dispose()
+
+
+def _loaded(engine: Engine, args: argparse.Namespace) -> tuple[tuple[int, int], float, float]:
+    """A fresh schema, the year written into it and the reports' facts from it."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    migrate(engine)
+    began = time.perf_counter()
+    rows = generate(engine, args.conversations, args.messages_per_conversation)
+    load = time.perf_counter() - began
+    began = time.perf_counter()
+    with transaction(make_session_factory(engine)) as session:
+        rebuild_report_facts(session)
+    facts = time.perf_counter() - began
+    with engine.begin() as connection:
+        connection.execute(text("ANALYZE"))
+    return rows, load, facts
+
+
+def _counted(engine: Engine) -> tuple[int, int]:
+    """The conversations and messages a ``--keep`` run left."""
+    with engine.connect() as connection:
+        conversations = connection.execute(text("SELECT count(*) FROM conversations")).scalar()
+        messages = connection.execute(text("SELECT count(*) FROM messages")).scalar()
+    return int(conversations or 0), int(messages or 0)
 
 
 def _channels(factory: Any, first: date, cuts: dict[str, Any]) -> Any:

@@ -5,6 +5,7 @@ committed, and imported customers merged and unmerged like any other."""
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import pickle
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from filrouge.core.actions.customer_import import ImportOptions, ImportReport, i
 from filrouge.core.actions.duplicates import refresh_suggestions
 from filrouge.core.actions.users import ensure_workspace
 from filrouge.core.audit import Actor
-from filrouge.core.customer_csv import CsvError
+from filrouge.core.customer_csv import CsvError, CustomerRow, RejectedRow
+from filrouge.core.customer_csv_background import ReadingStopped, pack, unpack
 from filrouge.core.errors import Invalid
 from filrouge.core.models import Customer, DuplicateSuggestion, Event, Identity
 from filrouge.core.search import SearchFilters, search
@@ -467,6 +469,71 @@ def test_a_large_file_parsed_in_another_process_imports_exactly_as_in_place(
     assert (first.created, first.rejected) == (37, 3)
     assert customers_by_name(factory) == imported
     assert rejected_rows(background) == rejected_rows(in_place)
+
+
+def test_a_chunk_travels_as_columns_and_comes_back_in_file_order():
+    refused = Invalid("invalid_phone", "{value} is not a phone number.", field="phone", value="12")
+    chunk: list[CustomerRow | RejectedRow] = [
+        RejectedRow(2, ["Court", "", "12"], refused),
+        CustomerRow(3, "Ana", (("email", "ana@example.fr"),), {"ville": "Lyon"}, ["Ana"]),
+        RejectedRow(4, ["Trop"], refused),
+        CustomerRow(5, None, (("phone", "+33612345678"),), {}, ["", "06 12 34 56 78"]),
+        RejectedRow(6, [], refused),
+    ]
+
+    back = unpack(pickle.loads(pickle.dumps(pack(chunk))))
+
+    assert [row.line for row in back] == [2, 3, 4, 5, 6]
+    assert back[1] == chunk[1]
+    assert back[3] == chunk[3]
+    assert isinstance(back[0], RejectedRow)
+    assert back[0].reason.code == "invalid_phone"
+
+
+def test_progress_of_a_file_read_in_another_process_reaches_its_end(factory, settings, tmp_path):
+    rows = [f"Client {n},client{n}@example.fr" for n in range(30)]
+    source = write(tmp_path, "name,email\n" + "\n".join(rows) + "\n")
+    seen: list[tuple[int, int]] = []
+
+    report = run_import(
+        factory,
+        settings,
+        source,
+        chunk_rows=8,
+        background=True,
+        progress=lambda read, done: seen.append((read, done)),
+    )
+
+    assert report.created == 30
+    assert [done for _read, done in seen] == [8, 16, 24, 30]
+    assert [read for read, _done in seen] == sorted(read for read, _done in seen)
+    assert seen[-1][0] == source.stat().st_size
+
+
+def test_a_killed_reading_process_stops_the_import_and_keeps_what_was_written(
+    factory, settings, tmp_path
+):
+    rows = [f"Client {n},client{n}@example.fr" for n in range(40)]
+    source = write(tmp_path, "name,email\n" + "\n".join(rows) + "\n")
+
+    def kill_the_reader(_read: int, _done: int) -> None:
+        for child in multiprocessing.active_children():
+            if child.name == "filrouge-customers-csv":
+                child.kill()
+                child.join()
+
+    with pytest.raises(ReadingStopped) as stopped:
+        run_import(
+            factory, settings, source, chunk_rows=5, background=True, progress=kill_the_reader
+        )
+
+    assert stopped.value.code == "reading_stopped"
+    assert "clients.csv" in stopped.value.message_in("fr")
+    with factory() as session:
+        kept = session.scalar(select(func.count()).select_from(Customer))
+    # the chunks already sent were written; the rest of the file was not
+    assert kept is not None
+    assert 5 <= kept < 40
 
 
 def test_a_refusal_crosses_processes_with_its_code_and_words():

@@ -1,6 +1,6 @@
 """`filrouge customers import`: the progress bar (by bytes read, with rows/s, on a terminal
 only), the summary line in the workspace's language, and the exit status (0 all imported,
-1 some rows rejected, 2 the file refused)."""
+1 some rows rejected, 2 the file refused, 3 the import stopped midway)."""
 
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ from filrouge.core.actions.customer_import import ImportOptions, ImportReport, i
 from filrouge.core.actions.users import ensure_workspace
 from filrouge.core.audit import Actor
 from filrouge.core.customer_csv import CsvError
+from filrouge.core.customer_csv_background import ReadingStopped
 from filrouge.db import create_db_engine, make_session_factory, transaction
 from filrouge.i18n import N_, translate
 from filrouge.schema import check_migrated
 from filrouge.settings import get_settings
 
-EXIT_REJECTED, EXIT_REFUSED = 1, 2
+EXIT_REJECTED, EXIT_REFUSED, EXIT_STOPPED = 1, 2, 3
 PROGRESS = N_("{rows} rows, {speed} rows/s")
 SUMMARY = N_(
     "{rows} rows: {created} created, {updated} updated, {unchanged} unchanged, "
@@ -57,6 +58,9 @@ def run_customer_import(path: Path, rejected_path: Path | None, *, quiet: bool) 
     except CsvError as exc:
         click.echo(f"error: {exc.message_in(locale)}", err=True)
         sys.exit(EXIT_REFUSED)
+    except ReadingStopped as exc:
+        click.echo(f"error: {exc.message_in(locale)}", err=True)
+        sys.exit(EXIT_STOPPED)
     finally:
         engine.dispose()
     click.echo(summary(report, time.perf_counter() - started, locale))

@@ -31,6 +31,7 @@ EXTRACT_KEYWORDS = (
     "Forbidden:2",
     "TooManyAttempts:2",
     "CsvError:2",
+    "ReadingStopped:2",
     "BadCredentials:2",
     "http_error:3",
     "error_response:4",

@@ -15,7 +15,7 @@ import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,8 +42,10 @@ class CsvError(DomainError):
 Record = tuple[int, list[str], DomainError | None]  # first line, fields, why it is unreadable
 
 
-@dataclass(frozen=True)
-class CustomerRow:
+class CustomerRow(NamedTuple):
+    """A row to import (a named tuple: a chunk of them is built and sent between processes
+    often, and cheaply)."""
+
     line: int
     name: str | None
     identities: tuple[tuple[str, str], ...]
@@ -87,10 +89,12 @@ def _index(keys: list[str], column: str) -> int | None:
 class CustomerCsv:
     """A customers file that passed the checks, read in chunks of rows."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, checked: bool = False) -> None:
+        """Open ``path``, checked whole first unless it was (``checked``) by another process."""
         self.path = path
         self.size = path.stat().st_size
-        check_utf8(path)
+        if not checked:
+            check_utf8(path)
         self._raw = path.open("rb")
         self._reader = csv.reader(io.TextIOWrapper(self._raw, encoding="utf-8-sig", newline=""))
         try:

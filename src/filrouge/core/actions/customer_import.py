@@ -103,7 +103,7 @@ def import_customers(
             source, options.chunk_rows, options.region, definitions, options.background
         )
         try:
-            for number, chunk in enumerate(chunks):
+            for number, (chunk, bytes_read) in enumerate(chunks):
                 _write_rejected(rejected, (row for row in chunk if isinstance(row, RejectedRow)))
                 outcome = _import_chunk(factory, workspace_id, chunk, path.name, options)
                 _write_rejected(rejected, outcome.rejected)
@@ -112,7 +112,7 @@ def import_customers(
                     with transaction(factory) as session:
                         sql.refresh_statistics(session.connection())
                 if options.progress is not None:
-                    options.progress(source.bytes_read(), report.rows)
+                    options.progress(bytes_read, report.rows)
         finally:
             rejected.close()
     report.rejected_path = rejected.path if rejected.count or options.rejected_path else None
@@ -154,7 +154,7 @@ def _write_rejected(writer: RejectedRowWriter, rows: Iterable[RejectedRow]) -> N
         writer.write(row)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Target:
     """A customer some rows of the chunk write to: one already there, or a new one."""
 
@@ -217,29 +217,41 @@ class _Plan:
         self.report = ImportReport()
 
     def take(self, row: CustomerRow) -> None:
+        owner = self.owner
+        holder: _Target | None = None
+        for key in row.identities:
+            found = owner.get(key)
+            if found is None:
+                continue
+            if holder is not None and found is not holder:
+                self._reject(row)
+                return
+            holder = found
+        if holder is None:  # the common case of a first import: nobody has these identities
+            target = _Target(row.line, row.name, dict(row.attributes), None, list(row.identities))
+            self.new.append(target)
+            self.report.created += 1
+            for key in row.identities:
+                owner[key] = target
+            return
+        fresh = [key for key in row.identities if key not in owner]
+        if _apply(holder, row) or fresh:
+            self.report.updated += 1
+        else:
+            self.report.unchanged += 1
+        for key in fresh:
+            owner[key] = holder
+            holder.new_identities.append(key)
+
+    def _reject(self, row: CustomerRow) -> None:
+        """The row's identities belong to two customers: the report says whose."""
         holders: dict[int, tuple[tuple[str, str], _Target]] = {}
         for key in row.identities:
             target = self.owner.get(key)
             if target is not None:
                 holders.setdefault(id(target), (key, target))
-        if len(holders) > 1:
-            self.rejected.append(_conflict(row, list(holders.values())))
-            self.report.rejected += 1
-            return
-        fresh = [key for key in row.identities if key not in self.owner]
-        if holders:
-            ((_key, target),) = holders.values()
-            if _apply(target, row) or fresh:
-                self.report.updated += 1
-            else:
-                self.report.unchanged += 1
-        else:
-            target = _Target(row.line, row.name, dict(row.attributes))
-            self.new.append(target)
-            self.report.created += 1
-        for key in fresh:
-            self.owner[key] = target
-            target.new_identities.append(key)
+        self.rejected.append(_conflict(row, list(holders.values())))
+        self.report.rejected += 1
 
 
 def _apply(target: _Target, row: CustomerRow) -> bool:
@@ -330,13 +342,10 @@ def _insert_customers(conn: Connection, workspace_id: int, targets: list[_Target
 
 def _insert_identities(conn: Connection, workspace_id: int, plan: _Plan) -> None:
     rows = sorted(  # in the unique index's order: each insert lands near the previous one
-        (
-            (target.customer_id, kind, value, target.name)
-            for target in [*plan.new, *plan.existing.values()]
-            if target.customer_id is not None
-            for kind, value in target.new_identities
-        ),
-        key=lambda row: (row[1], row[2]),
+        (kind, value, target.customer_id, target.name)
+        for target in [*plan.new, *plan.existing.values()]
+        if target.customer_id is not None
+        for kind, value in target.new_identities
     )
     if rows:
         sql.insert_identities(conn, workspace_id, rows, utcnow())

@@ -42,8 +42,8 @@ INSERT_CUSTOMERS_SQLITE = text(
 ).bindparams(bindparam("now", type_=UTCDateTime))
 INSERT_IDENTITIES_SQLITE = text(
     "INSERT INTO identities (workspace_id, customer_id, kind, value, display_name, verified, "
-    "created_at) SELECT :workspace_id, json_extract(value, '$[0]'), json_extract(value, '$[1]'), "
-    "json_extract(value, '$[2]'), json_extract(value, '$[3]'), 1, :now FROM json_each(:rows)"
+    "created_at) SELECT :workspace_id, json_extract(value, '$[2]'), json_extract(value, '$[0]'), "
+    "json_extract(value, '$[1]'), json_extract(value, '$[3]'), 1, :now FROM json_each(:rows)"
 ).bindparams(bindparam("now", type_=UTCDateTime))
 
 
@@ -121,10 +121,10 @@ def insert_customers(
 def insert_identities(
     conn: Connection,
     workspace_id: int,
-    rows: list[tuple[int, str, str, str | None]],
+    rows: list[tuple[str, str, int, str | None]],
     now: datetime,
 ) -> None:
-    """(customer id, kind, value, display name) rows, verified (the file vouches for them)."""
+    """(kind, value, customer id, display name) rows, verified (the file vouches for them)."""
     if is_postgresql(conn):
         conn.execute(
             insert(IDENTITIES),
@@ -139,7 +139,7 @@ def insert_identities(
                     "attributes": None,
                     "created_at": now,
                 }
-                for customer_id, kind, value, name in rows
+                for kind, value, customer_id, name in rows
             ],
         )
         return
