@@ -8,13 +8,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from alembic import command
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from fake_provider import fake_provider
 from filrouge.core.actions.teams import create_team
@@ -24,11 +24,11 @@ from filrouge.core.indicators.figures import compute
 from filrouge.core.indicators.period import ReportFilters, report_period
 from filrouge.core.indicators.reference import compute_from_tables
 from filrouge.core.indicators.reports import channel_report_with, timeseries_with
-from filrouge.core.models import ReportConversation, ReportOtherChannel
+from filrouge.core.models import Conversation, ReportConversation, ReportOtherChannel
 from filrouge.core.segments import SegmentDefinition, segment_clause
 from filrouge.db import transaction
 from filrouge.schema import alembic_config
-from helpers import receive
+from helpers import T0, receive
 
 PARIS = ZoneInfo("Europe/Paris")
 SERIES = ("conversations", "inbound_messages", "replies", "first_response_median_s", "fcr_rate")
@@ -178,19 +178,74 @@ def test_the_facts_follow_rows_deleted_and_can_be_rebuilt(admin, lines, factory,
     assert len(facts_rows(factory)) == 1  # the other channel's counts went with the reply
 
 
+def backlog_at(factory: Any, workspace_id: int, last_day: date) -> list[tuple[Any, ...]]:
+    """The backlog at the end of ``last_day`` (count, age median and p90), from the facts and
+    from the raw tables."""
+    since, until = report_period(T0.date(), last_day, PARIS, date(2026, 12, 31))
+    found = []
+    with factory() as session:
+        for figures_of in (compute, compute_from_tables):
+            _, total = channel_report_with(
+                figures_of, session, workspace_id, ReportFilters(since, until, PARIS)
+            )
+            found.append((total.backlog, total.backlog_age_median_s, total.backlog_age_p90_s))
+    return found
+
+
+def test_the_backlog_at_a_moment_past_reads_the_facts_as_the_tables_say(
+    admin, lines, factory, engine
+):
+    ids = [
+        receive(admin, lines["api"], f"c{n}@example.fr", hours=n)["conversation_id"]
+        for n in range(4)
+    ]
+    steps: list[tuple[int, dict[str, Any]]] = [
+        (ids[0], {"status": "resolved", "resolved_at": T0 + timedelta(days=30)}),
+        (ids[1], {"status": "closed", "resolved_at": None}),  # closed without a resolution
+        (ids[3], {"status": "resolved", "resolved_at": T0 + timedelta(days=2)}),
+        (ids[3], {"status": "open"}),  # reopened: open again, its resolution kept
+    ]
+    with engine.begin() as connection:  # each change refreshes the facts (triggers)
+        for conversation_id, values in steps:
+            connection.execute(
+                update(Conversation).where(Conversation.id == conversation_id).values(**values)
+            )
+    workspace_id = admin.user.workspace_id
+
+    ten_days = backlog_at(factory, workspace_id, T0.date() + timedelta(days=9))
+    forty_days = backlog_at(factory, workspace_id, T0.date() + timedelta(days=39))
+
+    assert ten_days[0] == ten_days[1]
+    assert forty_days[0] == forty_days[1]
+    assert ten_days[0][0] == 3  # the one resolved on day 30, the unfinished, the reopened
+    assert forty_days[0][0] == 2  # the unfinished and the reopened
+    with factory() as session:
+        rows = session.execute(
+            select(ReportConversation.conversation_id, ReportConversation.open_until)
+        )
+        open_until = dict(rows.tuples().all())
+    assert open_until[ids[0]] == T0 + timedelta(days=30)
+    assert open_until[ids[1]] == T0 + timedelta(hours=1)  # its first message: never open
+    assert (open_until[ids[2]], open_until[ids[3]]) == (None, None)
+
+
 def test_the_migration_counts_the_conversations_already_there(admin, lines, factory, engine):
     written = receive(admin, lines["api"], "a@example.fr")
     reply(admin, written["conversation_id"], channel_id=lines["phone"])
+    resolved = receive(admin, lines["api"], "b@example.fr", hours=1)
+    change(admin, resolved["conversation_id"], status="resolved")
     before = as_tuples(facts_rows(factory))
     config = alembic_config(engine.url.render_as_string(hide_password=False))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, "0025")  # the revision before the facts
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-    assert len(before) == 2
-    assert as_tuples(facts_rows(factory)) == before
+    for revision in ("0026", "0025"):  # before the backlog's column, then before the facts
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.downgrade(config, revision)
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        assert as_tuples(facts_rows(factory)) == before
+    assert len(before) == 3
+    assert [row.open_until is None for row in facts_rows(factory)[:2]] == [True, False]
 
 
 def test_the_commands_rebuild_the_facts_and_check_them_against_the_tables(

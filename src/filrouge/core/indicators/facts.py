@@ -1,5 +1,5 @@
 """The SQL that writes the reports' facts (core/models/report.py) from the tables, for one
-conversation (the triggers of migration 0022 run it in the transaction of every write that
+conversation (the triggers of migrations 0026 and 0027 run it in the transaction of every write that
 changes a figure's input) or for all of them (``rebuild_report_facts``: after writing rows
 around the pipeline, or to prove nothing drifted). The definitions are docs/METRICS.md's, the
 same as the raw SQL of ``indicators/reference.py``; a test checks that both agree."""
@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from filrouge.core.models.enums import AUTOMATIC_FLAGS, DeliveryStatus
+from filrouge.core.models.enums import AUTOMATIC_FLAGS, ConversationStatus, DeliveryStatus
 
 SPAM_TAG = "spam"
 REOPENED = "conversation.reopened"
@@ -35,10 +35,17 @@ COUNTS = ", ".join(
     f"sum(CASE WHEN {kind} THEN 1 ELSE 0 END)"
     for kind in (CUSTOMER_MESSAGE, HUMAN_REPLY, PUBLIC_REPLY, SIGNED_REPLY)
 )
+UNFINISHED = (ConversationStatus.NEW, ConversationStatus.OPEN, ConversationStatus.PENDING)
+# When the conversation stopped being open (the backlog, docs/METRICS.md): never while it is
+# unfinished; at its resolution; a conversation closed without one was open at no moment.
+OPEN_UNTIL = (
+    f"CASE WHEN c.status IN ({_listed(UNFINISHED)}) THEN NULL WHEN c.resolved_at IS NOT NULL "
+    "THEN c.resolved_at ELSE c.first_inbound_at END"
+)
 CONVERSATION_COLUMNS = (
     "conversation_id, workspace_id, first_inbound_at, customer_id, origin_channel_id, team_id, "
     "assignee_id, priority, first_response_s, resolution_s, inbound_messages, replies, "
-    "public_replies, signed_replies, reopened, channel_switches"
+    "public_replies, signed_replies, reopened, channel_switches, open_until"
 )
 OTHER_COLUMNS = (
     "conversation_id, channel_id, inbound_messages, replies, public_replies, signed_replies"
@@ -73,9 +80,9 @@ def conversation_rows(dialect: str, where: str = "1 = 1") -> str:
         f"{_count(CUSTOMER_MESSAGE)}, {_count(HUMAN_REPLY)}, "
         f"{_count(PUBLIC_REPLY)}, "
         f"{_count(SIGNED_REPLY)}, "
-        f"CASE WHEN {_event(REOPENED)} > 0 THEN 1 ELSE 0 END, {_event(CHANNEL_SWITCH)} "
-        f"FROM conversations c WHERE {where} AND c.first_inbound_at IS NOT NULL AND NOT EXISTS "
-        "(SELECT 1 FROM conversation_tags t WHERE t.conversation_id = c.id "
+        f"CASE WHEN {_event(REOPENED)} > 0 THEN 1 ELSE 0 END, {_event(CHANNEL_SWITCH)}, "
+        f"{OPEN_UNTIL} FROM conversations c WHERE {where} AND c.first_inbound_at IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM conversation_tags t WHERE t.conversation_id = c.id "
         f"AND t.tag = '{SPAM_TAG}')"
     )
 

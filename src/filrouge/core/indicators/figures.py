@@ -184,11 +184,16 @@ def compute(
 def facts_cohort(workspace_id: int, filters: ReportFilters) -> ColumnElement[bool]:
     """The conversations a report counts (the facts hold no spam and only conversations a
     customer began), within the period and the cuts."""
+    return and_(
+        between(ReportConversation.first_inbound_at, filters.since, filters.until),
+        *facts_cuts(workspace_id, filters),
+    )
+
+
+def facts_cuts(workspace_id: int, filters: ReportFilters) -> list[ColumnElement[bool]]:
+    """The workspace and the cuts, as conditions on the facts (whatever the period)."""
     fact = ReportConversation
-    conditions: list[ColumnElement[bool]] = [
-        fact.workspace_id == workspace_id,
-        between(fact.first_inbound_at, filters.since, filters.until),
-    ]
+    conditions: list[ColumnElement[bool]] = [fact.workspace_id == workspace_id]
     for column, value in (
         (fact.origin_channel_id, filters.channel_id),
         (fact.team_id, filters.team_id),
@@ -201,7 +206,7 @@ def facts_cohort(workspace_id: int, filters: ReportFilters) -> ColumnElement[boo
         conditions.append(fact.customer_id.in_(_members(filters)))
     if filters.type is not None:  # triage's cut (triage_cut.py)
         conditions.append(first_message_type_is(filters.type, fact.conversation_id))
-    return and_(*conditions)
+    return conditions
 
 
 def _conversations(

@@ -57,9 +57,17 @@ def channel_report_with(
     total = per_channel.pop(None, None)  # PostgreSQL counts it in the same queries
     if total is None:
         total = figures_of(session, workspace_id, filters, ALL_TOGETHER).get(0, Figures())
-    add_service_levels(session, workspace_id, filters, BY_CHANNEL, per_channel)
+    from_facts = figures_of is compute  # else the raw tables throughout, to check the facts
+    if session.get_bind().dialect.name == "postgresql":  # the total in the same queries too
+        levels: dict[Any, Figures] = {**per_channel, None: total}
+        add_service_levels(
+            session, workspace_id, filters, BY_CHANNEL_AND_TOTAL, levels, from_facts=from_facts
+        )
+        total = levels.pop(None)
+        return levels, total
     totals = {0: total}
-    add_service_levels(session, workspace_id, filters, ALL_TOGETHER, totals)
+    for grouping, found in ((BY_CHANNEL, per_channel), (ALL_TOGETHER, totals)):
+        add_service_levels(session, workspace_id, filters, grouping, found, from_facts=from_facts)
     return per_channel, totals[0]
 
 
@@ -111,5 +119,7 @@ def figures_over_time(
         extra["metrics"] = wanted
     scoped = replace(filters, extra=extra)
     found = figures_of(session, workspace_id, scoped, grouping)
-    add_service_levels(session, workspace_id, scoped, grouping, found, wanted)
+    add_service_levels(
+        session, workspace_id, scoped, grouping, found, wanted, from_facts=figures_of is compute
+    )
     return [(day, found.get(index, Figures())) for index, (day, _, _) in enumerate(cut)]

@@ -20,6 +20,7 @@ from sqlalchemy import (
     not_,
     or_,
     select,
+    tuple_,
     union_all,
 )
 from sqlalchemy.orm import Session
@@ -31,10 +32,17 @@ from filrouge.core.indicators.figures import (
     Grouping,
     cohort_of,
     conversation_cuts,
+    facts_cuts,
 )
 from filrouge.core.indicators.period import ReportFilters
 from filrouge.core.indicators.sqlfn import percentiles, ratio, seconds_between
-from filrouge.core.models import ChannelAccount, Conversation, ConversationTag, SlaOutcome
+from filrouge.core.models import (
+    ChannelAccount,
+    Conversation,
+    ConversationTag,
+    ReportConversation,
+    SlaOutcome,
+)
 from filrouge.core.models.enums import ConversationStatus
 from filrouge.core.sla import Target
 
@@ -64,11 +72,14 @@ def add_service_levels(
     grouping: Grouping,
     figures: dict[Any, Figures],
     wanted: Collection[str] | None = None,
+    from_facts: bool = True,
 ) -> None:
     """Fill the service-level fields of ``figures`` (groups as ``figures.compute`` made
     them; only the families of the ``wanted`` fields, every one when None). The backlog is
     counted at the end of the period, or of each period of a time series
-    (``filters.extra["ends_of"]``: group → end, in order)."""
+    (``filters.extra["ends_of"]``: group → end, in order), from the reports' facts, or from
+    the raw conversations (``from_facts`` False: the definition written out, which a test
+    holds the facts to)."""
     dialect = session.get_bind().dialect.name
     cohort = cohort_of(workspace_id, filters)
 
@@ -79,19 +90,25 @@ def add_service_levels(
         return wanted is None or bool(FAMILIES[family] & set(wanted))
 
     if needs("compliance") or needs("within"):
-        _compliance(session, cohort, grouping, of)
+        _compliance(session, dialect, cohort, grouping, of)
     if needs("business"):
         _business_first_response(session, dialect, cohort, grouping, of)
     ends: dict[Any, datetime] | None = filters.extra.get("ends_of")  # type: ignore[assignment]
     if ends is not None and needs("backlog"):
         _backlog_over_time(session, workspace_id, filters, ends, of)
+    open_rows = _open_facts if from_facts else _open_conversations
     if ends is None and (needs("backlog") or needs("backlog_age")):
-        _backlog(
-            session, dialect, workspace_id, filters, [(grouping.conversation(), filters.until)], of
+        group = (
+            grouping.key(ReportConversation.origin_channel_id, ReportConversation.first_inbound_at)
+            if from_facts
+            else grouping.conversation()
         )
+        rows = open_rows(dialect, workspace_id, filters, [(group, filters.until)])
+        _backlog(session, dialect, rows, of, with_total=grouping.with_total)
     elif ends is not None and needs("backlog_age"):
         moments = [(literal(key), end) for key, end in ends.items()]
-        _backlog(session, dialect, workspace_id, filters, moments, of, counts=False)
+        rows = open_rows(dialect, workspace_id, filters, moments)
+        _backlog(session, dialect, rows, of, counts=False)
     for found in figures.values():
         found.response_rate_within_sla = ratio(found.responded_within_sla, found.conversations)
 
@@ -105,10 +122,14 @@ def kept() -> ColumnElement[bool]:
     return and_(SlaOutcome.breached.is_(False), SlaOutcome.met_at.is_not(None))
 
 
-def _compliance(session: Session, cohort: Any, grouping: Grouping, of: Any) -> None:
+def _compliance(session: Session, dialect: str, cohort: Any, grouping: Grouping, of: Any) -> None:
     """Decided targets and those kept, per target; the conversations whose kept targets
-    include the first response are those answered within it (one query)."""
+    include the first response are those answered within it (one query; with the total of
+    the groups too, key None, when the grouping asks for it on PostgreSQL)."""
     group = grouping.conversation().label("grp")
+    by_target: list[Any] = [group, SlaOutcome.target]
+    if grouping.with_total and dialect == "postgresql":
+        by_target = [func.grouping_sets(tuple_(group, SlaOutcome.target), SlaOutcome.target)]
     rows = session.execute(
         select(
             group,
@@ -120,7 +141,7 @@ def _compliance(session: Session, cohort: Any, grouping: Grouping, of: Any) -> N
         .select_from(SlaOutcome)
         .join(Conversation, Conversation.id == SlaOutcome.conversation_id)
         .where(cohort, decided())
-        .group_by(group, SlaOutcome.target)
+        .group_by(*by_target)
     )
     met: dict[Any, int] = {}
     for key, target, count, kept_count, kept_conversations in rows:
@@ -156,7 +177,8 @@ def _business_first_response(
         .where(cohort, SlaOutcome.target == Target.FIRST_RESPONSE, SlaOutcome.met_at.is_not(None))
         .subquery()
     )
-    for key, median, p90 in session.execute(percentiles(dialect, rows, "grp", "v", (0.5, 0.9))):
+    query = percentiles(dialect, rows, "grp", "v", (0.5, 0.9), grouping.with_total)
+    for key, median, p90 in session.execute(query):
         found = of(key)
         found.first_response_business_median_s = _seconds(median)
         found.first_response_business_p90_s = _seconds(p90)
@@ -188,17 +210,11 @@ def open_at(workspace_id: int, filters: ReportFilters, moment: Any) -> ColumnEle
     )
 
 
-def _backlog(
-    session: Session,
-    dialect: str,
-    workspace_id: int,
-    filters: ReportFilters,
-    moments: Sequence[tuple[Any, datetime]],
-    of: Any,
-    counts: bool = True,
-) -> None:
-    """One query over every moment (a UNION ALL): each group's open conversations and their
-    ages (calendar seconds since the customer's first message)."""
+def _open_conversations(
+    dialect: str, workspace_id: int, filters: ReportFilters, moments: Sequence[tuple[Any, datetime]]
+) -> Any:
+    """The conversations open at each moment (a UNION ALL over the moments) with their group
+    and age (calendar seconds since the customer's first message), from the raw tables."""
     when = Conversation.first_inbound_at.type
     branches = [
         select(
@@ -209,8 +225,42 @@ def _backlog(
         ).where(open_at(workspace_id, filters, literal(moment, type_=when)))
         for group, moment in moments
     ]
-    rows = union_all(*branches).subquery()
-    for key, count, median, p90 in session.execute(_counted_percentiles(rows)):
+    return union_all(*branches).subquery()
+
+
+def _open_facts(
+    dialect: str, workspace_id: int, filters: ReportFilters, moments: Sequence[tuple[Any, datetime]]
+) -> Any:
+    """The same rows from the reports' facts: one range of the table, begun before the moment
+    and open until after it (``open_until``, migration 0027)."""
+    fact = ReportConversation
+    when = fact.first_inbound_at.type
+    branches = [
+        select(
+            group.label("grp"),
+            seconds_between(dialect, fact.first_inbound_at, literal(moment, type_=when)).label("v"),
+        ).where(
+            *facts_cuts(workspace_id, filters),
+            fact.first_inbound_at < literal(moment, type_=when),
+            or_(fact.open_until.is_(None), fact.open_until >= literal(moment, type_=when)),
+        )
+        for group, moment in moments
+    ]
+    return union_all(*branches).subquery()
+
+
+def _backlog(
+    session: Session,
+    dialect: str,
+    rows: Any,
+    of: Any,
+    counts: bool = True,
+    with_total: bool = False,
+) -> None:
+    """Each group's open conversations (``rows``: columns ``grp`` and ``v``, the age) counted,
+    and their ages' median and p90; ``with_total`` (PostgreSQL): all the groups together too,
+    key None."""
+    for key, count, median, p90 in session.execute(_counted_percentiles(dialect, rows, with_total)):
         found = of(key)
         if counts:
             found.backlog = count
@@ -218,9 +268,16 @@ def _backlog(
         found.backlog_age_p90_s = _seconds(p90)
 
 
-def _counted_percentiles(rows: Any) -> Any:
+def _counted_percentiles(dialect: str, rows: Any, with_total: bool = False) -> Any:
     """Per group of ``rows`` (columns ``grp``, ``v``): how many, and the median and p90 by
-    nearest rank (as ``sqlfn.percentiles``), in one pass."""
+    nearest rank (as ``sqlfn.percentiles``), in one pass (PostgreSQL: one sort per group,
+    ``percentile_disc``, and the total too when ``with_total``; SQLite: window functions)."""
+    if dialect == "postgresql":
+        return select(
+            rows.c.grp,
+            func.count(),
+            *(func.percentile_disc(point).within_group(rows.c.v) for point in (0.5, 0.9)),
+        ).group_by(func.grouping_sets(rows.c.grp, tuple_()) if with_total else rows.c.grp)
     ranked = select(
         rows.c.grp,
         rows.c.v,

@@ -1,6 +1,7 @@
 """The reports' facts: one narrow row per conversation a report may count, and a row per other
-channel its messages travelled on. The database writes them itself (triggers of migration 0022,
-in the transaction of every write that changes a figure's input); nothing in Python does."""
+channel its messages travelled on. The database writes them itself (triggers of migrations
+0026 and 0027, in the transaction of every write that changes a figure's input); nothing in
+Python does."""
 
 from __future__ import annotations
 
@@ -42,6 +43,9 @@ class ReportConversation(Base):
     signed_replies: Mapped[int] = mapped_column(Integer)
     reopened: Mapped[int] = mapped_column(Integer)  # 1 when a reopening was logged
     channel_switches: Mapped[int] = mapped_column(Integer)
+    # when it stopped being open: its resolution; None while unfinished; its first message
+    # when closed without a resolution (open at no moment). The backlog reads it (0027).
+    open_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ReportOtherChannel(Base):
