@@ -6,6 +6,7 @@ reassigned, erased — per channel and over time, with every cut, after each cha
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 from datetime import date, timedelta
@@ -282,3 +283,49 @@ def run(args: list[str], env: dict[str, str]) -> Any:
         timeout=120,
         check=False,
     )
+
+
+def test_percentiles_read_at_their_rank_match_the_sorted_figures(admin, lines, factory, engine):
+    """Hundreds of conversations with ties, unanswered ones and three channels: the channel
+    table's durations and backlog (SQLite reads them at their rank along an index) are the
+    figures the raw tables give by sorting."""
+    workspace_id = admin.user.workspace_id
+    customer_id = receive(admin, lines["api"], "a@example.fr")["customer_id"]
+    draw = random.Random(5)
+    channels = [lines["api"], lines["email"], lines["phone"]]
+    rows = []
+    for n in range(240):
+        first = T0 + timedelta(hours=draw.randrange(24 * 60))
+        answered = draw.random() < 0.8
+        response = first + timedelta(minutes=draw.choice((5, 5, 30, 90, 600))) if answered else None
+        resolved = response + timedelta(hours=draw.randrange(1, 200)) if response else None
+        rows.append(
+            Conversation(
+                workspace_id=workspace_id,
+                customer_id=customer_id,
+                channel_id=channels[n % 3],
+                origin_channel_id=channels[n % 3],
+                status="resolved" if resolved and draw.random() < 0.7 else "open",
+                priority="normal",
+                first_inbound_at=first,
+                first_response_at=response,
+                last_inbound_at=first,
+                last_activity_at=resolved or response or first,
+                resolved_at=resolved,
+            )
+        )
+    with transaction(factory) as session:
+        session.add_all(rows)
+
+    for last_day in (T0.date() + timedelta(days=20), T0.date() + timedelta(days=45)):
+        since, until = report_period(T0.date(), last_day, PARIS, date(2026, 12, 31))
+        filters = ReportFilters(since, until, PARIS)
+        with factory() as session:
+            facts = channel_report_with(compute, session, workspace_id, filters)
+            tables = channel_report_with(compute_from_tables, session, workspace_id, filters)
+        assert facts[1].public() == tables[1].public()
+        assert {k: v.public() for k, v in facts[0].items()} == {
+            k: v.public() for k, v in tables[0].items()
+        }
+        assert facts[1].backlog > 20
+        assert facts[1].first_response_p90_s is not None

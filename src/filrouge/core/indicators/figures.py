@@ -18,6 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from filrouge.core.indicators.facts import SPAM_TAG
 from filrouge.core.indicators.members import segment_members
 from filrouge.core.indicators.period import ReportFilters
+from filrouge.core.indicators.ranks import unindexed, values_at_ranks, walks
 from filrouge.core.indicators.sqlfn import between, percentiles, ratio
 from filrouge.core.indicators.triage_cut import first_message_type_is
 from filrouge.core.models import (
@@ -162,6 +163,7 @@ def compute(
 
     key = grouping.key(ReportConversation.origin_channel_id, ReportConversation.first_inbound_at)
     wanted = families(filters)
+    counted = "conversations" in wanted  # the groups' counts, which a walk needs first
     if "conversations" in wanted:
         group = key.label("grp")
         counts = _conversations(
@@ -173,7 +175,10 @@ def compute(
             _messages_elsewhere(session, cohort, counts)
         for found_key, (inbound, replies, public, signed) in counts.items():
             set_message_counts(of(found_key), inbound, replies, public, signed)
-    _durations(session, dialect, cohort, key, of, wanted, grouping.with_total)
+    if counted and walks(dialect, grouping.by):
+        _durations_walked(session, workspace_id, filters, grouping.by, figures, wanted)
+    else:
+        _durations(session, dialect, cohort, key, of, wanted, grouping.with_total)
     if "surveys" in wanted:
         surveys(session, workspace_id, filters, grouping, of)
     for group, found in figures.items():
@@ -333,6 +338,43 @@ def _durations(
             setattr(found, fields[0], _seconds(median))
             if fields[1]:
                 setattr(found, fields[1], _seconds(p90))
+
+
+def _durations_walked(
+    session: Session,
+    workspace_id: int,
+    filters: ReportFilters,
+    by: str,
+    figures: dict[Any, Figures],
+    wanted: set[str],
+) -> None:
+    """The same percentiles, each read at its rank by walking an index (``ranks.py``; SQLite,
+    per channel or all together), the groups' counts being known."""
+    fact = ReportConversation
+    cohort = [
+        between(unindexed(fact.first_inbound_at), filters.since, filters.until),
+        *facts_cuts(workspace_id, filters),
+    ]
+    for family, value, fields in (
+        (
+            "first_response",
+            fact.first_response_s,
+            ("first_response_median_s", "first_response_p90_s"),
+        ),
+        ("resolution", fact.resolution_s, ("resolution_median_s", None)),
+    ):
+        if family not in wanted:
+            continue
+        points = (0.5, 0.9) if fields[1] else (0.5,)
+        for key, found in figures.items():
+            conditions = [*cohort, value.is_not(None)]
+            if by == "channel":
+                conditions.append(fact.origin_channel_id == key)
+            count = found.responded if family == "first_response" else found.resolved
+            values = values_at_ranks(session, value, value, conditions, count, points)
+            for field, found_value in zip(fields, values, strict=False):
+                if field:
+                    setattr(found, field, _seconds(found_value))
 
 
 def cohort_of(workspace_id: int, filters: ReportFilters) -> ColumnElement[bool]:

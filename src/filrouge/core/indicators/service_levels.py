@@ -35,6 +35,7 @@ from filrouge.core.indicators.figures import (
     facts_cuts,
 )
 from filrouge.core.indicators.period import ReportFilters
+from filrouge.core.indicators.ranks import values_at_ranks, walks
 from filrouge.core.indicators.sqlfn import percentiles, ratio, seconds_between
 from filrouge.core.models import (
     ChannelAccount,
@@ -97,7 +98,10 @@ def add_service_levels(
     if ends is not None and needs("backlog"):
         _backlog_over_time(session, workspace_id, filters, ends, of)
     open_rows = _open_facts if from_facts else _open_conversations
-    if ends is None and (needs("backlog") or needs("backlog_age")):
+    if ends is None and from_facts and walks(dialect, grouping.by):
+        if needs("backlog") or needs("backlog_age"):
+            _backlog_walked(session, dialect, workspace_id, filters, grouping.by, of)
+    elif ends is None and (needs("backlog") or needs("backlog_age")):
         group = (
             grouping.key(ReportConversation.origin_channel_id, ReportConversation.first_inbound_at)
             if from_facts
@@ -228,25 +232,72 @@ def _open_conversations(
     return union_all(*branches).subquery()
 
 
+def _open_fact_conditions(
+    workspace_id: int, filters: ReportFilters, moment: datetime
+) -> list[ColumnElement[bool]]:
+    """Facts of conversations open at ``moment``: begun before it, open until after it
+    (``open_until``, migration 0027), within the cuts."""
+    fact = ReportConversation
+    when = literal(moment, type_=fact.first_inbound_at.type)
+    return [
+        *facts_cuts(workspace_id, filters),
+        fact.first_inbound_at < when,
+        or_(fact.open_until.is_(None), fact.open_until >= when),
+    ]
+
+
 def _open_facts(
     dialect: str, workspace_id: int, filters: ReportFilters, moments: Sequence[tuple[Any, datetime]]
 ) -> Any:
-    """The same rows from the reports' facts: one range of the table, begun before the moment
-    and open until after it (``open_until``, migration 0027)."""
+    """The same rows from the reports' facts: one range of the table."""
     fact = ReportConversation
     when = fact.first_inbound_at.type
     branches = [
         select(
             group.label("grp"),
             seconds_between(dialect, fact.first_inbound_at, literal(moment, type_=when)).label("v"),
-        ).where(
-            *facts_cuts(workspace_id, filters),
-            fact.first_inbound_at < literal(moment, type_=when),
-            or_(fact.open_until.is_(None), fact.open_until >= literal(moment, type_=when)),
-        )
+        ).where(*_open_fact_conditions(workspace_id, filters, moment))
         for group, moment in moments
     ]
     return union_all(*branches).subquery()
+
+
+def _backlog_walked(
+    session: Session,
+    dialect: str,
+    workspace_id: int,
+    filters: ReportFilters,
+    by: str,
+    of: Any,
+) -> None:
+    """The backlog at the end of the period per channel or all together, its ages read at
+    their ranks by walking the facts newest first (``ranks.py``: SQLite)."""
+    fact = ReportConversation
+    conditions = _open_fact_conditions(workspace_id, filters, filters.until)
+    counted = (
+        select(fact.origin_channel_id, func.count()).group_by(fact.origin_channel_id)
+        if by == "channel"
+        else select(literal(0), func.count())
+    )
+    age = seconds_between(
+        dialect, fact.first_inbound_at, literal(filters.until, type_=fact.first_inbound_at.type)
+    )
+    for key, count in session.execute(counted.where(*conditions)).all():
+        if not count:
+            continue
+        group = [fact.origin_channel_id == key] if by == "channel" else []
+        median, p90 = values_at_ranks(
+            session,
+            age,
+            fact.first_inbound_at.desc(),  # the youngest first: ages in increasing order
+            [*conditions, *group],
+            count,
+            (0.5, 0.9),
+        )
+        found = of(key)
+        found.backlog = count
+        found.backlog_age_median_s = _seconds(median)
+        found.backlog_age_p90_s = _seconds(p90)
 
 
 def _backlog(

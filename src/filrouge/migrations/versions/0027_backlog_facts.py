@@ -3,7 +3,9 @@ conversation stopped being open (its resolution; NULL while it is unfinished; it
 when it was closed without a resolution: open at no moment), so the backlog at a moment and
 its age are read from the facts' one range instead of a scan of every conversation. The
 triggers of 0026 are written again with the column, and a status change now refreshes the
-facts too. The SQL is a frozen copy of core/indicators/facts.py's.
+facts too. On SQLite, indexes in the order of each duration and of the first message (per
+channel and all together) let a report read a percentile at its rank instead of sorting
+(core/indicators/ranks.py). The SQL is a frozen copy of core/indicators/facts.py's.
 
 Revision ID: 0027
 Revises: 0026
@@ -30,6 +32,29 @@ OPEN_UNTIL = (
     "THEN c.resolved_at ELSE c.first_inbound_at END"
 )
 CONVERSATION_FIELDS = (*before.CONVERSATION_FIELDS, "status")
+# SQLite only (PostgreSQL reads percentiles with percentile_disc): name → columns
+RANK_INDEXES = {
+    "ix_report_rank_first_response": ("workspace_id", "first_response_s", "first_inbound_at"),
+    "ix_report_rank_first_response_channel": (
+        "workspace_id",
+        "origin_channel_id",
+        "first_response_s",
+        "first_inbound_at",
+    ),
+    "ix_report_rank_resolution": ("workspace_id", "resolution_s", "first_inbound_at"),
+    "ix_report_rank_resolution_channel": (
+        "workspace_id",
+        "origin_channel_id",
+        "resolution_s",
+        "first_inbound_at",
+    ),
+    "ix_report_rank_open_channel": (
+        "workspace_id",
+        "origin_channel_id",
+        "first_inbound_at",
+        "open_until",
+    ),
+}
 
 
 def _conversation_rows(postgresql: bool, where: str) -> str:
@@ -151,6 +176,9 @@ def upgrade() -> None:
         )
     for statement in statements:
         op.execute(statement)
+    if op.get_bind().dialect.name == "sqlite":
+        for name, columns in RANK_INDEXES.items():
+            op.create_index(name, "report_conversations", list(columns))
     op.execute(  # the conversations already counted
         f"UPDATE report_conversations SET open_until = (SELECT {OPEN_UNTIL} FROM conversations c "
         "WHERE c.id = report_conversations.conversation_id)"
@@ -165,6 +193,7 @@ def downgrade() -> None:
         )
     else:
         statements = (
+            *(f"DROP INDEX {name}" for name in RANK_INDEXES),
             *(f"DROP TRIGGER {name}" for name in before.SQLITE_TRIGGER_NAMES),
             *before.SQLITE_TRIGGERS,
         )
