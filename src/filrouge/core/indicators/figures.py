@@ -18,7 +18,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from filrouge.core.indicators.facts import SPAM_TAG
 from filrouge.core.indicators.members import segment_members
 from filrouge.core.indicators.period import ReportFilters
-from filrouge.core.indicators.ranks import unindexed, values_at_ranks, walks
+from filrouge.core.indicators.ranks import durations_at_ranks, walks
 from filrouge.core.indicators.sqlfn import between, percentiles, ratio
 from filrouge.core.indicators.triage_cut import first_message_type_is
 from filrouge.core.models import (
@@ -175,10 +175,11 @@ def compute(
             _messages_elsewhere(session, cohort, counts)
         for found_key, (inbound, replies, public, signed) in counts.items():
             set_message_counts(of(found_key), inbound, replies, public, signed)
-    if counted and walks(dialect, grouping.by):
+    if counted and walks(dialect, grouping.by, filters):
         _durations_walked(session, workspace_id, filters, grouping.by, figures, wanted)
     else:
-        _durations(session, dialect, cohort, key, of, wanted, grouping.with_total)
+        known = figures if counted and grouping.by != "period" else None
+        _durations(session, dialect, cohort, key, of, wanted, grouping.with_total, known)
     if "surveys" in wanted:
         surveys(session, workspace_id, filters, grouping, of)
     for group, found in figures.items():
@@ -318,7 +319,10 @@ def _durations(
     of: Any,
     wanted: set[str],
     with_total: bool,
+    known: dict[Any, Figures] | None = None,
 ) -> None:
+    """The durations' percentiles per group (``known``: the groups counted already, whose
+    counts spare SQLite a window)."""
     for family, value, fields in (
         (
             "first_response",
@@ -332,7 +336,13 @@ def _durations(
         rows = (
             select(key.label("grp"), value.label("v")).where(cohort, value.is_not(None)).subquery()
         )
-        query = percentiles(dialect, rows, "grp", "v", (0.5, 0.9), with_total)
+        counts = None
+        if known is not None and dialect == "sqlite":
+            counts = {
+                key: found.responded if family == "first_response" else found.resolved
+                for key, found in known.items()
+            }
+        query = percentiles(dialect, rows, "grp", "v", (0.5, 0.9), with_total, counts)
         for group, median, p90 in session.execute(query):
             found = of(group)
             setattr(found, fields[0], _seconds(median))
@@ -349,32 +359,23 @@ def _durations_walked(
     wanted: set[str],
 ) -> None:
     """The same percentiles, each read at its rank by walking an index (``ranks.py``; SQLite,
-    per channel or all together), the groups' counts being known."""
-    fact = ReportConversation
-    cohort = [
-        between(unindexed(fact.first_inbound_at), filters.since, filters.until),
-        *facts_cuts(workspace_id, filters),
-    ]
-    for family, value, fields in (
-        (
-            "first_response",
-            fact.first_response_s,
-            ("first_response_median_s", "first_response_p90_s"),
-        ),
-        ("resolution", fact.resolution_s, ("resolution_median_s", None)),
+    the whole channel table), the groups' counts being known."""
+    for family, column, fields in (
+        ("first_response", "first_response_s", ("first_response_median_s", "first_response_p90_s")),
+        ("resolution", "resolution_s", ("resolution_median_s", None)),
     ):
         if family not in wanted:
             continue
         points = (0.5, 0.9) if fields[1] else (0.5,)
         for key, found in figures.items():
-            conditions = [*cohort, value.is_not(None)]
-            if by == "channel":
-                conditions.append(fact.origin_channel_id == key)
             count = found.responded if family == "first_response" else found.resolved
-            values = values_at_ranks(session, value, value, conditions, count, points)
-            for field, found_value in zip(fields, values, strict=False):
+            channel_id = key if by == "channel" else filters.channel_id
+            values = durations_at_ranks(
+                session, workspace_id, filters, column, channel_id, count, points
+            )
+            for field, value in zip(fields, values, strict=False):
                 if field:
-                    setattr(found, field, _seconds(found_value))
+                    setattr(found, field, _seconds(value))
 
 
 def cohort_of(workspace_id: int, filters: ReportFilters) -> ColumnElement[bool]:

@@ -34,6 +34,12 @@ class ReportFilters:
     def days(self) -> float:
         return (self.until - self.since).total_seconds() / 86400
 
+    @property
+    def cut_beyond_channel(self) -> bool:
+        """Whether a cut other than the channel narrows the report."""
+        cuts = (self.team_id, self.agent_id, self.priority, self.segment, self.type)
+        return any(value is not None for value in cuts)
+
 
 def report_period(
     since: date | None, until: date | None, zone: ZoneInfo, today: date

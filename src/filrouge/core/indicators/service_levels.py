@@ -6,6 +6,7 @@ only divides (and adds up the backlog's periods)."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -32,10 +33,11 @@ from filrouge.core.indicators.figures import (
     Grouping,
     cohort_of,
     conversation_cuts,
+    facts_cohort,
     facts_cuts,
 )
 from filrouge.core.indicators.period import ReportFilters
-from filrouge.core.indicators.ranks import values_at_ranks, walks
+from filrouge.core.indicators.ranks import backlog_ages_at_ranks, walks
 from filrouge.core.indicators.sqlfn import percentiles, ratio, seconds_between
 from filrouge.core.models import (
     ChannelAccount,
@@ -82,7 +84,7 @@ def add_service_levels(
     the raw conversations (``from_facts`` False: the definition written out, which a test
     holds the facts to)."""
     dialect = session.get_bind().dialect.name
-    cohort = cohort_of(workspace_id, filters)
+    cohort = _cohort(workspace_id, filters, grouping, from_facts)
 
     def of(key: Any) -> Figures:
         return figures.setdefault(key, Figures())
@@ -98,9 +100,9 @@ def add_service_levels(
     if ends is not None and needs("backlog"):
         _backlog_over_time(session, workspace_id, filters, ends, of)
     open_rows = _open_facts if from_facts else _open_conversations
-    if ends is None and from_facts and walks(dialect, grouping.by):
+    if ends is None and from_facts and walks(dialect, grouping.by, filters):
         if needs("backlog") or needs("backlog_age"):
-            _backlog_walked(session, dialect, workspace_id, filters, grouping.by, of)
+            _backlog_walked(session, workspace_id, filters, grouping.by, of)
     elif ends is None and (needs("backlog") or needs("backlog_age")):
         group = (
             grouping.key(ReportConversation.origin_channel_id, ReportConversation.first_inbound_at)
@@ -117,6 +119,33 @@ def add_service_levels(
         found.response_rate_within_sla = ratio(found.responded_within_sla, found.conversations)
 
 
+@dataclass(frozen=True)
+class _Cohort:
+    """Where a report's conversations are read: the facts (one range, no spam to look up) or
+    the raw ``conversations`` (the definition written out)."""
+
+    table: Any
+    conversation_id: Any
+    group: Any  # the grouping's key on the table
+    where: ColumnElement[bool]
+
+
+def _cohort(
+    workspace_id: int, filters: ReportFilters, grouping: Grouping, from_facts: bool
+) -> _Cohort:
+    if from_facts:
+        fact = ReportConversation
+        return _Cohort(
+            fact,
+            fact.conversation_id,
+            grouping.key(fact.origin_channel_id, fact.first_inbound_at),
+            facts_cohort(workspace_id, filters),
+        )
+    return _Cohort(
+        Conversation, Conversation.id, grouping.conversation(), cohort_of(workspace_id, filters)
+    )
+
+
 def decided() -> ColumnElement[bool]:
     """A target whose fate is known: met (``met_at``) or breached (as soon as it was)."""
     return or_(SlaOutcome.breached.is_(True), SlaOutcome.met_at.is_not(None))
@@ -126,11 +155,13 @@ def kept() -> ColumnElement[bool]:
     return and_(SlaOutcome.breached.is_(False), SlaOutcome.met_at.is_not(None))
 
 
-def _compliance(session: Session, dialect: str, cohort: Any, grouping: Grouping, of: Any) -> None:
+def _compliance(
+    session: Session, dialect: str, cohort: _Cohort, grouping: Grouping, of: Any
+) -> None:
     """Decided targets and those kept, per target; the conversations whose kept targets
     include the first response are those answered within it (one query; with the total of
     the groups too, key None, when the grouping asks for it on PostgreSQL)."""
-    group = grouping.conversation().label("grp")
+    group = cohort.group.label("grp")
     by_target: list[Any] = [group, SlaOutcome.target]
     if grouping.with_total and dialect == "postgresql":
         by_target = [func.grouping_sets(tuple_(group, SlaOutcome.target), SlaOutcome.target)]
@@ -143,8 +174,8 @@ def _compliance(session: Session, dialect: str, cohort: Any, grouping: Grouping,
             func.count(func.distinct(case((kept(), SlaOutcome.conversation_id)))),
         )
         .select_from(SlaOutcome)
-        .join(Conversation, Conversation.id == SlaOutcome.conversation_id)
-        .where(cohort, decided())
+        .join(cohort.table, cohort.conversation_id == SlaOutcome.conversation_id)
+        .where(cohort.where, decided())
         .group_by(*by_target)
     )
     met: dict[Any, int] = {}
@@ -172,13 +203,17 @@ def kept_first_response() -> ColumnElement[bool]:
 
 
 def _business_first_response(
-    session: Session, dialect: str, cohort: Any, grouping: Grouping, of: Any
+    session: Session, dialect: str, cohort: _Cohort, grouping: Grouping, of: Any
 ) -> None:
     rows = (
-        select(grouping.conversation().label("grp"), SlaOutcome.business_seconds.label("v"))
+        select(cohort.group.label("grp"), SlaOutcome.business_seconds.label("v"))
         .select_from(SlaOutcome)
-        .join(Conversation, Conversation.id == SlaOutcome.conversation_id)
-        .where(cohort, SlaOutcome.target == Target.FIRST_RESPONSE, SlaOutcome.met_at.is_not(None))
+        .join(cohort.table, cohort.conversation_id == SlaOutcome.conversation_id)
+        .where(
+            cohort.where,
+            SlaOutcome.target == Target.FIRST_RESPONSE,
+            SlaOutcome.met_at.is_not(None),
+        )
         .subquery()
     )
     query = percentiles(dialect, rows, "grp", "v", (0.5, 0.9), grouping.with_total)
@@ -264,14 +299,13 @@ def _open_facts(
 
 def _backlog_walked(
     session: Session,
-    dialect: str,
     workspace_id: int,
     filters: ReportFilters,
     by: str,
     of: Any,
 ) -> None:
     """The backlog at the end of the period per channel or all together, its ages read at
-    their ranks by walking the facts newest first (``ranks.py``: SQLite)."""
+    their ranks by walking the facts newest first (``ranks.py``: SQLite, no cut)."""
     fact = ReportConversation
     conditions = _open_fact_conditions(workspace_id, filters, filters.until)
     counted = (
@@ -279,20 +313,12 @@ def _backlog_walked(
         if by == "channel"
         else select(literal(0), func.count())
     )
-    age = seconds_between(
-        dialect, fact.first_inbound_at, literal(filters.until, type_=fact.first_inbound_at.type)
-    )
     for key, count in session.execute(counted.where(*conditions)).all():
         if not count:
             continue
-        group = [fact.origin_channel_id == key] if by == "channel" else []
-        median, p90 = values_at_ranks(
-            session,
-            age,
-            fact.first_inbound_at.desc(),  # the youngest first: ages in increasing order
-            [*conditions, *group],
-            count,
-            (0.5, 0.9),
+        channel_id = key if by == "channel" else filters.channel_id
+        median, p90 = backlog_ages_at_ranks(
+            session, workspace_id, filters.until, channel_id, count, (0.5, 0.9)
         )
         found = of(key)
         found.backlog = count

@@ -4,6 +4,7 @@ which has no percentile aggregate)."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy import Float, and_, case, cast, func, literal, select, tuple_
@@ -24,11 +25,14 @@ def percentiles(
     value: str,
     points: tuple[float, ...],
     with_total: bool = False,
+    counts: dict[Any, int] | None = None,
 ) -> Any:
     """``rows`` (a subquery with columns ``group`` and ``value``): per group, the value at each
     point by nearest rank — the smallest value whose rank is at least point × count, which is
     what ``percentile_disc`` gives on PostgreSQL (one sort, no window), so both databases give
-    identical figures. ``with_total`` (PostgreSQL): all the groups together too, group None."""
+    identical figures. ``with_total`` (PostgreSQL): all the groups together too, group None.
+    ``counts`` (SQLite): each group's number of values when known already; the ranks are then
+    written into the query and the window that counted each group is spared (a third less)."""
     if session_dialect == "postgresql":
         return (
             select(
@@ -41,6 +45,8 @@ def percentiles(
             .where(rows.c[value].is_not(None))
             .group_by(func.grouping_sets(rows.c[group], tuple_()) if with_total else rows.c[group])
         )
+    if counts:
+        return _percentiles_at_known_ranks(rows, group, value, points, counts)
     ranked = (
         select(
             rows.c[group].label("grp"),
@@ -57,6 +63,28 @@ def percentiles(
         )
         for point in points
     ]
+    return select(ranked.c.grp, *columns).group_by(ranked.c.grp)
+
+
+def _percentiles_at_known_ranks(
+    rows: Any, group: str, value: str, points: tuple[float, ...], counts: dict[Any, int]
+) -> Any:
+    ranked = (
+        select(
+            rows.c[group].label("grp"),
+            rows.c[value].label("v"),
+            func.row_number().over(partition_by=rows.c[group], order_by=rows.c[value]).label("rn"),
+        )
+        .where(rows.c[value].is_not(None))
+        .subquery()
+    )
+    columns = []
+    for point in points:
+        ranks = {key: math.ceil(point * float(n)) for key, n in counts.items() if n}
+        wanted = case(ranks, value=ranked.c.grp, else_=None) if ranks else literal(None)
+        columns.append(
+            func.min(case((ranked.c.rn >= wanted, ranked.c.v))).label(f"p{int(point * 100)}")
+        )
     return select(ranked.c.grp, *columns).group_by(ranked.c.grp)
 
 

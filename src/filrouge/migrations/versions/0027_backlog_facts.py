@@ -32,27 +32,36 @@ OPEN_UNTIL = (
     "THEN c.resolved_at ELSE c.first_inbound_at END"
 )
 CONVERSATION_FIELDS = (*before.CONVERSATION_FIELDS, "status")
-# SQLite only (PostgreSQL reads percentiles with percentile_disc): name → columns
-RANK_INDEXES = {
-    "ix_report_rank_first_response": ("workspace_id", "first_response_s", "first_inbound_at"),
+# SQLite only (PostgreSQL reads percentiles with percentile_disc): name → columns; each is
+# partial on "reopened >= 0", true of every row and stated only by the walks that name it
+RANK_INDEXES = {  # reopened last: the partial condition is read from the index too
+    "ix_report_rank_first_response": (
+        "workspace_id",
+        "first_response_s",
+        "first_inbound_at",
+        "reopened",
+    ),
     "ix_report_rank_first_response_channel": (
         "workspace_id",
         "origin_channel_id",
         "first_response_s",
         "first_inbound_at",
+        "reopened",
     ),
-    "ix_report_rank_resolution": ("workspace_id", "resolution_s", "first_inbound_at"),
+    "ix_report_rank_resolution": ("workspace_id", "resolution_s", "first_inbound_at", "reopened"),
     "ix_report_rank_resolution_channel": (
         "workspace_id",
         "origin_channel_id",
         "resolution_s",
         "first_inbound_at",
+        "reopened",
     ),
     "ix_report_rank_open_channel": (
         "workspace_id",
         "origin_channel_id",
         "first_inbound_at",
         "open_until",
+        "reopened",
     ),
 }
 
@@ -178,7 +187,9 @@ def upgrade() -> None:
         op.execute(statement)
     if op.get_bind().dialect.name == "sqlite":
         for name, columns in RANK_INDEXES.items():
-            op.create_index(name, "report_conversations", list(columns))
+            op.create_index(  # partial on what only the walks state: no other query takes it
+                name, "report_conversations", list(columns), sqlite_where=sa.text("reopened >= 0")
+            )
     op.execute(  # the conversations already counted
         f"UPDATE report_conversations SET open_until = (SELECT {OPEN_UNTIL} FROM conversations c "
         "WHERE c.id = report_conversations.conversation_id)"
