@@ -99,20 +99,11 @@ def add_service_levels(
     ends: dict[Any, datetime] | None = filters.extra.get("ends_of")  # type: ignore[assignment]
     if ends is not None and needs("backlog"):
         _backlog_over_time(session, workspace_id, filters, ends, of)
-    open_rows = _open_facts if from_facts else _open_conversations
-    if ends is None and from_facts and walks(dialect, grouping.by, filters):
-        if needs("backlog") or needs("backlog_age"):
-            _backlog_walked(session, workspace_id, filters, grouping.by, of)
-    elif ends is None and (needs("backlog") or needs("backlog_age")):
-        group = (
-            grouping.key(ReportConversation.origin_channel_id, ReportConversation.first_inbound_at)
-            if from_facts
-            else grouping.conversation()
-        )
-        rows = open_rows(dialect, workspace_id, filters, [(group, filters.until)])
-        _backlog(session, dialect, rows, of, with_total=grouping.with_total)
+    if ends is None and (needs("backlog") or needs("backlog_age")):
+        _backlog_at_end(session, dialect, workspace_id, filters, grouping, of, from_facts)
     elif ends is not None and needs("backlog_age"):
         moments = [(literal(key), end) for key, end in ends.items()]
+        open_rows = _open_facts if from_facts else _open_conversations
         rows = open_rows(dialect, workspace_id, filters, moments)
         _backlog(session, dialect, rows, of, counts=False)
     for found in figures.values():
@@ -247,6 +238,31 @@ def open_at(workspace_id: int, filters: ReportFilters, moment: Any) -> ColumnEle
         Conversation.first_inbound_at < moment,
         or_(Conversation.status.in_(UNFINISHED), Conversation.resolved_at >= moment),
     )
+
+
+def _backlog_at_end(
+    session: Session,
+    dialect: str,
+    workspace_id: int,
+    filters: ReportFilters,
+    grouping: Grouping,
+    of: Any,
+    from_facts: bool,
+) -> None:
+    """The backlog at the end of the period, per group: walked on SQLite (``ranks.py``), one
+    sort otherwise."""
+    if from_facts and walks(dialect, grouping.by, filters):
+        _backlog_walked(session, workspace_id, filters, grouping.by, of)
+        return
+    if from_facts:
+        fact = ReportConversation
+        group = grouping.key(fact.origin_channel_id, fact.first_inbound_at)
+        rows = _open_facts(dialect, workspace_id, filters, [(group, filters.until)])
+    else:
+        rows = _open_conversations(
+            dialect, workspace_id, filters, [(grouping.conversation(), filters.until)]
+        )
+    _backlog(session, dialect, rows, of, with_total=grouping.with_total)
 
 
 def _open_conversations(
