@@ -19,13 +19,14 @@ from filrouge.triage.corpus import load_corpus
 from filrouge.triage.evaluate import evaluate, read_complaints, read_sentiment
 from filrouge.triage.model import negated, train
 from filrouge.triage.types import FIELDS, PRIORITIES, SENTIMENTS, TYPES, Context
+from live_server import seed_triage_model
 
 
 @pytest.fixture(scope="module")
 def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory holding the model trained once for this file."""
+    """A data directory holding the model trained once for this test run."""
     data_dir = tmp_path_factory.mktemp("triage")
-    LinearTriage.from_data_dir(data_dir)
+    seed_triage_model(data_dir)
     return data_dir
 
 
