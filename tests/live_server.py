@@ -3,6 +3,8 @@ and workers on free ports of 127.0.0.1, stopped (and their logs shown) at the en
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import os
 import shutil
 import socket
@@ -20,21 +22,48 @@ import httpx
 PASSWORD = "correct horse battery"
 
 
-_TRAINED: list[Path] = []
+_SHARED: list[Path] = []  # the folder of this test run's model, shared by every worker
+
+
+def share_triage_model_in(folder: Path) -> None:
+    """Where :func:`trained_triage_dir` keeps the model (conftest: one folder per test run)."""
+    _SHARED[:] = [folder]
+
+
+@functools.cache
+def trained_triage_dir() -> Path:
+    """A data directory holding the triage model, trained once per test run: the first worker
+    that needs it trains it (seconds), the others wait for it, then read it (milliseconds)."""
+    from filrouge.triage.store import load_model
+
+    if not _SHARED:  # outside pytest's session (conftest sets it): this process only
+        _SHARED.append(Path(tempfile.mkdtemp(prefix="filrouge-triage-")))
+    folder = _SHARED[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    with (folder / ".training").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        load_model(folder)
+    return folder
 
 
 def seed_triage_model(data_dir: Path) -> None:
-    """The triage model, trained once per test run and copied into each installation: a
-    server trains it when it has none (seconds), and its first message would wait for it."""
-    from filrouge.triage.store import load_model, triage_dir
+    """The triage model, trained once per test run and linked into each installation: a
+    server trains it when it has none (seconds), and its first message would wait for it.
+    A retrained model replaces the link (store.py writes a new file), never the shared one."""
+    from filrouge.triage.store import triage_dir
 
-    if not _TRAINED:
-        _TRAINED.append(Path(tempfile.mkdtemp(prefix="filrouge-triage-")))
-        load_model(_TRAINED[0])
     target = triage_dir(data_dir)
     target.mkdir(parents=True, exist_ok=True)
-    for model in triage_dir(_TRAINED[0]).glob("model-*.pickle"):
-        shutil.copy(model, target)
+    for model in triage_dir(trained_triage_dir()).glob("model-*.pickle"):
+        if not (target / model.name).exists():
+            _link_or_copy(model, target / model.name)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:  # another file system
+        shutil.copy(source, target)
 
 
 def environment(folder: Path, **settings: str) -> dict[str, str]:

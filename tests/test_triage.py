@@ -18,14 +18,16 @@ from filrouge.triage.classifier import LinearTriage
 from filrouge.triage.corpus import load_corpus
 from filrouge.triage.evaluate import evaluate, read_complaints, read_sentiment
 from filrouge.triage.model import negated, train
+from filrouge.triage.store import load_model
 from filrouge.triage.types import FIELDS, PRIORITIES, SENTIMENTS, TYPES, Context
+from live_server import seed_triage_model
 
 
 @pytest.fixture(scope="module")
 def trained_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A data directory holding the model trained once for this file."""
+    """A data directory holding the model trained once for this test run."""
     data_dir = tmp_path_factory.mktemp("triage")
-    LinearTriage.from_data_dir(data_dir)
+    seed_triage_model(data_dir)
     return data_dir
 
 
@@ -256,9 +258,10 @@ def test_it_takes_one_context_per_text_or_one_for_all(classifier):
         classifier.classify(["a", "b"], [Context()])
 
 
-def test_training_twice_gives_the_same_model():
-    corpus = load_corpus()[::8]
-    first, second = train(corpus), train(corpus)
+def test_training_twice_gives_the_same_model(trained_dir):
+    """The model this run trained first (in whichever worker needed it first) and a second
+    training from the same corpus, here: the same coefficients."""
+    first, second = load_model(trained_dir), train(load_corpus())
     assert (first.type_model.coef_ == second.type_model.coef_).all()
     assert (first.sentiment_model.coef_ == second.sentiment_model.coef_).all()
 
