@@ -339,8 +339,8 @@ def _durations(
         counts = None
         if known is not None and dialect == "sqlite":
             counts = {
-                key: found.responded if family == "first_response" else found.resolved
-                for key, found in known.items()
+                group: found.responded if family == "first_response" else found.resolved
+                for group, found in known.items()
             }
         query = percentiles(dialect, rows, "grp", "v", (0.5, 0.9), with_total, counts)
         for group, median, p90 in session.execute(query):

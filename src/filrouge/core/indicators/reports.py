@@ -58,17 +58,12 @@ def channel_report_with(
     if total is None:
         total = figures_of(session, workspace_id, filters, ALL_TOGETHER).get(0, Figures())
     from_facts = figures_of is compute  # else the raw tables throughout, to check the facts
-    if session.get_bind().dialect.name == "postgresql":  # the total in the same queries too
-        levels: dict[Any, Figures] = {**per_channel, None: total}
-        add_service_levels(
-            session, workspace_id, filters, BY_CHANNEL_AND_TOTAL, levels, from_facts=from_facts
-        )
-        total = levels.pop(None)
-        return levels, total
-    totals = {0: total}
-    for grouping, found in ((BY_CHANNEL, per_channel), (ALL_TOGETHER, totals)):
-        add_service_levels(session, workspace_id, filters, grouping, found, from_facts=from_facts)
-    return per_channel, totals[0]
+    levels: dict[Any, Figures] = {**per_channel, None: total}  # the total: key None
+    add_service_levels(
+        session, workspace_id, filters, BY_CHANNEL_AND_TOTAL, levels, from_facts=from_facts
+    )
+    total = levels.pop(None)
+    return levels, total
 
 
 def timeseries(

@@ -6,7 +6,7 @@ only divides (and adds up the backlog's periods)."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -151,7 +151,11 @@ def _compliance(
 ) -> None:
     """Decided targets and those kept, per target; the conversations whose kept targets
     include the first response are those answered within it (one query; with the total of
-    the groups too, key None, when the grouping asks for it on PostgreSQL)."""
+    the groups too, key None, when the grouping asks for it: in the same query on
+    PostgreSQL, in another on SQLite)."""
+    if grouping.with_total and dialect != "postgresql":
+        grouping = replace(grouping, with_total=False)
+        _compliance(session, dialect, replace(cohort, group=literal(None)), grouping, of)
     group = cohort.group.label("grp")
     by_target: list[Any] = [group, SlaOutcome.target]
     if grouping.with_total and dialect == "postgresql":
@@ -196,6 +200,10 @@ def kept_first_response() -> ColumnElement[bool]:
 def _business_first_response(
     session: Session, dialect: str, cohort: _Cohort, grouping: Grouping, of: Any
 ) -> None:
+    if grouping.with_total and dialect != "postgresql":  # the total (key None) on its own
+        grouping = replace(grouping, with_total=False)
+        total = replace(cohort, group=literal(None))
+        _business_first_response(session, dialect, total, grouping, of)
     rows = (
         select(cohort.group.label("grp"), SlaOutcome.business_seconds.label("v"))
         .select_from(SlaOutcome)
@@ -252,7 +260,7 @@ def _backlog_at_end(
     """The backlog at the end of the period, per group: walked on SQLite (``ranks.py``), one
     sort otherwise."""
     if from_facts and walks(dialect, grouping.by, filters):
-        _backlog_walked(session, workspace_id, filters, grouping.by, of)
+        _backlog_walked(session, workspace_id, filters, grouping.by, of, grouping.with_total)
         return
     if from_facts:
         fact = ReportConversation
@@ -319,9 +327,11 @@ def _backlog_walked(
     filters: ReportFilters,
     by: str,
     of: Any,
+    with_total: bool = False,
 ) -> None:
-    """The backlog at the end of the period per channel or all together, its ages read at
-    their ranks by walking the facts newest first (``ranks.py``: SQLite, no cut)."""
+    """The backlog at the end of the period per channel or all together (and, per channel
+    ``with_total``, all together too, key None), its ages read at their ranks by walking the
+    facts newest first (``ranks.py``: SQLite, no cut but the channel)."""
     fact = ReportConversation
     conditions = _open_fact_conditions(workspace_id, filters, filters.until)
     counted = (
@@ -329,12 +339,16 @@ def _backlog_walked(
         if by == "channel"
         else select(literal(0), func.count())
     )
-    for key, count in session.execute(counted.where(*conditions)).all():
+    counts: dict[Any, int] = dict(session.execute(counted.where(*conditions)).tuples().all())
+    walked = {key: (key if by == "channel" else filters.channel_id) for key in counts}
+    if by == "channel" and with_total:
+        counts[None] = sum(counts.values())  # a count adds up; its ranks are walked again
+        walked[None] = filters.channel_id
+    for key, count in counts.items():
         if not count:
             continue
-        channel_id = key if by == "channel" else filters.channel_id
         median, p90 = backlog_ages_at_ranks(
-            session, workspace_id, filters.until, channel_id, count, (0.5, 0.9)
+            session, workspace_id, filters.until, walked[key], count, (0.5, 0.9)
         )
         found = of(key)
         found.backlog = count
@@ -364,13 +378,19 @@ def _backlog(
 def _counted_percentiles(dialect: str, rows: Any, with_total: bool = False) -> Any:
     """Per group of ``rows`` (columns ``grp``, ``v``): how many, and the median and p90 by
     nearest rank (as ``sqlfn.percentiles``), in one pass (PostgreSQL: one sort per group,
-    ``percentile_disc``, and the total too when ``with_total``; SQLite: window functions)."""
+    ``percentile_disc``; SQLite: window functions), and all the groups together too when
+    ``with_total`` (key None)."""
     if dialect == "postgresql":
         return select(
             rows.c.grp,
             func.count(),
             *(func.percentile_disc(point).within_group(rows.c.v) for point in (0.5, 0.9)),
         ).group_by(func.grouping_sets(rows.c.grp, tuple_()) if with_total else rows.c.grp)
+    if with_total:  # the rows read once (a common table used twice), then counted twice
+        read = select(rows.c.grp, rows.c.v).cte("open_rows")
+        rows = union_all(
+            select(read.c.grp, read.c.v), select(literal(None).label("grp"), read.c.v)
+        ).subquery()
     ranked = select(
         rows.c.grp,
         rows.c.v,

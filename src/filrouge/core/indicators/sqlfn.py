@@ -4,11 +4,12 @@ which has no percentile aggregate)."""
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from sqlalchemy import Float, and_, case, cast, func, literal, select, tuple_
 from sqlalchemy.sql.elements import ColumnElement
+
+from filrouge.core.indicators.ranks import rank
 
 
 def seconds_between(dialect: str, start: Any, end: Any) -> Any:
@@ -80,7 +81,7 @@ def _percentiles_at_known_ranks(
     )
     columns = []
     for point in points:
-        ranks = {key: math.ceil(point * float(n)) for key, n in counts.items() if n}
+        ranks = {key: rank(point, n) for key, n in counts.items() if n}
         wanted = case(ranks, value=ranked.c.grp, else_=None) if ranks else literal(None)
         columns.append(
             func.min(case((ranked.c.rn >= wanted, ranked.c.v))).label(f"p{int(point * 100)}")
