@@ -157,7 +157,9 @@ def test_it_hides_an_abusive_comment_and_shows_it_again(admin, page, graph, fact
     ]
     with factory() as session:
         actions = list(
-            session.scalars(select(Event.action).where(Event.action.like("message.%hidden")))
+            session.scalars(
+                select(Event.action).where(Event.action.like("message.%hidden")).order_by(Event.id)
+            )
         )
     assert actions == ["message.hidden", "message.unhidden"]
 
