@@ -365,8 +365,7 @@ def _backlog(
     with_total: bool = False,
 ) -> None:
     """Each group's open conversations (``rows``: columns ``grp`` and ``v``, the age) counted,
-    and their ages' median and p90; ``with_total`` (PostgreSQL): all the groups together too,
-    key None."""
+    and their ages' median and p90; ``with_total``: all the groups together too, key None."""
     for key, count, median, p90 in session.execute(_counted_percentiles(dialect, rows, with_total)):
         found = of(key)
         if counts:
