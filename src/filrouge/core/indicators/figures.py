@@ -338,16 +338,18 @@ def _durations(
         )
         counts = None
         if known is not None and dialect == "sqlite":
-            counts = {
-                group: found.responded if family == "first_response" else found.resolved
-                for group, found in known.items()
-            }
+            counts = {group: _counted(found, family) for group, found in known.items()}
         query = percentiles(dialect, rows, "grp", "v", (0.5, 0.9), with_total, counts)
         for group, median, p90 in session.execute(query):
             found = of(group)
             setattr(found, fields[0], _seconds(median))
             if fields[1]:
                 setattr(found, fields[1], _seconds(p90))
+
+
+def _counted(found: Figures, family: str) -> int:
+    """How many durations of ``family`` the group has (its counts' pass counted them)."""
+    return found.responded if family == "first_response" else found.resolved
 
 
 def _durations_walked(
@@ -368,7 +370,7 @@ def _durations_walked(
             continue
         points = (0.5, 0.9) if fields[1] else (0.5,)
         for key, found in figures.items():
-            count = found.responded if family == "first_response" else found.resolved
+            count = _counted(found, family)
             channel_id = key if by == "channel" else filters.channel_id
             values = durations_at_ranks(
                 session, workspace_id, filters, column, channel_id, count, points

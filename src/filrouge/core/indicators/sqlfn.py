@@ -46,46 +46,26 @@ def percentiles(
             .where(rows.c[value].is_not(None))
             .group_by(func.grouping_sets(rows.c[group], tuple_()) if with_total else rows.c[group])
         )
-    if counts:
-        return _percentiles_at_known_ranks(rows, group, value, points, counts)
-    ranked = (
-        select(
-            rows.c[group].label("grp"),
-            rows.c[value].label("v"),
-            func.row_number().over(partition_by=rows.c[group], order_by=rows.c[value]).label("rn"),
-            func.count().over(partition_by=rows.c[group]).label("n"),
-        )
-        .where(rows.c[value].is_not(None))
-        .subquery()
-    )
+    window = [
+        rows.c[group].label("grp"),
+        rows.c[value].label("v"),
+        func.row_number().over(partition_by=rows.c[group], order_by=rows.c[value]).label("rn"),
+    ]
+    if not counts:
+        window.append(func.count().over(partition_by=rows.c[group]).label("n"))
+    ranked = select(*window).where(rows.c[value].is_not(None)).subquery()
+
+    def reached(point: float) -> Any:
+        """The rank from which a row is at or past ``point`` in its group."""
+        if not counts:
+            return literal(point) * cast(ranked.c.n, Float)
+        ranks = {key: rank(point, n) for key, n in counts.items() if n}
+        return case(ranks, value=ranked.c.grp, else_=None) if ranks else literal(None)
+
     columns = [
-        func.min(case((ranked.c.rn >= literal(point) * cast(ranked.c.n, Float), ranked.c.v))).label(
-            f"p{int(point * 100)}"
-        )
+        func.min(case((ranked.c.rn >= reached(point), ranked.c.v))).label(f"p{int(point * 100)}")
         for point in points
     ]
-    return select(ranked.c.grp, *columns).group_by(ranked.c.grp)
-
-
-def _percentiles_at_known_ranks(
-    rows: Any, group: str, value: str, points: tuple[float, ...], counts: dict[Any, int]
-) -> Any:
-    ranked = (
-        select(
-            rows.c[group].label("grp"),
-            rows.c[value].label("v"),
-            func.row_number().over(partition_by=rows.c[group], order_by=rows.c[value]).label("rn"),
-        )
-        .where(rows.c[value].is_not(None))
-        .subquery()
-    )
-    columns = []
-    for point in points:
-        ranks = {key: rank(point, n) for key, n in counts.items() if n}
-        wanted = case(ranks, value=ranked.c.grp, else_=None) if ranks else literal(None)
-        columns.append(
-            func.min(case((ranked.c.rn >= wanted, ranked.c.v))).label(f"p{int(point * 100)}")
-        )
     return select(ranked.c.grp, *columns).group_by(ranked.c.grp)
 
 
