@@ -19,7 +19,7 @@ from filrouge.core.indicators.facts import SPAM_TAG
 from filrouge.core.indicators.members import segment_members
 from filrouge.core.indicators.period import ReportFilters
 from filrouge.core.indicators.ranks import durations_at_ranks, walks
-from filrouge.core.indicators.sqlfn import between, percentiles, ratio
+from filrouge.core.indicators.sqlfn import between, percentiles_of, ratio
 from filrouge.core.indicators.triage_cut import first_message_type_is
 from filrouge.core.models import (
     Conversation,
@@ -166,10 +166,11 @@ def compute(
     counted = "conversations" in wanted  # the groups' counts, which a walk needs first
     if "conversations" in wanted:
         group = key.label("grp")
-        counts = _conversations(
-            session, cohort, group, grouping.group_by(group, dialect), of, dialect == "postgresql"
-        )
-        if dialect == "postgresql":  # the durations came with the counts
+        postgresql = dialect == "postgresql"
+        by = grouping.group_by(group, dialect)
+        total = grouping.with_total and not postgresql
+        counts = _conversations(session, cohort, group, by, of, postgresql, total)
+        if postgresql:  # the durations came with the counts
             wanted = wanted - {"first_response", "resolution"}
         if grouping.by == "channel":
             _messages_elsewhere(session, cohort, counts)
@@ -178,8 +179,7 @@ def compute(
     if counted and walks(dialect, grouping.by, filters):
         _durations_walked(session, workspace_id, filters, grouping.by, figures, wanted)
     else:
-        known = figures if counted and grouping.by != "period" else None
-        _durations(session, dialect, cohort, key, of, wanted, grouping.with_total, known)
+        _durations(session, cohort, key, of, wanted, grouping.with_total)
     if "surveys" in wanted:
         surveys(session, workspace_id, filters, grouping, of)
     for group, found in figures.items():
@@ -216,11 +216,18 @@ def facts_cuts(workspace_id: int, filters: ReportFilters) -> list[ColumnElement[
 
 
 def _conversations(
-    session: Session, cohort: Any, group: Any, group_by: Any, of: Any, durations: bool
+    session: Session,
+    cohort: Any,
+    group: Any,
+    group_by: Any,
+    of: Any,
+    durations: bool,
+    total: bool = False,
 ) -> dict[Any, Counts]:
     """Every per-conversation figure in one pass (with ``durations``, PostgreSQL's
     ``percentile_disc`` too, which leaves out the unanswered); the messages' counts handed
-    back, by the conversation's group, for the caller to place."""
+    back, by the conversation's group, for the caller to place. ``total`` (SQLite, which
+    has no grouping sets): all the groups together too, key None, added up from theirs."""
     fact = ReportConversation
     resolved = fact.resolution_s.is_not(None)
     ranks = [
@@ -251,32 +258,34 @@ def _conversations(
         .group_by(group_by)
     )
     counts: dict[Any, Counts] = {}
-    for (
-        first_median,
-        first_p90,
-        resolution_median,
-        key,
-        count,
-        responded,
-        resolved_count,
-        customers,
-        fcr,
-        reopened,
-        switches,
-        *messages,
-    ) in rows:
-        found = of(key)
-        found.conversations, found.responded = count, responded
-        found.resolved, found.customers = resolved_count, customers
-        found.fcr_rate = ratio(fcr, resolved_count)
-        found.reopen_rate = ratio(reopened, resolved_count)
-        found.channel_switches_per_conversation = int(switches or 0)  # divided in finish
-        counts[key] = [int(value or 0) for value in messages]
+    summed = [0] * 11 if total else None
+    for first_median, first_p90, resolution_median, key, *numbers in rows:
+        _set_conversation_counts(of(key), numbers)
+        counts[key] = [int(value or 0) for value in numbers[-4:]]
         if durations:
+            found = of(key)
             found.first_response_median_s = _seconds(first_median)
             found.first_response_p90_s = _seconds(first_p90)
             found.resolution_median_s = _seconds(resolution_median)
+        if summed is not None:
+            summed = [done + int(value or 0) for done, value in zip(summed, numbers, strict=True)]
+    if summed is not None and counts:  # every count adds up but the distinct customers
+        summed[3] = session.execute(
+            select(func.count(func.distinct(fact.customer_id))).where(cohort)
+        ).scalar_one()
+        _set_conversation_counts(of(None), summed)
+        counts[None] = summed[-4:]
     return counts
+
+
+def _set_conversation_counts(found: Figures, numbers: Sequence[Any]) -> None:
+    """A group's row of ``_conversations`` (from its count on), onto its figures."""
+    count, responded, resolved, customers, fcr, reopened, switches = numbers[:7]
+    found.conversations, found.responded = count, responded
+    found.resolved, found.customers = resolved, customers
+    found.fcr_rate = ratio(fcr, resolved)
+    found.reopen_rate = ratio(reopened, resolved)
+    found.channel_switches_per_conversation = int(switches or 0)  # divided in finish
 
 
 def _messages_elsewhere(session: Session, cohort: Any, counts: dict[Any, Counts]) -> None:
@@ -312,17 +321,9 @@ def set_message_counts(
 
 
 def _durations(
-    session: Session,
-    dialect: str,
-    cohort: Any,
-    key: Any,
-    of: Any,
-    wanted: set[str],
-    with_total: bool,
-    known: dict[Any, Figures] | None = None,
+    session: Session, cohort: Any, key: Any, of: Any, wanted: set[str], with_total: bool
 ) -> None:
-    """The durations' percentiles per group (``known``: the groups counted already, whose
-    counts spare SQLite a window)."""
+    """The durations' percentiles per group (``with_total``: all the groups together too)."""
     for family, value, fields in (
         (
             "first_response",
@@ -333,14 +334,10 @@ def _durations(
     ):
         if family not in wanted:
             continue
-        rows = (
-            select(key.label("grp"), value.label("v")).where(cohort, value.is_not(None)).subquery()
-        )
-        counts = None
-        if known is not None and dialect == "sqlite":
-            counts = {group: _counted(found, family) for group, found in known.items()}
-        query = percentiles(dialect, rows, "grp", "v", (0.5, 0.9), with_total, counts)
-        for group, median, p90 in session.execute(query):
+        rows = select(key.label("grp"), value.label("v")).where(cohort).subquery()
+        for group, (_, (median, p90)) in percentiles_of(
+            session, rows, (0.5, 0.9), with_total
+        ).items():
             found = of(group)
             setattr(found, fields[0], _seconds(median))
             if fields[1]:
@@ -371,7 +368,7 @@ def _durations_walked(
         points = (0.5, 0.9) if fields[1] else (0.5,)
         for key, found in figures.items():
             count = _counted(found, family)
-            channel_id = key if by == "channel" else filters.channel_id
+            channel_id = key if by == "channel" and key is not None else filters.channel_id
             values = durations_at_ranks(
                 session, workspace_id, filters, column, channel_id, count, points
             )
@@ -447,15 +444,22 @@ def surveys(
     if cuts:
         query = query.join(Conversation, Conversation.id == Survey.conversation_id)
     dialect = session.get_bind().dialect.name
-    for key, answers, satisfied, scored, promoters, detractors, told, solved in session.execute(
-        query.group_by(grouping.group_by(group, dialect))
-    ):
-        found = of(key)
-        found.csat_answers = answers
-        found.csat = ratio(satisfied, answers)
-        share = ratio((promoters or 0) - (detractors or 0), scored)
-        found.nps = None if share is None else round(share * 100, 1)
-        found.solved_first_contact_reported = ratio(solved, told)
+    summed = [0] * 7 if grouping.with_total and dialect != "postgresql" else None
+    for key, *numbers in session.execute(query.group_by(grouping.group_by(group, dialect))):
+        _set_survey_counts(of(key), numbers)
+        if summed is not None:  # SQLite's total: every count adds up
+            summed = [done + int(value or 0) for done, value in zip(summed, numbers, strict=True)]
+    if summed is not None and summed[0]:
+        _set_survey_counts(of(None), summed)
+
+
+def _set_survey_counts(found: Figures, numbers: Sequence[Any]) -> None:
+    answers, satisfied, scored, promoters, detractors, told, solved = numbers
+    found.csat_answers = answers
+    found.csat = ratio(satisfied, answers)
+    share = ratio((promoters or 0) - (detractors or 0), scored)
+    found.nps = None if share is None else round(share * 100, 1)
+    found.solved_first_contact_reported = ratio(solved, told)
 
 
 def finish(found: Figures, filters: ReportFilters, key: Any) -> None:

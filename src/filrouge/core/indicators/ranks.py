@@ -1,20 +1,21 @@
-"""Percentiles by nearest rank on SQLite without sorting, for the whole channel table (each
-channel, and all together): the value at rank k read by walking an index kept in the value's
-order (SQLite-only indexes of migration 0027) and stopping there.
+"""Percentiles by nearest rank on SQLite, which has no percentile aggregate, read at their rank
+instead of by ranking every row with a window function (the definition, ``sqlfn.percentiles``,
+which the raw tables' figures use and which cost most of a report over a quarter of a million
+conversations). The nearest rank of point p among n values is k = ⌈p × n⌉, the smallest rank
+at least p × n, as the window form and PostgreSQL's ``percentile_disc`` pick; both ways below
+give the same value, which ``tests/test_report_facts.py`` holds them to. Two ways:
 
-SQLite has no percentile aggregate; the window form (``sqlfn.percentiles``) sorts the period's
-rows once per figure and group, which cost most of a channel table over a quarter of a million
-conversations. Here the group's count is known first (the counts' pass), k = ⌈point × count⌉
-is the rank the window form picks (the smallest rank at least point × count, the same double
-arithmetic), and ``ORDER BY value LIMIT 1 OFFSET k - 1`` reads the index up to it: both forms
-give the same value, which ``tests/test_report_facts.py`` holds them to.
-
-A channel's walks use the per-channel indexes (a report cut by channel too). The walks name
-their index (``INDEXED BY``), and the indexes are partial on a condition only
-the walks state (``WALKS_ONLY``), so SQLite's planner never takes them for another query (it
-did: a scan of the whole index for a report cut by team). A report cut otherwise (team, agent,
-segment…), and a time series (one group per day), keep the window form: their rows are
-fewer, or one pass beats a walk per day.
+- **Walks**, for the whole channel table (each channel, and all together), whole or cut by
+  channel: the group's count is known first (the counts' pass), and ``ORDER BY value LIMIT 1
+  OFFSET k - 1`` reads an index kept in the value's order up to rank k (the SQLite-only
+  indexes of migration 0027). The walks name their index (``INDEXED BY``), and the indexes
+  are partial on a condition only the walks state (``WALKS_ONLY``), so SQLite's planner never
+  takes them for another query (it did: a scan of the whole index for a report cut by team).
+- **A sorted copy**, for everything else (a report cut by team, agent, segment…, a time
+  series, the backlog of a cut, business hours): the rows are written once into a temporary
+  table in (group, value) order, where a row's rowid is one more than the last one's, so the
+  value at rank k of a group is the row at its first rowid + k − 1. A walk would look each
+  row up for the cut's column, and a window costs about three times the copy.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, column, insert, select, table, text
 from sqlalchemy.orm import Session
 
 from filrouge.core.indicators.period import ReportFilters
@@ -113,3 +114,66 @@ def _at_ranks(
         skip = {**params, "skip": position - 1}
         found.append(session.execute(query, skip).scalar() if position else None)
     return found
+
+
+RANKED = table("report_ranked", column("grp"), column("v"))  # temporary: in (grp, v) order
+RANKED_TOTAL = table("report_ranked_total", column("v"))  # the values, all groups together
+
+
+def sorted_percentiles(
+    session: Session, rows: Any, points: Sequence[float], with_total: bool = False
+) -> dict[Any, tuple[int, list[Any]]]:
+    """Per group of ``rows`` (a subquery with columns ``grp`` and ``v``; null values left out):
+    how many values, and the value at the nearest rank of each point (``with_total``: all the
+    groups together too, key None), read from a sorted copy of the rows (module docstring)."""
+    connection = session.connection()
+    _fresh_table(connection, RANKED.name, "grp, v")
+    present = rows.c.v.is_not(None)
+    connection.execute(
+        insert(RANKED).from_select(
+            ["grp", "v"],
+            select(rows.c.grp, rows.c.v).where(present).order_by(rows.c.grp, rows.c.v),
+        )
+    )
+    groups = connection.execute(
+        text(f"SELECT grp, count(*), min(rowid) FROM {RANKED.name} GROUP BY grp")
+    ).all()
+    found = _values_at_ranks(connection, RANKED.name, groups, points)
+    if with_total and groups:
+        _fresh_table(connection, RANKED_TOTAL.name, "v")
+        connection.execute(
+            text(f"INSERT INTO {RANKED_TOTAL.name} (v) SELECT v FROM {RANKED.name} ORDER BY v")
+        )
+        total = sum(count for _, count, _ in groups)
+        found.update(_values_at_ranks(connection, RANKED_TOTAL.name, [(None, total, 1)], points))
+    for name in (RANKED.name, RANKED_TOTAL.name):  # no customer's figures left behind
+        connection.execute(text(f"DROP TABLE IF EXISTS temp.{name}"))
+    return found
+
+
+def _fresh_table(connection: Any, name: str, columns: str) -> None:
+    connection.execute(text(f"DROP TABLE IF EXISTS temp.{name}"))
+    connection.execute(text(f"CREATE TEMPORARY TABLE {name} ({columns})"))
+
+
+def _values_at_ranks(
+    connection: Any, name: str, groups: Sequence[Any], points: Sequence[float]
+) -> dict[Any, tuple[int, list[Any]]]:
+    """Each group's (key, count, first rowid) → its count and its values at the points' ranks,
+    read in one query."""
+    wanted = {
+        key: (count, [start + rank(point, count) - 1 for point in points])
+        for key, count, start in groups
+    }
+    rowids = sorted({rowid for _, (_, ids) in wanted.items() for rowid in ids})
+    values = dict(
+        connection.execute(
+            text(f"SELECT rowid, v FROM {name} WHERE rowid IN :ids").bindparams(
+                bindparam("ids", expanding=True)
+            ),
+            {"ids": rowids},
+        ).all()
+    )
+    return {
+        key: (count, [values.get(rowid) for rowid in ids]) for key, (count, ids) in wanted.items()
+    }

@@ -85,7 +85,7 @@ def _durations(session: Session, dialect: str, cohort: Any, key: Any, of: Any) -
             .where(cohort, end.is_not(None))
             .subquery()
         )
-        for found_key, median, p90 in session.execute(
+        for found_key, _count, median, p90 in session.execute(
             percentiles(dialect, rows, "grp", "v", (0.5, 0.9))
         ):
             found = of(found_key)

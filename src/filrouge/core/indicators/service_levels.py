@@ -6,15 +6,13 @@ only divides (and adds up the backlog's periods)."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    Float,
     and_,
     case,
-    cast,
     exists,
     func,
     literal,
@@ -38,7 +36,7 @@ from filrouge.core.indicators.figures import (
 )
 from filrouge.core.indicators.period import ReportFilters
 from filrouge.core.indicators.ranks import backlog_ages_at_ranks, walks
-from filrouge.core.indicators.sqlfn import percentiles, ratio, seconds_between
+from filrouge.core.indicators.sqlfn import percentiles, percentiles_of, ratio, seconds_between
 from filrouge.core.models import (
     ChannelAccount,
     Conversation,
@@ -105,7 +103,7 @@ def add_service_levels(
         moments = [(literal(key), end) for key, end in ends.items()]
         open_rows = _open_facts if from_facts else _open_conversations
         rows = open_rows(dialect, workspace_id, filters, moments)
-        _backlog(session, dialect, rows, of, counts=False)
+        _backlog(session, dialect, rows, of, counts=False, from_facts=from_facts)
     for found in figures.values():
         found.response_rate_within_sla = ratio(found.responded_within_sla, found.conversations)
 
@@ -152,27 +150,28 @@ def _compliance(
     """Decided targets and those kept, per target; the conversations whose kept targets
     include the first response are those answered within it (one query; with the total of
     the groups too, key None, when the grouping asks for it: in the same query on
-    PostgreSQL, in another on SQLite)."""
-    if grouping.with_total and dialect != "postgresql":
-        grouping = replace(grouping, with_total=False)
-        _compliance(session, dialect, replace(cohort, group=literal(None)), grouping, of)
+    PostgreSQL, added up on SQLite, since a conversation's targets are all in its group)."""
     group = cohort.group.label("grp")
     by_target: list[Any] = [group, SlaOutcome.target]
     if grouping.with_total and dialect == "postgresql":
         by_target = [func.grouping_sets(tuple_(group, SlaOutcome.target), SlaOutcome.target)]
-    rows = session.execute(
-        select(
-            group,
-            SlaOutcome.target,
-            func.count(),
-            func.sum(case((kept(), 1), else_=0)),
-            func.count(func.distinct(case((kept(), SlaOutcome.conversation_id)))),
+    rows: list[Any] = list(
+        session.execute(
+            select(
+                group,
+                SlaOutcome.target,
+                func.count(),
+                func.sum(case((kept(), 1), else_=0)),
+                func.count(func.distinct(case((kept(), SlaOutcome.conversation_id)))),
+            )
+            .select_from(SlaOutcome)
+            .join(cohort.table, cohort.conversation_id == SlaOutcome.conversation_id)
+            .where(cohort.where, decided())
+            .group_by(*by_target)
         )
-        .select_from(SlaOutcome)
-        .join(cohort.table, cohort.conversation_id == SlaOutcome.conversation_id)
-        .where(cohort.where, decided())
-        .group_by(*by_target)
     )
+    if grouping.with_total and dialect != "postgresql":
+        rows += _summed_per_target(rows)
     met: dict[Any, int] = {}
     for key, target, count, kept_count, kept_conversations in rows:
         found = of(key)
@@ -188,6 +187,17 @@ def _compliance(
         found.sla_compliance = ratio(count, found.sla_targets)
 
 
+def _summed_per_target(rows: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """The groups' rows of ``_compliance`` added up per target, as rows of group None."""
+    summed: dict[Any, list[int]] = {}
+    for _, target, *numbers in rows:
+        done = summed.setdefault(target, [0] * len(numbers))
+        summed[target] = [
+            total + int(value or 0) for total, value in zip(done, numbers, strict=True)
+        ]
+    return [(None, target, *numbers) for target, numbers in summed.items()]
+
+
 def kept_first_response() -> ColumnElement[bool]:
     """The conversation's first response came from a person within its target."""
     return exists().where(
@@ -200,10 +210,6 @@ def kept_first_response() -> ColumnElement[bool]:
 def _business_first_response(
     session: Session, dialect: str, cohort: _Cohort, grouping: Grouping, of: Any
 ) -> None:
-    if grouping.with_total and dialect != "postgresql":  # the total (key None) on its own
-        grouping = replace(grouping, with_total=False)
-        total = replace(cohort, group=literal(None))
-        _business_first_response(session, dialect, total, grouping, of)
     rows = (
         select(cohort.group.label("grp"), SlaOutcome.business_seconds.label("v"))
         .select_from(SlaOutcome)
@@ -215,11 +221,11 @@ def _business_first_response(
         )
         .subquery()
     )
-    query = percentiles(dialect, rows, "grp", "v", (0.5, 0.9), grouping.with_total)
-    for key, median, p90 in session.execute(query):
-        found = of(key)
-        found.first_response_business_median_s = _seconds(median)
-        found.first_response_business_p90_s = _seconds(p90)
+    found = percentiles_of(session, rows, (0.5, 0.9), grouping.with_total)
+    for key, (_, (median, p90)) in found.items():
+        figures = of(key)
+        figures.first_response_business_median_s = _seconds(median)
+        figures.first_response_business_p90_s = _seconds(p90)
 
 
 def backlog_candidates(workspace_id: int, filters: ReportFilters) -> list[ColumnElement[bool]]:
@@ -270,7 +276,7 @@ def _backlog_at_end(
         rows = _open_conversations(
             dialect, workspace_id, filters, [(grouping.conversation(), filters.until)]
         )
-    _backlog(session, dialect, rows, of, with_total=grouping.with_total)
+    _backlog(session, dialect, rows, of, with_total=grouping.with_total, from_facts=from_facts)
 
 
 def _open_conversations(
@@ -363,47 +369,22 @@ def _backlog(
     of: Any,
     counts: bool = True,
     with_total: bool = False,
+    from_facts: bool = True,
 ) -> None:
     """Each group's open conversations (``rows``: columns ``grp`` and ``v``, the age) counted,
-    and their ages' median and p90; ``with_total``: all the groups together too, key None."""
-    for key, count, median, p90 in session.execute(_counted_percentiles(dialect, rows, with_total)):
-        found = of(key)
+    and their ages' median and p90; ``with_total``: all the groups together too, key None.
+    From the raw tables, the nearest ranks' definition written out (``sqlfn.percentiles``)."""
+    if from_facts:
+        found = percentiles_of(session, rows, (0.5, 0.9), with_total)
+    else:
+        query = percentiles(dialect, rows, "grp", "v", (0.5, 0.9), with_total)
+        found = {key: (count, values) for key, count, *values in session.execute(query)}
+    for key, (count, (median, p90)) in found.items():
+        figures = of(key)
         if counts:
-            found.backlog = count
-        found.backlog_age_median_s = _seconds(median)
-        found.backlog_age_p90_s = _seconds(p90)
-
-
-def _counted_percentiles(dialect: str, rows: Any, with_total: bool = False) -> Any:
-    """Per group of ``rows`` (columns ``grp``, ``v``): how many, and the median and p90 by
-    nearest rank (as ``sqlfn.percentiles``), in one pass (PostgreSQL: one sort per group,
-    ``percentile_disc``; SQLite: window functions), and all the groups together too when
-    ``with_total`` (key None)."""
-    if dialect == "postgresql":
-        return select(
-            rows.c.grp,
-            func.count(),
-            *(func.percentile_disc(point).within_group(rows.c.v) for point in (0.5, 0.9)),
-        ).group_by(func.grouping_sets(rows.c.grp, tuple_()) if with_total else rows.c.grp)
-    if with_total:  # the rows read once (a common table used twice), then counted twice
-        read = select(rows.c.grp, rows.c.v).cte("open_rows")
-        rows = union_all(
-            select(read.c.grp, read.c.v), select(literal(None).label("grp"), read.c.v)
-        ).subquery()
-    ranked = select(
-        rows.c.grp,
-        rows.c.v,
-        func.row_number().over(partition_by=rows.c.grp, order_by=rows.c.v).label("rn"),
-        func.count().over(partition_by=rows.c.grp).label("n"),
-    ).subquery()
-    return select(
-        ranked.c.grp,
-        func.max(ranked.c.n),
-        *(
-            func.min(case((ranked.c.rn >= literal(point) * cast(ranked.c.n, Float), ranked.c.v)))
-            for point in (0.5, 0.9)
-        ),
-    ).group_by(ranked.c.grp)
+            figures.backlog = count
+        figures.backlog_age_median_s = _seconds(median)
+        figures.backlog_age_p90_s = _seconds(p90)
 
 
 def _backlog_over_time(

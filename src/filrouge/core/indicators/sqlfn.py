@@ -1,15 +1,16 @@
 """The few SQL pieces both databases need written differently: seconds between two moments,
-percentiles by nearest rank (PostgreSQL's ``percentile_disc``; window functions on SQLite,
-which has no percentile aggregate)."""
+percentiles by nearest rank (PostgreSQL's ``percentile_disc``; SQLite, which has no
+percentile aggregate, reads them at their ranks: ``ranks.py``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Float, and_, case, cast, func, literal, select, tuple_
+from sqlalchemy import Float, and_, case, cast, func, literal, select, tuple_, union_all
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from filrouge.core.indicators.ranks import rank
+from filrouge.core.indicators.ranks import sorted_percentiles
 
 
 def seconds_between(dialect: str, start: Any, end: Any) -> Any:
@@ -19,6 +20,19 @@ def seconds_between(dialect: str, start: Any, end: Any) -> Any:
     return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
+def percentiles_of(
+    session: Session, rows: Any, points: tuple[float, ...], with_total: bool = False
+) -> dict[Any, tuple[int, list[Any]]]:
+    """Per group of ``rows`` (a subquery with columns ``grp`` and ``v``): how many values, and
+    the value at each point by nearest rank (``with_total``: all the groups together too, key
+    None). PostgreSQL: ``percentile_disc``; SQLite: the rows sorted once into a temporary
+    table whose rowids are the ranks (``ranks.sorted_percentiles``)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return sorted_percentiles(session, rows, points, with_total)
+    query = percentiles("postgresql", rows, "grp", "v", points, with_total)
+    return {key: (count, list(values)) for key, count, *values in session.execute(query)}
+
+
 def percentiles(
     session_dialect: str,
     rows: Any,
@@ -26,47 +40,49 @@ def percentiles(
     value: str,
     points: tuple[float, ...],
     with_total: bool = False,
-    counts: dict[Any, int] | None = None,
 ) -> Any:
-    """``rows`` (a subquery with columns ``group`` and ``value``): per group, the value at each
-    point by nearest rank — the smallest value whose rank is at least point × count, which is
-    what ``percentile_disc`` gives on PostgreSQL (one sort, no window), so both databases give
-    identical figures. ``with_total`` (PostgreSQL): all the groups together too, group None.
-    ``counts`` (SQLite): each group's number of values when known already; the ranks are then
-    written into the query and the window that counted each group is spared (a third less)."""
+    """``rows`` (a subquery with columns ``group`` and ``value``): per group, how many values
+    and the value at each point by nearest rank — the smallest value whose rank is at least
+    point × count, which is what ``percentile_disc`` gives on PostgreSQL (one sort, no
+    window), so both databases give identical figures. ``with_total``: all the groups
+    together too, group None. On SQLite this is the definition written out with window
+    functions, which the raw tables' figures use (``reference.py``) and reports do not."""
+    present = rows.c[value].is_not(None)
     if session_dialect == "postgresql":
         return (
             select(
                 rows.c[group].label("grp"),
+                func.count(),
                 *(
                     func.percentile_disc(point).within_group(rows.c[value]).label(f"p{point}")
                     for point in points
                 ),
             )
-            .where(rows.c[value].is_not(None))
+            .where(present)
             .group_by(func.grouping_sets(rows.c[group], tuple_()) if with_total else rows.c[group])
         )
-    window = [
-        rows.c[group].label("grp"),
-        rows.c[value].label("v"),
-        func.row_number().over(partition_by=rows.c[group], order_by=rows.c[value]).label("rn"),
-    ]
-    if not counts:
-        window.append(func.count().over(partition_by=rows.c[group]).label("n"))
-    ranked = select(*window).where(rows.c[value].is_not(None)).subquery()
-
-    def reached(point: float) -> Any:
-        """The rank from which a row is at or past ``point`` in its group."""
-        if not counts:
-            return literal(point) * cast(ranked.c.n, Float)
-        ranks = {key: rank(point, n) for key, n in counts.items() if n}
-        return case(ranks, value=ranked.c.grp, else_=None) if ranks else literal(None)
-
+    if with_total:  # the rows read once (a common table used twice), then ranked twice
+        read = select(rows.c[group].label("grp"), rows.c[value].label("v")).where(present)
+        both = read.cte("ranked_rows")
+        rows = union_all(
+            select(both.c.grp, both.c.v), select(literal(None).label("grp"), both.c.v)
+        ).subquery()
+        group, value = "grp", "v"
+    ranked = (
+        select(
+            rows.c[group].label("grp"),
+            rows.c[value].label("v"),
+            func.row_number().over(partition_by=rows.c[group], order_by=rows.c[value]).label("rn"),
+            func.count().over(partition_by=rows.c[group]).label("n"),
+        )
+        .where(rows.c[value].is_not(None))
+        .subquery()
+    )
     columns = [
-        func.min(case((ranked.c.rn >= reached(point), ranked.c.v))).label(f"p{int(point * 100)}")
+        func.min(case((ranked.c.rn >= literal(point) * cast(ranked.c.n, Float), ranked.c.v)))
         for point in points
     ]
-    return select(ranked.c.grp, *columns).group_by(ranked.c.grp)
+    return select(ranked.c.grp, func.max(ranked.c.n), *columns).group_by(ranked.c.grp)
 
 
 def ratio(numerator: float | int | None, denominator: float | int | None) -> float | None:
