@@ -152,6 +152,36 @@ def test_a_french_complaint_in_slang_is_a_complaint(classifier, text):
     assert (found.language, found.type, found.sentiment) == ("fr", "complaint", "negative")
 
 
+def test_a_lone_message_scores_as_in_a_batch_over_the_whole_corpus(classifier):
+    """A lone message is scored from the model's numbers (``triage/lone.py``), a batch by
+    scikit-learn: the same type and the same sentiment probabilities for every corpus line,
+    in both languages, and the same triage for a few lines alone and in a batch."""
+    model = classifier.model
+    examples = load_corpus()
+    texts = [e.text for e in examples]
+    languages = [e.language for e in examples]
+    batch = model._predict(texts, languages)  # several texts: scikit-learn's path
+    matrix = model.features(texts, languages)
+    probabilities = model.sentiment_model.predict_proba(matrix)
+    decisions = model.type_model.decision_function(matrix)
+    disagreements = []
+    for index, (text, language) in enumerate(zip(texts, languages, strict=True)):
+        scored = model._scored_alone(text, language)
+        assert scored is not None, text
+        kinds, moods = scored
+        assert abs(moods[0] - probabilities[index]).max() < 1e-5, text
+        top, second = sorted(decisions[index])[-2:]
+        if kinds[0] != batch[index].type:
+            disagreements.append(text)
+            assert top - second < 1e-5, text  # only a tie may fall either way
+    assert len(disagreements) <= 1
+    for text in texts[:: len(texts) // 40]:
+        alone = classifier.classify([text])[0]
+        together = classifier.classify([text, "Bonjour, une question sur ma facture"])[0]
+        assert alone.type == together.type and alone.sentiment == together.sentiment, text
+        assert abs(alone.sentiment_score - together.sentiment_score) < 1e-5, text
+
+
 def test_the_held_out_splits_keep_each_template_on_one_side():
     corpus = load_corpus()
     for held in select.SPLITS.values():

@@ -22,6 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_pipeline
 
 from filrouge.triage.corpus import Example
+from filrouge.triage.lone import LoneScorer, softmax
 from filrouge.triage.polarity import polarity
 
 LEXICON_WEIGHT = 2.0
@@ -114,19 +115,21 @@ class TextModel:
         )
 
     def _extra(self, texts: Sequence[str], languages: Sequence[str]) -> csr_matrix:
-        rows = []
-        for text, language in zip(texts, languages, strict=True):
-            mood = polarity(text, language)
-            flags = [float(language == code) for code in self.languages]
-            rows.append(
-                [
-                    mood.compound * LEXICON_WEIGHT,
-                    mood.positive * LEXICON_WEIGHT,
-                    mood.negative * LEXICON_WEIGHT,
-                    *flags,
-                ]
-            )
+        rows = [
+            self._extra_row(text, language) for text, language in zip(texts, languages, strict=True)
+        ]
         return csr_matrix(np.asarray(rows, dtype=np.float32).reshape(len(rows), -1))
+
+    def _extra_row(self, text: str, language: str) -> list[float]:
+        """The lexicon's polarity and the language, the columns after the n-grams."""
+        mood = polarity(text, language)
+        flags = [float(language == code) for code in self.languages]
+        return [
+            mood.compound * LEXICON_WEIGHT,
+            mood.positive * LEXICON_WEIGHT,
+            mood.negative * LEXICON_WEIGHT,
+            *flags,
+        ]
 
     def features(
         self, texts: Sequence[str], languages: Sequence[str], fit: bool = False
@@ -159,10 +162,15 @@ class TextModel:
             return self._predict(texts, languages)
 
     def _predict(self, texts: Sequence[str], languages: Sequence[str]) -> list[Prediction]:
-        matrix = self.features(texts, languages)
-        kinds = self.type_model.predict(matrix)
+        scored = self._scored_alone(texts[0], languages[0]) if len(texts) == 1 else None
+        if scored is not None:
+            kinds, moods = scored
+        else:
+            matrix = self.features(texts, languages)
+            kinds = self.type_model.predict(matrix)
+            moods = self.sentiment_model.predict_proba(matrix)
         remembered = [self.remembered.get(_key(text)) for text in texts]
-        moods = self.sentiment_model.predict_proba(matrix) / self.sentiment_prior
+        moods = moods / self.sentiment_prior
         moods /= moods.sum(axis=1, keepdims=True)
         classes = list(self.sentiment_model.classes_)
         negative, positive = classes.index("negative"), classes.index("positive")
@@ -176,6 +184,23 @@ class TextModel:
             _as_corrected(guess, labels) if labels else guess
             for guess, labels in zip(found, remembered, strict=True)
         ]
+
+    def _scored_alone(self, text: str, language: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """One text's type and sentiment probabilities without scikit-learn's per-call
+        machinery (``lone.py``); None when it must take scikit-learn's path."""
+        if min(len(self.type_model.classes_), len(self.sentiment_model.classes_)) <= 2:
+            return None  # a binary model has one row of coefficients, not one per class
+        scorer = self.__dict__.get("_lone")
+        if scorer is None:
+            scorer = self.__dict__["_lone"] = LoneScorer(self)
+        try:
+            kind, mood = scorer.decisions(normalise(text), self._extra_row(text, language))
+        except ValueError:
+            return None
+        return self.type_model.classes_[[int(np.argmax(kind))]], softmax(mood)[np.newaxis, :]
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {key: value for key, value in self.__dict__.items() if key != "_lone"}
 
 
 def _key(text: str) -> str:
