@@ -186,8 +186,9 @@ class TextModel:
         ]
 
     def _scored_alone(self, text: str, language: str) -> tuple[np.ndarray, np.ndarray] | None:
-        """One text's type and sentiment probabilities without scikit-learn's per-call
-        machinery (``lone.py``); None when it must take scikit-learn's path."""
+        """One text's type (an array of one label) and sentiment probabilities (one row), as
+        scikit-learn's ``predict`` and ``predict_proba`` give them, without their per-call
+        machinery (``lone.py``); None when the text must take scikit-learn's path."""
         if min(len(self.type_model.classes_), len(self.sentiment_model.classes_)) <= 2:
             return None  # a binary model has one row of coefficients, not one per class
         scorer = self.__dict__.get("_lone")
