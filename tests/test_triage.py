@@ -178,7 +178,7 @@ def test_a_lone_message_scores_as_in_a_batch_over_the_whole_corpus(classifier):
     for text in texts[:: len(texts) // 40]:
         alone = classifier.classify([text])[0]
         together = classifier.classify([text, "Bonjour, une question sur ma facture"])[0]
-        assert alone.type == together.type and alone.sentiment == together.sentiment, text
+        assert (alone.type, alone.sentiment) == (together.type, together.sentiment), text
         assert abs(alone.sentiment_score - together.sentiment_score) < 1e-5, text
 
 
