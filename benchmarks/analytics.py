@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, text
 
+from filrouge.core.indicators.dashboard import gather_dashboard
 from filrouge.core.indicators.facts import rebuild_report_facts
 from filrouge.core.indicators.period import ReportFilters, report_period
 from filrouge.core.indicators.reports import channel_report, timeseries
@@ -93,6 +94,9 @@ def bench(name: str, url: str, args: argparse.Namespace) -> None:
         "timeseries_day": lambda first: _series(factory, first, "first_response_median_s", {}),
         "timeseries_csat": lambda first: _series(factory, first, "csat", {}),
         "timeseries_segment": lambda first: _series(factory, first, "fcr_rate", {"segment": VIP}),
+        "dashboard": lambda first: _dashboard(factory, first, {}),
+        "dashboard_team": lambda first: _dashboard(factory, first, {"team_id": 1}),
+        "dashboard_segment": lambda first: _dashboard(factory, first, {"segment": VIP}),
     }
     figures = {case: _time(run, windows) for case, run in cases.items()}
     print(
@@ -143,6 +147,14 @@ def _series(factory: Any, first: date, metric: str, cuts: dict[str, Any]) -> Any
     with factory() as session:
         since, until = report_period(first, first + timedelta(days=89), PARIS, END.date())
         return timeseries(session, 1, ReportFilters(since, until, PARIS, **cuts), metric, "day")
+
+
+def _dashboard(factory: Any, first: date, cuts: dict[str, Any]) -> Any:
+    """Everything /reports computes: the channel table, the previous period's headline, three
+    daily series, the backlog now."""
+    with factory() as session:
+        since, until = report_period(first, first + timedelta(days=89), PARIS, END.date())
+        return gather_dashboard(session, 1, ReportFilters(since, until, PARIS, **cuts), "day")
 
 
 def _time(run: Callable[[date], Any], windows: Sequence[date]) -> tuple[float, float]:

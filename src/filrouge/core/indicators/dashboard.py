@@ -16,7 +16,12 @@ from sqlalchemy.sql.elements import ColumnElement
 from filrouge.core.hours import BadHours, read_zone
 from filrouge.core.indicators.figures import SPAM_TAG, Figures, cohort_of, conversation_cuts
 from filrouge.core.indicators.period import Interval, ReportFilters, local_midnight
-from filrouge.core.indicators.reports import METRICS, channel_report, figures_over_time
+from filrouge.core.indicators.reports import (
+    METRICS,
+    channel_report,
+    figures_over_time,
+    total_report,
+)
 from filrouge.core.models import ChannelAccount, Conversation, ConversationTag, Workspace
 
 # The headline, in the order shown (the backlog: at the end of the period, with its trend;
@@ -46,6 +51,7 @@ COLUMNS = (
     "signed_replies_share",
 )
 SERIES = ("conversations", "response_rate", "first_response_median_s")
+SHOWN = tuple(dict.fromkeys((*HEADLINE, *COLUMNS)))  # what the page reads of the reports
 LOWER_IS_BETTER = frozenset({"first_response_median_s", "first_response_p90_s", "backlog"})
 SHARES = frozenset(metric for metric in METRICS if metric.endswith(("_rate", "_share"))) | {
     "csat",
@@ -135,9 +141,9 @@ def gather_dashboard(
     session: Session, workspace_id: int, filters: ReportFilters, interval: Interval
 ) -> Dashboard:
     """Everything the dashboard shows for ``filters``, through the indicators' own reports."""
-    per_channel, total = channel_report(session, workspace_id, filters)
+    per_channel, total = channel_report(session, workspace_id, filters, SHOWN)
     before = previous_period(filters)
-    _, previous_total = channel_report(session, workspace_id, before)
+    previous_total = total_report(session, workspace_id, before, HEADLINE)
     return Dashboard(
         filters=filters,
         previous=before,

@@ -129,15 +129,18 @@ DURATIONS = {
     "resolution_median_s": "resolution",
 }
 SATISFACTION = {"csat", "csat_answers", "nps", "solved_first_contact_reported"}
+CUSTOMERS = {"customers", "contacts_per_customer_per_month"}  # a distinct count: costly
 
 
 def families(filters: ReportFilters) -> set[str]:
     wanted: Any = filters.extra.get("metrics")
     if not wanted:
-        return {"conversations", "first_response", "resolution", "surveys"}
+        return {"conversations", "customers", "first_response", "resolution", "surveys"}
     found: set[str] = set()
     for name in wanted:
-        if name in DURATIONS:
+        if name in CUSTOMERS:
+            found |= {"conversations", "customers"}
+        elif name in DURATIONS:
             found.add(DURATIONS[name])
         elif name in SATISFACTION:
             found.add("surveys")
@@ -169,7 +172,8 @@ def compute(
         postgresql = dialect == "postgresql"
         by = grouping.group_by(group, dialect)
         total = grouping.with_total and not postgresql
-        counts = _conversations(session, cohort, group, by, of, postgresql, total)
+        customers = "customers" in wanted
+        counts = _conversations(session, cohort, group, by, of, postgresql, total, customers)
         if postgresql:  # the durations came with the counts
             wanted = wanted - {"first_response", "resolution"}
         if grouping.by == "channel":
@@ -223,11 +227,13 @@ def _conversations(
     of: Any,
     durations: bool,
     total: bool = False,
+    customers: bool = True,
 ) -> dict[Any, Counts]:
     """Every per-conversation figure in one pass (with ``durations``, PostgreSQL's
     ``percentile_disc`` too, which leaves out the unanswered); the messages' counts handed
     back, by the conversation's group, for the caller to place. ``total`` (SQLite, which
-    has no grouping sets): all the groups together too, key None, added up from theirs."""
+    has no grouping sets): all the groups together too, key None, added up from theirs.
+    Without ``customers``, the distinct customers are not counted (0)."""
     fact = ReportConversation
     resolved = fact.resolution_s.is_not(None)
     ranks = [
@@ -245,7 +251,7 @@ def _conversations(
             func.count(),
             func.count(fact.first_response_s),
             func.count(fact.resolution_s),
-            func.count(func.distinct(fact.customer_id)),
+            func.count(func.distinct(fact.customer_id)) if customers else literal(0),
             func.sum(case((and_(resolved, fact.replies == 1, fact.reopened == 0), 1), else_=0)),
             func.sum(case((and_(resolved, fact.reopened == 1), 1), else_=0)),
             func.sum(fact.channel_switches),
@@ -270,9 +276,8 @@ def _conversations(
         if summed is not None:
             summed = [done + int(value or 0) for done, value in zip(summed, numbers, strict=True)]
     if summed is not None and counts:  # every count adds up but the distinct customers
-        summed[3] = session.execute(
-            select(func.count(func.distinct(fact.customer_id))).where(cohort)
-        ).scalar_one()
+        distinct = select(func.count(func.distinct(fact.customer_id))).where(cohort)
+        summed[3] = session.execute(distinct).scalar_one() if customers else 0
         _set_conversation_counts(of(None), summed)
         counts[None] = summed[-4:]
     return counts

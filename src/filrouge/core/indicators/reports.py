@@ -41,29 +41,57 @@ ALL_TOGETHER = Grouping("total")
 
 
 def channel_report(
-    session: Session, workspace_id: int, filters: ReportFilters
+    session: Session,
+    workspace_id: int,
+    filters: ReportFilters,
+    wanted: tuple[str, ...] | None = None,
 ) -> tuple[dict[int, Figures], Figures]:
     """The figures of each channel (conversations on the channel they began on, messages on
-    the channel they travelled on, surveys on the channel they went out on), and the total."""
-    return channel_report_with(compute, session, workspace_id, filters)
+    the channel they travelled on, surveys on the channel they went out on), and the total;
+    only the ``wanted`` figures' queries run (every figure when None: the API's report)."""
+    if wanted is not None:
+        filters = replace(filters, extra={**filters.extra, "metrics": wanted})
+    return channel_report_with(compute, session, workspace_id, filters, wanted)
 
 
 def channel_report_with(
-    figures_of: Compute, session: Session, workspace_id: int, filters: ReportFilters
+    figures_of: Compute,
+    session: Session,
+    workspace_id: int,
+    filters: ReportFilters,
+    wanted: tuple[str, ...] | None = None,
 ) -> tuple[dict[int, Figures], Figures]:
     """``channel_report`` with the figures of ``figures_of`` (the facts, or the raw SQL that
     checks them); the service levels from ``sla_outcomes`` either way."""
     per_channel = figures_of(session, workspace_id, filters, BY_CHANNEL_AND_TOTAL)
-    total = per_channel.pop(None, None)  # PostgreSQL counts it in the same queries
+    total = per_channel.pop(None, None)  # counted in the same queries (summed on SQLite)
     if total is None:
         total = figures_of(session, workspace_id, filters, ALL_TOGETHER).get(0, Figures())
     from_facts = figures_of is compute  # else the raw tables throughout, to check the facts
     levels: dict[Any, Figures] = {**per_channel, None: total}  # the total: key None
     add_service_levels(
-        session, workspace_id, filters, BY_CHANNEL_AND_TOTAL, levels, from_facts=from_facts
+        session,
+        workspace_id,
+        filters,
+        BY_CHANNEL_AND_TOTAL,
+        levels,
+        wanted,
+        from_facts=from_facts,
     )
     total = levels.pop(None)
     return levels, total
+
+
+def total_report(
+    session: Session, workspace_id: int, filters: ReportFilters, wanted: tuple[str, ...]
+) -> Figures:
+    """The ``wanted`` figures of all the channels together (the dashboard's previous period:
+    only its headline), running only their families' queries."""
+    scoped = replace(filters, extra={**filters.extra, "metrics": wanted})
+    found = compute(session, workspace_id, scoped, ALL_TOGETHER)
+    together = {0: found.get(0, Figures())}
+    add_service_levels(session, workspace_id, scoped, ALL_TOGETHER, together, wanted)
+    return together[0]
 
 
 def timeseries(

@@ -98,7 +98,8 @@ def add_service_levels(
     if ends is not None and needs("backlog"):
         _backlog_over_time(session, workspace_id, filters, ends, of)
     if ends is None and (needs("backlog") or needs("backlog_age")):
-        _backlog_at_end(session, dialect, workspace_id, filters, grouping, of, from_facts)
+        ages = needs("backlog_age")
+        _backlog_at_end(session, dialect, workspace_id, filters, grouping, of, from_facts, ages)
     elif ends is not None and needs("backlog_age"):
         moments = [(literal(key), end) for key, end in ends.items()]
         open_rows = _open_facts if from_facts else _open_conversations
@@ -262,11 +263,13 @@ def _backlog_at_end(
     grouping: Grouping,
     of: Any,
     from_facts: bool,
+    ages: bool = True,
 ) -> None:
-    """The backlog at the end of the period, per group: walked on SQLite (``ranks.py``), one
-    sort otherwise."""
+    """The backlog at the end of the period, per group, and its ages (only its counts when
+    not ``ages``): walked on SQLite (``ranks.py``), sorted otherwise."""
     if from_facts and walks(dialect, grouping.by, filters):
-        _backlog_walked(session, workspace_id, filters, grouping.by, of, grouping.with_total)
+        by, with_total = grouping.by, grouping.with_total
+        _backlog_walked(session, workspace_id, filters, by, of, with_total, ages)
         return
     if from_facts:
         fact = ReportConversation
@@ -276,7 +279,21 @@ def _backlog_at_end(
         rows = _open_conversations(
             dialect, workspace_id, filters, [(grouping.conversation(), filters.until)]
         )
+    if not ages:
+        _backlog_counted(session, rows, of, grouping.with_total)
+        return
     _backlog(session, dialect, rows, of, with_total=grouping.with_total, from_facts=from_facts)
+
+
+def _backlog_counted(session: Session, rows: Any, of: Any, with_total: bool) -> None:
+    """Each group's open conversations counted, without their ages (and all together, key
+    None, when ``with_total``)."""
+    query = select(rows.c.grp, func.count()).group_by(rows.c.grp)
+    counts: dict[Any, int] = dict(session.execute(query).tuples().all())
+    if with_total and counts:
+        counts[None] = sum(counts.values())
+    for key, count in counts.items():
+        of(key).backlog = count
 
 
 def _open_conversations(
@@ -301,13 +318,15 @@ def _open_fact_conditions(
     workspace_id: int, filters: ReportFilters, moment: datetime
 ) -> list[ColumnElement[bool]]:
     """Facts of conversations open at ``moment``: begun before it, open until after it
-    (``open_until``, migration 0027), within the cuts."""
+    (``open_until``, migration 0027), within the cuts: tested in that order, so a segment's
+    or a type's look-up is made only for the conversations open then."""
     fact = ReportConversation
     when = literal(moment, type_=fact.first_inbound_at.type)
     return [
-        *facts_cuts(workspace_id, filters),
+        fact.workspace_id == workspace_id,
         fact.first_inbound_at < when,
         or_(fact.open_until.is_(None), fact.open_until >= when),
+        *facts_cuts(workspace_id, filters),
     ]
 
 
@@ -334,6 +353,7 @@ def _backlog_walked(
     by: str,
     of: Any,
     with_total: bool = False,
+    ages: bool = True,
 ) -> None:
     """The backlog at the end of the period per channel or all together (and, per channel
     ``with_total``, all together too, key None), its ages read at their ranks by walking the
@@ -353,11 +373,13 @@ def _backlog_walked(
     for key, count in counts.items():
         if not count:
             continue
+        found = of(key)
+        found.backlog = count
+        if not ages:
+            continue
         median, p90 = backlog_ages_at_ranks(
             session, workspace_id, filters.until, walked[key], count, (0.5, 0.9)
         )
-        found = of(key)
-        found.backlog = count
         found.backlog_age_median_s = _seconds(median)
         found.backlog_age_p90_s = _seconds(p90)
 
