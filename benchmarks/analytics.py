@@ -198,7 +198,7 @@ def generate(engine: Engine, conversations: int, per_conversation: int) -> tuple
                 for n in range(1, customers + 1)
             ),
         )
-        plan = list(_conversations(draw, conversations, customers))
+        plan = _in_time_order(list(_conversations(draw, conversations, customers)))
         _load(
             raw,
             sqlite,
@@ -329,6 +329,15 @@ def _conversations(draw: random.Random, count: int, customers: int) -> Iterator[
             "priority": draw.choices(("low", "normal", "high", "urgent"), (10, 70, 15, 5))[0],
             "public": KINDS[channel - 1] in ("x", "instagram") and draw.random() < 0.4,
         }
+
+
+def _in_time_order(plan: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Conversations numbered in the order they began, as a live database numbers them (and
+    as PostgreSQL's heap then holds them: a period is a run of pages, not pages everywhere)."""
+    plan.sort(key=lambda c: c["first"])
+    for n, c in enumerate(plan, start=1):
+        c["id"] = n
+    return plan
 
 
 def _conversation_row(c: dict[str, Any], stamp: Callable[[datetime], Any]) -> tuple[Any, ...]:

@@ -20,12 +20,17 @@ from sqlalchemy import select, text, update
 from fake_provider import fake_provider
 from filrouge.core.actions.teams import create_team
 from filrouge.core.audit import Actor
-from filrouge.core.indicators.dashboard import HEADLINE
+from filrouge.core.indicators.dashboard import HEADLINE, SHOWN
 from filrouge.core.indicators.facts import rebuild_report_facts
 from filrouge.core.indicators.figures import compute
 from filrouge.core.indicators.period import ReportFilters, report_period
 from filrouge.core.indicators.reference import compute_from_tables
-from filrouge.core.indicators.reports import channel_report_with, timeseries_with, total_report
+from filrouge.core.indicators.reports import (
+    channel_report,
+    channel_report_with,
+    timeseries_with,
+    total_report,
+)
 from filrouge.core.models import Conversation, ReportConversation, ReportOtherChannel
 from filrouge.core.segments import SegmentDefinition, segment_clause
 from filrouge.db import transaction
@@ -335,10 +340,14 @@ def test_percentiles_read_at_their_rank_match_the_sorted_figures(admin, lines, f
                 for metric in ("first_response_median_s", "backlog_age_p90_s")
             ]
             headline = total_report(session, workspace_id, filters, HEADLINE)
+            shown = channel_report(session, workspace_id, filters, SHOWN)
         assert facts[1].public() == tables[1].public()
         assert {metric: getattr(headline, metric) for metric in HEADLINE} == {
             metric: getattr(facts[1], metric) for metric in HEADLINE
         }  # the dashboard's previous period: its headline alone, the same figures
+        for key, figures in [*facts[0].items(), (None, facts[1])]:  # what the page reads
+            read = shown[1] if key is None else shown[0][key]
+            assert {m: getattr(read, m) for m in SHOWN} == {m: getattr(figures, m) for m in SHOWN}
         assert {k: v.public() for k, v in facts[0].items()} == {
             k: v.public() for k, v in tables[0].items()
         }

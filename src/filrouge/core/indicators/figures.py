@@ -173,7 +173,8 @@ def compute(
         by = grouping.group_by(group, dialect)
         total = grouping.with_total and not postgresql
         customers = "customers" in wanted
-        counts = _conversations(session, cohort, group, by, of, postgresql, total, customers)
+        durations = wanted & {"first_response", "resolution"} if postgresql else set()
+        counts = _conversations(session, cohort, group, by, of, durations, total, customers)
         if postgresql:  # the durations came with the counts
             wanted = wanted - {"first_response", "resolution"}
         if grouping.by == "channel":
@@ -225,11 +226,11 @@ def _conversations(
     group: Any,
     group_by: Any,
     of: Any,
-    durations: bool,
+    durations: set[str],
     total: bool = False,
     customers: bool = True,
 ) -> dict[Any, Counts]:
-    """Every per-conversation figure in one pass (with ``durations``, PostgreSQL's
+    """Every per-conversation figure in one pass (with the ``durations`` families, PostgreSQL's
     ``percentile_disc`` too, which leaves out the unanswered); the messages' counts handed
     back, by the conversation's group, for the caller to place. ``total`` (SQLite, which
     has no grouping sets): all the groups together too, key None, added up from theirs.
@@ -237,16 +238,16 @@ def _conversations(
     fact = ReportConversation
     resolved = fact.resolution_s.is_not(None)
     ranks = [
-        func.percentile_disc(point).within_group(value)
-        for point, value in (
-            (0.5, fact.first_response_s),
-            (0.9, fact.first_response_s),
-            (0.5, fact.resolution_s),
+        func.percentile_disc(point).within_group(value) if family in durations else literal(None)
+        for family, point, value in (
+            ("first_response", 0.5, fact.first_response_s),
+            ("first_response", 0.9, fact.first_response_s),
+            ("resolution", 0.5, fact.resolution_s),
         )
     ]
     rows = session.execute(
         select(
-            *(ranks if durations else [literal(None)] * 3),
+            *ranks,
             group,
             func.count(),
             func.count(fact.first_response_s),
