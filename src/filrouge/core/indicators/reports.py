@@ -51,18 +51,16 @@ def channel_report(
     only the ``wanted`` figures' queries run (every figure when None: the API's report)."""
     if wanted is not None:
         filters = replace(filters, extra={**filters.extra, "metrics": wanted})
-    return channel_report_with(compute, session, workspace_id, filters, wanted)
+    return channel_report_with(compute, session, workspace_id, filters)
 
 
 def channel_report_with(
-    figures_of: Compute,
-    session: Session,
-    workspace_id: int,
-    filters: ReportFilters,
-    wanted: tuple[str, ...] | None = None,
+    figures_of: Compute, session: Session, workspace_id: int, filters: ReportFilters
 ) -> tuple[dict[int, Figures], Figures]:
     """``channel_report`` with the figures of ``figures_of`` (the facts, or the raw SQL that
-    checks them); the service levels from ``sla_outcomes`` either way."""
+    checks them); the service levels from ``sla_outcomes`` either way; only the figures of
+    ``filters.extra["metrics"]`` when it is given."""
+    wanted: Any = filters.extra.get("metrics")
     per_channel = figures_of(session, workspace_id, filters, BY_CHANNEL_AND_TOTAL)
     total = per_channel.pop(None, None)  # counted in the same queries (summed on SQLite)
     if total is None:
