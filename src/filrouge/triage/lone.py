@@ -9,7 +9,8 @@ vocabulary, both idf vectors, the hashing's width, the classifiers' coefficients
 computes the same features for one text — counted, sublinear tf × idf, unit length per part,
 then the lexicon's columns — and the same decisions, on the few columns the text has.
 Batches keep scikit-learn's path; ``tests/test_triage.py`` holds the two to the same scores
-over the whole corpus.
+over the whole corpus. The features are computed in double precision where scikit-learn uses
+single, so two types whose decision values tie to within 1e-5 may fall either way.
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ import numpy as np
 from sklearn.utils import murmurhash3_32
 
 UNHASHABLE = -(2**31)  # scikit-learn maps this hash specially: such a text takes its path
+
+
+class Unhashable(ValueError):
+    """An n-gram hashed to ``UNHASHABLE``: the text is left to scikit-learn."""
 
 
 class LoneScorer:
@@ -46,8 +51,8 @@ class LoneScorer:
 
     def decisions(self, cleaned: str, extra: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
         """(type decision per class, sentiment decision per class) for ``cleaned`` (the
-        normalised text) and ``extra`` (its lexicon and language columns); ValueError for a
-        text scikit-learn would hash differently (``UNHASHABLE``)."""
+        normalised text) and ``extra`` (its lexicon and language columns); ``Unhashable`` for
+        a text scikit-learn would hash differently."""
         columns, values = _unit_tfidf(
             [self.vocabulary[f] for f in self.word_features(cleaned) if f in self.vocabulary],
             self.word_idf,
@@ -59,7 +64,7 @@ class LoneScorer:
             for gram in analyse(cleaned):
                 code = murmurhash3_32(gram, seed=0)
                 if code == UNHASHABLE:
-                    raise ValueError("n-gram hashed to the minimum int32")
+                    raise Unhashable(gram)
                 hashed.append(abs(code) % width)
             columns, values = _unit_tfidf(hashed, idf)
             parts.append((columns + len(self.vocabulary), values))

@@ -22,7 +22,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, make_pipeline
 
 from filrouge.triage.corpus import Example
-from filrouge.triage.lone import LoneScorer, softmax
+from filrouge.triage.lone import LoneScorer, Unhashable, softmax
 from filrouge.triage.polarity import polarity
 
 LEXICON_WEIGHT = 2.0
@@ -143,6 +143,7 @@ class TextModel:
         return hstack([grams, self._extra(texts, languages)], format="csr")
 
     def fit(self, examples: Sequence[Example], weights: Sequence[float] | None = None) -> TextModel:
+        self.__dict__.pop("_lone", None)  # a lone text's scorer reads the fitted numbers
         matrix = self.features([e.text for e in examples], [e.language for e in examples], fit=True)
         weight = None if weights is None else np.asarray(weights)
         self.type_model.fit(matrix, [e.type for e in examples], sample_weight=weight)
@@ -196,7 +197,7 @@ class TextModel:
             scorer = self.__dict__["_lone"] = LoneScorer(self)
         try:
             kind, mood = scorer.decisions(normalise(text), self._extra_row(text, language))
-        except ValueError:
+        except Unhashable:
             return None
         return self.type_model.classes_[[int(np.argmax(kind))]], softmax(mood)[np.newaxis, :]
 

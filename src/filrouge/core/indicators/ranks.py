@@ -116,6 +116,7 @@ def _at_ranks(
     return found
 
 
+MAX_BOUND = 900  # SQLite before 3.32 binds at most 999 values in one statement
 RANKED = table("report_ranked", column("grp"), column("v"))  # temporary: in (grp, v) order
 RANKED_TOTAL = table("report_ranked_total", column("v"))  # the values, all groups together
 
@@ -125,7 +126,9 @@ def sorted_percentiles(
 ) -> dict[Any, tuple[int, list[Any]]]:
     """Per group of ``rows`` (a subquery with columns ``grp`` and ``v``; null values left out):
     how many values, and the value at the nearest rank of each point (``with_total``: all the
-    groups together too, key None), read from a sorted copy of the rows (module docstring)."""
+    groups together too, key None; the groups' keys are never None), read from a sorted copy
+    of the rows (module docstring). No rows: no groups, and no total."""
+    session.flush()  # the copy reads the connection: what the session holds goes first
     connection = session.connection()
     _fresh_table(connection, RANKED.name, "grp, v")
     present = rows.c.v.is_not(None)
@@ -166,14 +169,13 @@ def _values_at_ranks(
         for key, count, start in groups
     }
     rowids = sorted({rowid for _, (_, ids) in wanted.items() for rowid in ids})
-    values = dict(
-        connection.execute(
-            text(f"SELECT rowid, v FROM {name} WHERE rowid IN :ids").bindparams(
-                bindparam("ids", expanding=True)
-            ),
-            {"ids": rowids},
-        ).all()
+    query = text(f"SELECT rowid, v FROM {name} WHERE rowid IN :ids").bindparams(
+        bindparam("ids", expanding=True)
     )
+    values: dict[int, Any] = {}
+    for start in range(0, len(rowids), MAX_BOUND):  # two years by day: 1,462 ranks
+        chunk = {"ids": rowids[start : start + MAX_BOUND]}
+        values.update(connection.execute(query, chunk).tuples().all())
     return {
         key: (count, [values.get(rowid) for rowid in ids]) for key, (count, ids) in wanted.items()
     }

@@ -93,7 +93,7 @@ def add_service_levels(
     if needs("compliance") or needs("within"):
         _compliance(session, dialect, cohort, grouping, of)
     if needs("business"):
-        _business_first_response(session, dialect, cohort, grouping, of)
+        _business_first_response(session, dialect, cohort, grouping, of, from_facts)
     ends: dict[Any, datetime] | None = filters.extra.get("ends_of")  # type: ignore[assignment]
     if ends is not None and needs("backlog"):
         _backlog_over_time(session, workspace_id, filters, ends, of)
@@ -209,7 +209,12 @@ def kept_first_response() -> ColumnElement[bool]:
 
 
 def _business_first_response(
-    session: Session, dialect: str, cohort: _Cohort, grouping: Grouping, of: Any
+    session: Session,
+    dialect: str,
+    cohort: _Cohort,
+    grouping: Grouping,
+    of: Any,
+    from_facts: bool = True,
 ) -> None:
     rows = (
         select(cohort.group.label("grp"), SlaOutcome.business_seconds.label("v"))
@@ -222,7 +227,7 @@ def _business_first_response(
         )
         .subquery()
     )
-    found = percentiles_of(session, rows, (0.5, 0.9), grouping.with_total)
+    found = _percentiles(session, dialect, rows, grouping.with_total, from_facts)
     for key, (_, (median, p90)) in found.items():
         figures = of(key)
         figures.first_response_business_median_s = _seconds(median)
@@ -283,6 +288,18 @@ def _backlog_at_end(
         _backlog_counted(session, rows, of, grouping.with_total)
         return
     _backlog(session, dialect, rows, of, with_total=grouping.with_total, from_facts=from_facts)
+
+
+def _percentiles(
+    session: Session, dialect: str, rows: Any, with_total: bool, from_facts: bool
+) -> dict[Any, tuple[int, list[Any]]]:
+    """Per group of ``rows``: the count, the median and the p90, read at their ranks for a
+    report (``sqlfn.percentiles_of``); for the check from the raw tables, by the nearest rank's
+    definition written out (``sqlfn.percentiles``), so the two ways are held to each other."""
+    if from_facts:
+        return percentiles_of(session, rows, (0.5, 0.9), with_total)
+    query = percentiles(dialect, rows, "grp", "v", (0.5, 0.9), with_total)
+    return {key: (count, values) for key, count, *values in session.execute(query)}
 
 
 def _backlog_counted(session: Session, rows: Any, of: Any, with_total: bool) -> None:
@@ -396,12 +413,9 @@ def _backlog(
     """Each group's open conversations (``rows``: columns ``grp`` and ``v``, the age) counted,
     and their ages' median and p90; ``with_total``: all the groups together too, key None.
     From the raw tables, the nearest ranks' definition written out (``sqlfn.percentiles``)."""
-    if from_facts:
-        found = percentiles_of(session, rows, (0.5, 0.9), with_total)
-    else:
-        query = percentiles(dialect, rows, "grp", "v", (0.5, 0.9), with_total)
-        found = {key: (count, values) for key, count, *values in session.execute(query)}
-    for key, (count, (median, p90)) in found.items():
+    for key, (count, (median, p90)) in _percentiles(
+        session, dialect, rows, with_total, from_facts
+    ).items():
         figures = of(key)
         if counts:
             figures.backlog = count
