@@ -128,6 +128,10 @@ DURATIONS = {
     "first_response_p90_s": "first_response",
     "resolution_median_s": "resolution",
 }
+WALKED_POINTS = {  # family → its figures and the point each is read at
+    "first_response": {"first_response_median_s": 0.5, "first_response_p90_s": 0.9},
+    "resolution": {"resolution_median_s": 0.5},
+}
 SATISFACTION = {"csat", "csat_answers", "nps", "solved_first_contact_reported"}
 CUSTOMERS = {"customers", "contacts_per_customer_per_month"}  # a distinct count: costly
 
@@ -364,23 +368,24 @@ def _durations_walked(
     wanted: set[str],
 ) -> None:
     """The same percentiles, each read at its rank by walking an index (``ranks.py``; SQLite,
-    the whole channel table), the groups' counts being known."""
-    for family, column, fields in (
-        ("first_response", "first_response_s", ("first_response_median_s", "first_response_p90_s")),
-        ("resolution", "resolution_s", ("resolution_median_s", None)),
+    the whole channel table), the groups' counts being known; only the points of the figures
+    asked for (``filters.extra["metrics"]``): a p90's walk is the longest."""
+    asked: Any = filters.extra.get("metrics")
+    for family, column, points in (
+        ("first_response", "first_response_s", WALKED_POINTS["first_response"]),
+        ("resolution", "resolution_s", WALKED_POINTS["resolution"]),
     ):
         if family not in wanted:
             continue
-        points = (0.5, 0.9) if fields[1] else (0.5,)
+        chosen = {field: point for field, point in points.items() if not asked or field in asked}
         for key, found in figures.items():
             count = _counted(found, family)
             channel_id = key if by == "channel" and key is not None else filters.channel_id
             values = durations_at_ranks(
-                session, workspace_id, filters, column, channel_id, count, points
+                session, workspace_id, filters, column, channel_id, count, tuple(chosen.values())
             )
-            for field, value in zip(fields, values, strict=False):
-                if field:
-                    setattr(found, field, _seconds(value))
+            for field, value in zip(chosen, values, strict=True):
+                setattr(found, field, _seconds(value))
 
 
 def cohort_of(workspace_id: int, filters: ReportFilters) -> ColumnElement[bool]:
