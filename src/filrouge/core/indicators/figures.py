@@ -218,7 +218,7 @@ def facts_cuts(workspace_id: int, filters: ReportFilters) -> list[ColumnElement[
         if value is not None:
             conditions.append(column == value)
     if filters.segment is not None:
-        conditions.append(fact.customer_id.in_(_members(filters)))
+        conditions.append(fact.customer_id.in_(segment_customers(filters)))
     if filters.type is not None:  # triage's cut (triage_cut.py)
         conditions.append(first_message_type_is(filters.type, fact.conversation_id))
     return conditions
@@ -405,7 +405,7 @@ def cohort_of(workspace_id: int, filters: ReportFilters) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
-def _members(filters: ReportFilters) -> Any:
+def segment_customers(filters: ReportFilters) -> Any:
     """The segment's customers: found once per report when ``compute`` has, else by its
     conditions."""
     found = filters.extra.get("segment_members")
@@ -424,7 +424,7 @@ def conversation_cuts(filters: ReportFilters) -> list[ColumnElement[bool]]:
     if filters.priority is not None:
         cuts.append(Conversation.priority == filters.priority)
     if filters.segment is not None:
-        cuts.append(Conversation.customer_id.in_(_members(filters)))
+        cuts.append(Conversation.customer_id.in_(segment_customers(filters)))
     if filters.type is not None:  # triage's cut (triage_cut.py)
         cuts.append(first_message_type_is(filters.type))
     return cuts

@@ -30,12 +30,17 @@ class Conversation(IdMixin, CreatedMixin, Base):
         Index("ix_conversations_status_activity", "status", "last_activity_at"),
         # reports: the conversations begun in a period
         Index("ix_conversations_workspace_first_inbound", "workspace_id", "first_inbound_at"),
-        # the dashboard: what waits on the team now, and since when (counted from the index)
+        # the dashboard: what waits on the team now, since when, within its cuts (counted
+        # from the index alone)
         Index(
             "ix_conversations_workspace_status_first_inbound",
             "workspace_id",
             "status",
             "first_inbound_at",
+            "customer_id",
+            "team_id",
+            "assignee_id",
+            "priority",
         ),
         # the "SLA due soon" view; the SLA sweeper (what must be looked at again)
         Index("ix_conversations_workspace_sla_due", "workspace_id", "sla_due_at"),
