@@ -163,7 +163,7 @@ def _values_at_ranks(
     connection: Any, name: str, groups: Sequence[Any], points: Sequence[float]
 ) -> dict[Any, tuple[int, list[Any]]]:
     """Each group's (key, count, first rowid) → its count and its values at the points' ranks,
-    read in one query."""
+    read in one query (a few for a long series by day)."""
     wanted = {
         key: (count, [start + rank(point, count) - 1 for point in points])
         for key, count, start in groups
