@@ -19,7 +19,7 @@ from filrouge.core.indicators.facts import SPAM_TAG
 from filrouge.core.indicators.members import segment_members
 from filrouge.core.indicators.period import ReportFilters
 from filrouge.core.indicators.ranks import durations_at_ranks, walks
-from filrouge.core.indicators.sqlfn import between, percentiles_of, ratio
+from filrouge.core.indicators.sqlfn import between, column_sums, percentiles_of, ratio
 from filrouge.core.indicators.triage_cut import first_message_type_is
 from filrouge.core.models import (
     Conversation,
@@ -123,15 +123,15 @@ Compute = Callable[[Session, int, ReportFilters, Grouping], dict[Any, "Figures"]
 
 # The family of queries each figure comes from; a report of one figure (a time series) runs
 # only its own (``filters.extra["metrics"]``: the figures wanted; all when absent).
-DURATIONS = {
-    "first_response_median_s": "first_response",
-    "first_response_p90_s": "first_response",
-    "resolution_median_s": "resolution",
+# The durations: family → (the facts' column, each of its figures and the point it is read at)
+DURATION_FIGURES: dict[str, tuple[str, dict[str, float]]] = {
+    "first_response": (
+        "first_response_s",
+        {"first_response_median_s": 0.5, "first_response_p90_s": 0.9},
+    ),
+    "resolution": ("resolution_s", {"resolution_median_s": 0.5}),
 }
-WALKED_POINTS = {  # family → its figures and the point each is read at
-    "first_response": {"first_response_median_s": 0.5, "first_response_p90_s": 0.9},
-    "resolution": {"resolution_median_s": 0.5},
-}
+DURATIONS = {field: family for family, (_, points) in DURATION_FIGURES.items() for field in points}
 SATISFACTION = {"csat", "csat_answers", "nps", "solved_first_contact_reported"}
 CUSTOMERS = {"customers", "contacts_per_customer_per_month"}  # a distinct count: costly
 
@@ -241,17 +241,15 @@ def _conversations(
     Without ``customers``, the distinct customers are not counted (0)."""
     fact = ReportConversation
     resolved = fact.resolution_s.is_not(None)
-    ranks = [
-        func.percentile_disc(point).within_group(value) if family in durations else literal(None)
-        for family, point, value in (
-            ("first_response", 0.5, fact.first_response_s),
-            ("first_response", 0.9, fact.first_response_s),
-            ("resolution", 0.5, fact.resolution_s),
-        )
+    ranked = [  # the percentiles of the durations wanted, by figure
+        (field, func.percentile_disc(point).within_group(getattr(fact, column)))
+        for family, (column, points) in DURATION_FIGURES.items()
+        if family in durations
+        for field, point in points.items()
     ]
     rows = session.execute(
         select(
-            *ranks,
+            *(rank for _, rank in ranked),
             group,
             func.count(),
             func.count(fact.first_response_s),
@@ -269,18 +267,17 @@ def _conversations(
         .group_by(group_by)
     )
     counts: dict[Any, Counts] = {}
-    summed = [0] * 11 if total else None
-    for first_median, first_p90, resolution_median, key, *numbers in rows:
-        _set_conversation_counts(of(key), numbers)
+    every: list[Sequence[Any]] = []
+    for row in rows:
+        values, key, numbers = row[: len(ranked)], row[len(ranked)], row[len(ranked) + 1 :]
+        found = of(key)
+        _set_conversation_counts(found, numbers)
         counts[key] = [int(value or 0) for value in numbers[-4:]]
-        if durations:
-            found = of(key)
-            found.first_response_median_s = _seconds(first_median)
-            found.first_response_p90_s = _seconds(first_p90)
-            found.resolution_median_s = _seconds(resolution_median)
-        if summed is not None:
-            summed = [done + int(value or 0) for done, value in zip(summed, numbers, strict=True)]
-    if summed is not None and counts:  # every count adds up but the distinct customers
+        for (field, _), value in zip(ranked, values, strict=True):
+            setattr(found, field, _seconds(value))
+        every.append(numbers)
+    if total and every:  # every count adds up but the distinct customers
+        summed = column_sums(every)
         distinct = select(func.count(func.distinct(fact.customer_id))).where(cohort)
         summed[3] = session.execute(distinct).scalar_one() if customers else 0
         _set_conversation_counts(of(None), summed)
@@ -334,24 +331,15 @@ def _durations(
     session: Session, cohort: Any, key: Any, of: Any, wanted: set[str], with_total: bool
 ) -> None:
     """The durations' percentiles per group (``with_total``: all the groups together too)."""
-    for family, value, fields in (
-        (
-            "first_response",
-            ReportConversation.first_response_s,
-            ("first_response_median_s", "first_response_p90_s"),
-        ),
-        ("resolution", ReportConversation.resolution_s, ("resolution_median_s", None)),
-    ):
+    for family, (column, points) in DURATION_FIGURES.items():
         if family not in wanted:
             continue
+        value = getattr(ReportConversation, column)
         rows = select(key.label("grp"), value.label("v")).where(cohort).subquery()
-        for group, (_, (median, p90)) in percentiles_of(
-            session, rows, (0.5, 0.9), with_total
-        ).items():
-            found = of(group)
-            setattr(found, fields[0], _seconds(median))
-            if fields[1]:
-                setattr(found, fields[1], _seconds(p90))
+        found = percentiles_of(session, rows, tuple(points.values()), with_total)
+        for group, (_, values) in found.items():
+            for field, at_rank in zip(points, values, strict=True):
+                setattr(of(group), field, _seconds(at_rank))
 
 
 def _counted(found: Figures, family: str) -> int:
@@ -371,10 +359,7 @@ def _durations_walked(
     the whole channel table), the groups' counts being known; only the points of the figures
     asked for (``filters.extra["metrics"]``): a p90's walk is the longest."""
     asked: Any = filters.extra.get("metrics")
-    for family, column, points in (
-        ("first_response", "first_response_s", WALKED_POINTS["first_response"]),
-        ("resolution", "resolution_s", WALKED_POINTS["resolution"]),
-    ):
+    for family, (column, points) in DURATION_FIGURES.items():
         if family not in wanted:
             continue
         chosen = {field: point for field, point in points.items() if not asked or field in asked}
@@ -455,13 +440,12 @@ def surveys(
     if cuts:
         query = query.join(Conversation, Conversation.id == Survey.conversation_id)
     dialect = session.get_bind().dialect.name
-    summed = [0] * 7 if grouping.with_total and dialect != "postgresql" else None
+    every = []
     for key, *numbers in session.execute(query.group_by(grouping.group_by(group, dialect))):
         _set_survey_counts(of(key), numbers)
-        if summed is not None:  # SQLite's total: every count adds up
-            summed = [done + int(value or 0) for done, value in zip(summed, numbers, strict=True)]
-    if summed is not None and summed[0]:
-        _set_survey_counts(of(None), summed)
+        every.append(numbers)
+    if grouping.with_total and dialect != "postgresql" and every:  # every count adds up
+        _set_survey_counts(of(None), column_sums(every))
 
 
 def _set_survey_counts(found: Figures, numbers: Sequence[Any]) -> None:

@@ -3,7 +3,7 @@ months at local midnight (a day when the clocks change is 23 or 25 hours long, a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -33,6 +33,12 @@ class ReportFilters:
     @property
     def days(self) -> float:
         return (self.until - self.since).total_seconds() / 86400
+
+    def asking_for(self, metrics: tuple[str, ...] | None) -> ReportFilters:
+        """The same report, running only the queries of ``metrics`` (every one when None)."""
+        if metrics is None:
+            return self
+        return replace(self, extra={**self.extra, "metrics": metrics})
 
     @property
     def cut_beyond_channel(self) -> bool:

@@ -49,9 +49,7 @@ def channel_report(
     """The figures of each channel (conversations on the channel they began on, messages on
     the channel they travelled on, surveys on the channel they went out on), and the total;
     only the ``wanted`` figures' queries run (every figure when None: the API's report)."""
-    if wanted is not None:
-        filters = replace(filters, extra={**filters.extra, "metrics": wanted})
-    return channel_report_with(compute, session, workspace_id, filters)
+    return channel_report_with(compute, session, workspace_id, filters.asking_for(wanted))
 
 
 def channel_report_with(
@@ -85,7 +83,7 @@ def total_report(
 ) -> Figures:
     """The ``wanted`` figures of all the channels together (the dashboard's previous period:
     only its headline), running only their families' queries."""
-    scoped = replace(filters, extra={**filters.extra, "metrics": wanted})
+    scoped = filters.asking_for(wanted)
     found = compute(session, workspace_id, scoped, ALL_TOGETHER)
     together = {0: found.get(0, Figures())}
     add_service_levels(session, workspace_id, scoped, ALL_TOGETHER, together, wanted)
@@ -136,9 +134,7 @@ def figures_over_time(
     }
     ends_of = {index: end for index, (_, _, end) in enumerate(cut)}  # the backlog's moments
     extra = {**filters.extra, "days_of": days_of, "ends_of": ends_of}
-    if wanted is not None:
-        extra["metrics"] = wanted
-    scoped = replace(filters, extra=extra)
+    scoped = replace(filters, extra=extra).asking_for(wanted)
     found = figures_of(session, workspace_id, scoped, grouping)
     add_service_levels(
         session, workspace_id, scoped, grouping, found, wanted, from_facts=figures_of is compute

@@ -36,7 +36,13 @@ from filrouge.core.indicators.figures import (
 )
 from filrouge.core.indicators.period import ReportFilters
 from filrouge.core.indicators.ranks import backlog_ages_at_ranks, walks
-from filrouge.core.indicators.sqlfn import percentiles, percentiles_of, ratio, seconds_between
+from filrouge.core.indicators.sqlfn import (
+    column_sums,
+    percentiles,
+    percentiles_of,
+    ratio,
+    seconds_between,
+)
 from filrouge.core.models import (
     ChannelAccount,
     Conversation,
@@ -190,13 +196,10 @@ def _compliance(
 
 def _summed_per_target(rows: Sequence[Any]) -> list[tuple[Any, ...]]:
     """The groups' rows of ``_compliance`` added up per target, as rows of group None."""
-    summed: dict[Any, list[int]] = {}
+    by_target: dict[Any, list[Sequence[Any]]] = {}
     for _, target, *numbers in rows:
-        done = summed.setdefault(target, [0] * len(numbers))
-        summed[target] = [
-            total + int(value or 0) for total, value in zip(done, numbers, strict=True)
-        ]
-    return [(None, target, *numbers) for target, numbers in summed.items()]
+        by_target.setdefault(target, []).append(numbers)
+    return [(None, target, *column_sums(every)) for target, every in by_target.items()]
 
 
 def kept_first_response() -> ColumnElement[bool]:
@@ -340,7 +343,6 @@ def _open_fact_conditions(
     fact = ReportConversation
     when = literal(moment, type_=fact.first_inbound_at.type)
     return [
-        fact.workspace_id == workspace_id,
         fact.first_inbound_at < when,
         or_(fact.open_until.is_(None), fact.open_until >= when),
         *facts_cuts(workspace_id, filters),

@@ -4,6 +4,7 @@ percentile aggregate, reads them at their ranks: ``ranks.py``)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Float, and_, case, cast, func, literal, select, tuple_, union_all
@@ -83,6 +84,12 @@ def percentiles(
         for point in points
     ]
     return select(ranked.c.grp, func.max(ranked.c.n), *columns).group_by(ranked.c.grp)
+
+
+def column_sums(rows: Sequence[Sequence[Any]]) -> list[int]:
+    """Each column of ``rows`` added up, a null as 0: the total of the groups' counts (SQLite,
+    which has no grouping sets)."""
+    return [sum(int(value or 0) for value in column) for column in zip(*rows, strict=True)]
 
 
 def ratio(numerator: float | int | None, denominator: float | int | None) -> float | None:
